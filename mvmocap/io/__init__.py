@@ -1,0 +1,1 @@
+"""I/O edge: file formats in and out. Foreign conventions are converted here and nowhere else."""
