@@ -33,8 +33,9 @@ def calibrate(
 
 def convert(source: Path, out: Path, *, in_format: str | None, out_format: str | None, units: str = "m") -> None:
     """Read ``source`` and write ``out``; print a one-table summary."""
-    from mvmocap.io.calibration import detect_format, load_cameras, save_rig
+    from mvmocap.io.calibration import detect_format, load_cameras, save_rig, writable_format
 
+    writable_format(out, out_format)
     fmt = in_format or detect_format(source)
     options = {"units": units} if fmt == "toml" else {}
     cameras = load_cameras(source, fmt, **options)

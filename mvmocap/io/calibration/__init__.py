@@ -81,8 +81,16 @@ def save_rig(rig: CameraRig | list[Camera], path: str | Path, format: str | None
     """
     cameras = rig.cameras() if isinstance(rig, CameraRig) else list(rig)
     path = Path(path)
-    fmt = _check_format(format or detect_format(path))
+    _WRITERS[writable_format(path, format)](cameras, path)
+    return path
+
+
+def writable_format(path: str | Path, format: str | None = None) -> str:
+    """The format :func:`save_rig` would write to ``path``; raises if unknown or read-only.
+
+    Call it before long work so a bad ``--out`` fails first.
+    """
+    fmt = _check_format(format or detect_format(Path(path)))
     if fmt not in _WRITERS:
         raise InputError(f"writing the {fmt} format is not supported (it is read only); write native, toml or easymocap")
-    _WRITERS[fmt](cameras, path)
-    return path
+    return fmt

@@ -1,0 +1,73 @@
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mvmocap import __version__
+
+MVMOCAP = [sys.executable, "-m", "mvmocap.cli.main"]
+
+
+def run(*args, cwd=None):
+    return subprocess.run(MVMOCAP + list(args), capture_output=True, text=True, cwd=cwd, env={**os.environ, "COLUMNS": "200"})
+
+
+def test_help_lists_the_commands_and_is_fast():
+    start = time.perf_counter()
+    result = run("--help")
+    elapsed = time.perf_counter() - start
+    assert result.returncode == 0
+    for command in ("detect", "calibrate", "reconstruct", "train-synthetic", "eval"):
+        assert command in result.stdout
+    assert elapsed < 3.0  # generous for a loaded CI machine; ~0.2 s here
+
+
+def test_help_does_not_import_torch():
+    code = "import sys; from mvmocap.cli import main; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_version():
+    result = run("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"mvmocap {__version__}"
+
+
+def test_calibrate_from_file_writes_a_valid_native_file(shared_demo, tmp_path):
+    out = tmp_path / "cams.yaml"
+    result = run("calibrate", "--from-file", str(shared_demo / "calibration" / "Calib.qca.txt"), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    doc = yaml.safe_load(out.read_text())
+    assert doc["format"] == "mvmocap-cameras/1" and len(doc["cameras"]) == 4
+    assert "cam04" in result.stderr  # the summary table
+
+
+@pytest.mark.parametrize(
+    "setup, args, message",
+    [
+        (None, ["--from-file", "{tmp}/missing.yaml", "--out", "{tmp}/o.yaml"], "not found"),
+        ("format: [", ["--from-file", "{tmp}/in.yaml", "--out", "{tmp}/o.yaml"], "malformed YAML"),
+        ("x", ["--from-file", "{tmp}/in.yaml", "--out", "{tmp}/o.yaml", "--format", "blender"], "unknown calibration format"),
+        (None, ["--out", "{tmp}/o.yaml"], "exactly one of"),
+    ],
+)
+def test_bad_input_gives_one_line_and_exit_2(setup, args, message, tmp_path):
+    if setup is not None:
+        (tmp_path / "in.yaml").write_text(setup)
+    result = run("calibrate", *[a.format(tmp=tmp_path) for a in args])
+    assert result.returncode == 2
+    lines = [l for l in result.stderr.strip().splitlines() if l.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:") and message in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "o.yaml").exists()
+
+
+@pytest.mark.parametrize("command", ["reconstruct", "train-synthetic"])
+def test_unbuilt_commands_refuse_with_exit_2(command, tmp_path):
+    result = run(command, cwd=tmp_path)
+    assert result.returncode == 2 and "not implemented" in result.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,61 @@
+"""Shared fixtures: synthetic rigs and the shared real capture."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from mvmocap.geometry.camera import Camera, CameraRig
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DEMO = REPO.parent / "shared" / "data" / "pose2sim_demo"
+
+
+def look_at(center: np.ndarray, target: np.ndarray, up=(0.0, 0.0, 1.0)) -> tuple[np.ndarray, np.ndarray]:
+    """World -> camera ``R (3, 3)``, ``t (3,)`` of an OpenCV camera at ``center`` looking at ``target``."""
+    z = target - center
+    z = z / np.linalg.norm(z)
+    x = np.cross(z, np.asarray(up))
+    x = x / np.linalg.norm(x)
+    y = np.cross(z, x)
+    R = np.stack([x, y, z])
+    return R, -R @ center
+
+
+def ring_cameras(n: int, rng: np.random.Generator, radius=4.0, distortion=True) -> list[Camera]:
+    """``n`` cameras on a jittered ring around the origin, looking at it, 1080x1920 portrait."""
+    cams = []
+    for i in range(n):
+        angle = 2 * np.pi * i / n + rng.uniform(-0.2, 0.2)
+        center = np.array([radius * np.cos(angle), radius * np.sin(angle), rng.uniform(0.8, 2.5)])
+        R, t = look_at(center, rng.normal(0, 0.1, 3) + np.array([0, 0, 1.0]))
+        f = rng.uniform(1200, 1800)
+        K = np.array([[f, 0, 540 + rng.normal(0, 5)], [0, f * rng.uniform(0.99, 1.01), 960 + rng.normal(0, 5)], [0, 0, 1]])
+        dist = rng.normal(0, [0.05, 0.02, 0.001, 0.001, 0.005]) if distortion else np.zeros(5)
+        cams.append(Camera(f"cam{i + 1:02d}", K, dist, R, t, (1080, 1920)))
+    return cams
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(1234)
+
+
+@pytest.fixture
+def generator() -> torch.Generator:
+    return torch.Generator().manual_seed(1234)
+
+
+@pytest.fixture
+def rig4(rng) -> CameraRig:
+    return CameraRig.from_cameras(ring_cameras(4, rng))
+
+
+@pytest.fixture
+def shared_demo() -> Path:
+    if not SHARED_DEMO.is_dir():
+        pytest.skip(f"shared demo capture not found at {SHARED_DEMO}")
+    return SHARED_DEMO
