@@ -4,10 +4,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 MVMOCAP=.venv/bin/mvmocap
 OUT=out/pose2sim_demo
-mkdir -p "$OUT"
 
-echo "== calibration: bundled YAML -> Pose2Sim TOML and EasyMocap (round trip check)"
-$MVMOCAP calibrate --from-file examples/pose2sim_demo/calibration.yaml --out "$OUT/calibration.toml"
-$MVMOCAP calibrate --from-file "$OUT/calibration.toml" --out "$OUT/easymocap"
+echo "== reconstruct: 4 videos + calibration -> SMPL parameters, overlays ($OUT)"
+$MVMOCAP reconstruct examples/pose2sim_demo/videos \
+    --calibration examples/pose2sim_demo/calibration.yaml \
+    --out "$OUT" --render
 
-echo "reconstruct is not built yet (issue #6): the demo stops after the calibration conversion."
+echo
+echo "Outputs in $OUT: smpl_params.npz, joints3d.npz, cameras.yaml, report.json, overlays/ (contact_sheet.png)."

@@ -7,11 +7,8 @@ import sys
 from typing import Callable, TypeVar
 
 import typer
-from rich.console import Console
-
+from mvmocap.console import console
 from mvmocap.errors import MvmocapError
-
-console = Console(stderr=True)
 F = TypeVar("F", bound=Callable)
 
 EXIT_USAGE = 2

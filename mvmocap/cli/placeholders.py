@@ -9,13 +9,6 @@ import typer
 from mvmocap.cli.common import not_implemented
 
 
-def reconstruct(
-    args: Optional[List[str]] = typer.Argument(None, help="(not implemented yet)"),
-) -> None:
-    """Videos -> SMPL parameters per frame (not implemented yet)."""
-    raise not_implemented("reconstruct", "issue #6")
-
-
 def train_synthetic(
     args: Optional[List[str]] = typer.Argument(None, help="(not implemented yet)"),
 ) -> None:

@@ -1,0 +1,1 @@
+"""Last stage: what ``reconstruct`` writes besides the parameter files (report, overlays)."""

@@ -1,0 +1,107 @@
+"""``ReconstructConfig``: every setting of ``mvmocap reconstruct``, loadable from YAML.
+
+The resolved configuration is saved beside the outputs (``config.yaml``) so a
+result can always be traced back to the settings that produced it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mvmocap.errors import FileFormatError, InputError, MissingFileError
+
+
+@dataclass
+class DetectSettings:
+    detector: str = "blazepose"
+    frames: str | None = None  # "start:stop:step" on the common timeline
+    offsets: list[str] = field(default_factory=list)  # ["cam02=3"]
+    scale: float = 0.5  # BlazePose input downscale (speed)
+    strict: bool = False
+
+
+@dataclass
+class TriangulationSettings:
+    threshold_px: float = 20.0  # drop a point's worst view while its error exceeds this
+    min_confidence: float = 0.2  # detections below this are treated as missing
+
+
+@dataclass
+class ExportSettings:
+    render: bool = False
+    json: bool = False
+    render_stride: int = 1  # render every n-th frame in the overlay videos
+
+
+@dataclass
+class ReconstructConfig:
+    """All settings; ``fit`` holds :class:`mvmocap.fit.FitConfig` fields (defaults when empty)."""
+
+    method: str = "fit"
+    body_model: str | None = None  # None: $MVMOCAP_BODY_MODEL or the shipped open_neutral
+    device: str = "cpu"
+    subject_height_m: float = 1.70  # used by --calibrate-from-joints for the metric scale
+    detect: DetectSettings = field(default_factory=DetectSettings)
+    triangulation: TriangulationSettings = field(default_factory=TriangulationSettings)
+    fit: dict[str, Any] = field(default_factory=dict)
+    export: ExportSettings = field(default_factory=ExportSettings)
+
+    def __post_init__(self) -> None:
+        if self.device not in ("cpu", "cuda"):
+            raise InputError(f"device must be 'cpu' or 'cuda', got {self.device!r}")
+        if self.export.render_stride < 1:
+            raise InputError("export.render_stride must be >= 1")
+        if not 0 <= self.triangulation.min_confidence < 1:
+            raise InputError("triangulation.min_confidence must be in [0, 1)")
+        self.fit_config()  # validate the fit options early
+
+    def fit_config(self):
+        from mvmocap.fit.smplify import FitConfig
+
+        values = dict(self.fit)
+        values.setdefault("device", self.device)
+        return FitConfig.from_dict(values)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict, source: str = "config") -> "ReconstructConfig":
+        sections = {"detect": DetectSettings, "triangulation": TriangulationSettings, "export": ExportSettings}
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise InputError(f"{source}: unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        kwargs = dict(values)
+        for name, section in sections.items():
+            if name in kwargs:
+                sub = kwargs[name] or {}
+                sub_known = {f.name for f in fields(section)}
+                bad = sorted(set(sub) - sub_known)
+                if bad:
+                    raise InputError(f"{source}: unknown {name} option(s) {', '.join(bad)}; known: {', '.join(sorted(sub_known))}")
+                kwargs[name] = section(**sub)
+        return cls(**kwargs)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "ReconstructConfig":
+        path = Path(path)
+        if not path.is_file():
+            raise MissingFileError(path, "configuration file")
+        try:
+            values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError:
+            raise FileFormatError(path, "malformed YAML") from None
+        if not isinstance(values, dict):
+            raise FileFormatError(path, "expected a YAML mapping of options")
+        try:
+            return cls.from_dict(values, source=str(path))
+        except TypeError as exc:
+            raise FileFormatError(path, str(exc)) from None
+
+    def dumps(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)

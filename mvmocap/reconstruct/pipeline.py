@@ -1,0 +1,349 @@
+"""``run``: synchronised videos in, SMPL parameters per frame out.
+
+Stages (each cached in ``OUT`` so a rerun resumes): detect (``OUT/work``) ->
+cameras (a calibration file, or estimated from the joints) -> robust
+triangulation -> fit (``--method``) -> export (``smpl_params.npz``,
+``joints3d.npz``, ``cameras.yaml``, ``report.json``, ``config.yaml``,
+optional ``smpl_params.json`` and overlays).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from mvmocap import __version__
+from mvmocap.console import console
+from mvmocap.detect.detections import Detections
+from mvmocap.errors import InputError, MissingFileError
+from mvmocap.geometry.camera import CameraRig
+from mvmocap.io.atomic import atomic_path, atomic_write_text
+from mvmocap.reconstruct.config import ReconstructConfig
+from mvmocap.reconstruct.stage_cache import StageCache, stage_key
+
+COCO17 = slice(0, 17)
+SIZE_TOLERANCE = 0.05  # calibration vs video image size, relative
+
+
+@dataclass
+class ReconstructionResult:
+    """What :func:`run` produced (the files are in ``out``)."""
+
+    out: Path
+    params: object  # mvmocap.fit.params.BodyParams
+    rig: CameraRig
+    summary: dict
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def run(
+    videos_dir: str | Path,
+    out: str | Path,
+    *,
+    calibration: str | Path | None = None,
+    calibrate_from_joints: bool = False,
+    keypoints_dir: str | Path | None = None,
+    config: ReconstructConfig | None = None,
+    progress: bool = True,
+) -> ReconstructionResult:
+    """Reconstruct the person in ``videos_dir`` into ``out``; see the module docstring.
+
+    Raises :class:`mvmocap.errors.MvmocapError` subclasses for bad input: mismatched camera
+    names, fewer than two usable cameras, a missing calibration, ...
+    """
+    cfg = config or ReconstructConfig()
+    out = Path(out)
+    if (calibration is None) == (not calibrate_from_joints):
+        raise InputError("give a calibration file (--calibration FILE) or --calibrate-from-joints, not both or neither")
+    if calibration is not None and not Path(calibration).exists():
+        raise MissingFileError(calibration, "calibration file")
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "config.yaml", cfg.dumps())
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+
+    def log(message: str) -> None:
+        if progress:
+            console.print(f"[bold cyan]reconstruct[/] {message}", highlight=False)
+
+    tick = time.perf_counter()
+    detections = _detect(videos_dir, out, keypoints_dir, cfg, progress)
+    timings["detect"] = time.perf_counter() - tick
+
+    tick = time.perf_counter()
+    detections = _usable_cameras(detections)
+    if calibration is not None:
+        rig = _rig_for(calibration, detections)
+    else:
+        rig = _calibrate_from_joints(detections, out, cfg, progress)
+    detections = detections.subset_cameras(rig.names)
+    timings["cameras"] = time.perf_counter() - tick
+    log(f"{len(rig)} cameras, {detections.num_frames} frames")
+
+    tick = time.perf_counter()
+    keypoints = _keypoints_tensor(detections, cfg.triangulation.min_confidence)  # (F, C, 23, 3)
+    tri = rig.triangulate_robust(keypoints[..., :2], keypoints[..., 2], threshold_px=cfg.triangulation.threshold_px)
+    timings["triangulate"] = time.perf_counter() - tick
+
+    tick = time.perf_counter()
+    from mvmocap.body import load_body_model
+
+    body_model = load_body_model(cfg.body_model)
+    fit = _fit(keypoints, rig, body_model, tri, detections, cfg, out, progress)
+    timings["fit"] = time.perf_counter() - tick
+
+    tick = time.perf_counter()
+    summary = _export(out, detections, rig, tri, keypoints, fit, body_model, cfg)
+    timings["export"] = time.perf_counter() - tick
+    if cfg.export.render:
+        tick = time.perf_counter()
+        from mvmocap.reconstruct.render import render_overlays
+
+        render_overlays(out, videos_dir, detections, rig, fit.params, body_model, cfg, progress=progress)
+        timings["render"] = time.perf_counter() - tick
+    timings["total"] = time.perf_counter() - start
+    _write_report(out, detections, rig, tri, keypoints, fit, summary, timings, cfg, calibration, keypoints_dir)
+    log(
+        f"median reprojection {summary['median_reprojection_fit_px']:.1f} px (triangulation "
+        f"{summary['median_reprojection_triangulation_px']:.1f} px), height {summary['height_m']:.2f} m, "
+        f"{summary['valid_frames']}/{detections.num_frames} frames, {timings['total']:.1f} s -> {out}"
+    )
+    return ReconstructionResult(out, fit.params, rig, summary, timings)
+
+
+# -- stages ---------------------------------------------------------------------------------
+
+
+def _detect(videos_dir, out: Path, keypoints_dir, cfg: ReconstructConfig, progress: bool) -> Detections:
+    from mvmocap import detect
+
+    d = cfg.detect
+    return detect.run(
+        videos_dir,
+        out=out / "work",
+        detector="openpose-json" if keypoints_dir is not None else d.detector,
+        frames=d.frames,
+        offsets=list(d.offsets),
+        strict=d.strict,
+        device=cfg.device,
+        progress=progress,
+        openpose_dir=keypoints_dir,
+        scale=d.scale,
+    )
+
+
+def _usable_cameras(detections: Detections) -> Detections:
+    """Drop cameras that never saw the person (with a warning); fewer than 2 left is an error."""
+    seen = (detections.keypoints[..., 2] > 0).any(axis=2).mean(axis=1)  # (C,) fraction of frames
+    usable = [n for n, s in zip(detections.camera_names, seen) if s > 0]
+    dropped = [n for n in detections.camera_names if n not in usable]
+    if dropped:
+        warnings.warn(f"no detections in camera(s) {', '.join(dropped)}: skipped", stacklevel=2)
+    if len(usable) < 2:
+        raise InputError(
+            f"only {len(usable)} camera(s) with detections ({', '.join(usable) or 'none'}); at least 2 are needed"
+        )
+    return detections.subset_cameras(usable)
+
+
+def _rig_for(calibration, detections: Detections) -> CameraRig:
+    from mvmocap.io.calibration import load_rig
+
+    rig = load_rig(calibration)
+    missing = [n for n in detections.camera_names if n not in rig.names]
+    if missing:
+        raise InputError(
+            f"video names do not match the calibration {calibration}: no camera for {', '.join(missing)}; "
+            f"videos: {', '.join(detections.camera_names)}; calibration: {', '.join(rig.names)}"
+        )
+    rig = rig.subset(detections.camera_names)
+    for name, cal, vid in zip(rig.names, rig.sizes.numpy(), detections.image_sizes):
+        if np.any(np.abs(cal / np.asarray(vid, dtype=float) - 1) > SIZE_TOLERANCE):
+            raise InputError(
+                f"camera {name}: calibration image size {int(cal[0])}x{int(cal[1])} does not match the video "
+                f"({int(vid[0])}x{int(vid[1])}); was the video resized or rotated?"
+            )
+    return rig
+
+
+def _calibrate_from_joints(detections: Detections, out: Path, cfg: ReconstructConfig, progress: bool) -> CameraRig:
+    cache = StageCache(out)
+    key = stage_key("calibration/1", detections.keypoints, detections.image_sizes, cfg.subject_height_m)
+    cached = cache.load("calibration", key)
+    if cached is not None:
+        names = tuple(str(n) for n in cached["names"])
+        return CameraRig(names, *(torch.from_numpy(cached[k]) for k in ("K", "dist", "R", "t", "sizes")))
+    from mvmocap.calibrate.from_joints import calibrate_from_joints
+
+    result = calibrate_from_joints(detections, None, height_m=cfg.subject_height_m, progress=progress)
+    rig = result.rig
+    cache.save("calibration", key, {"names": np.array(rig.names), **{k: getattr(rig, k).numpy() for k in ("K", "dist", "R", "t", "sizes")}})
+    return rig
+
+
+def _keypoints_tensor(detections: Detections, min_confidence: float) -> torch.Tensor:
+    """``(F, C, 23, 3)`` float64 with confidences below ``min_confidence`` set to 0."""
+    kp = torch.from_numpy(np.ascontiguousarray(detections.keypoints.transpose(1, 0, 2, 3))).to(torch.float64)
+    conf = kp[..., 2]
+    kp[..., 2] = torch.where(conf >= min_confidence, conf, torch.zeros_like(conf))
+    return kp
+
+
+def _fit(keypoints, rig, body_model, tri, detections, cfg: ReconstructConfig, out: Path, progress: bool):
+    from mvmocap.fit.methods import MethodInputs, evaluate_params, resolve_method
+    from mvmocap.fit.params import BodyParams
+
+    fit_config = cfg.fit_config()
+    method = resolve_method(cfg.method)
+    inputs = MethodInputs(
+        keypoints_2d=keypoints,
+        rig=rig,
+        body_model=body_model,
+        joints3d=tri.points,
+        joints3d_confidence=tri.confidence,
+        config=fit_config,
+        extras={"detections": detections},
+        progress=progress,
+    )
+    cache = StageCache(out)
+    key = stage_key(
+        "fit/1", cfg.method, fit_config.to_dict(), body_model.file_hash, keypoints.numpy(),
+        *(getattr(rig, k).numpy() for k in ("K", "dist", "R", "t")), cfg.triangulation.threshold_px,
+    )
+    cached = cache.load("fit", key)
+    if cached is not None:
+        params = BodyParams.from_smpl_poses(
+            torch.from_numpy(cached["poses"]), torch.from_numpy(cached["betas"]),
+            torch.from_numpy(cached["trans"]), torch.from_numpy(cached["valid"].astype(bool)),
+        )
+        return evaluate_params(inputs, params)
+    result = method(inputs)
+    p = result.params.detach().to(dtype=torch.float64, device="cpu")
+    cache.save("fit", key, {"poses": p.to_smpl_poses().numpy(), "betas": p.betas.numpy(),
+                            "trans": p.transl.numpy(), "valid": p.valid.numpy()})
+    return result
+
+
+def standing_height(body_model, betas: torch.Tensor) -> float:
+    """Height (m) of the T-posed body with ``betas``: the vertical extent of the rest mesh."""
+    with torch.no_grad():
+        vertices = body_model(betas=betas[None].to(body_model.v_template.dtype)).vertices[0]
+    return float(vertices[:, 1].max() - vertices[:, 1].min())
+
+
+def _median(values: torch.Tensor) -> float:
+    return float(values.median()) if values.numel() else float("nan")
+
+
+def _export(out: Path, detections, rig, tri, keypoints, fit, body_model, cfg: ReconstructConfig) -> dict:
+    from mvmocap.io.calibration import save_rig
+    from mvmocap.io.smpl_params import SmplParamsFile, save_smpl_params, save_smpl_params_json
+
+    params = fit.params.detach().to(dtype=torch.float64, device="cpu")
+    record = SmplParamsFile(
+        params=params,
+        frame_ids=detections.frame_ids,
+        framerate=float(np.median(detections.fps)),
+        gender=_gender(body_model.name),
+        body_model=body_model.name,
+        body_model_sha256=body_model.file_hash,
+    )
+    save_smpl_params(out / "smpl_params.npz", record)
+    if cfg.export.json:
+        save_smpl_params_json(out / "smpl_params.json", record)
+    save_rig(rig, out / "cameras.yaml")
+
+    with torch.no_grad():
+        body = body_model(
+            global_orient=params.global_orient.to(body_model.v_template.dtype),
+            body_pose=params.body_pose.to(body_model.v_template.dtype),
+            betas=params.betas[None].expand(params.num_frames, -1).to(body_model.v_template.dtype),
+            transl=params.transl.to(body_model.v_template.dtype),
+        )
+    fitted = fit.keypoints3d.detach().to(torch.float64)
+    fit_err = rig.reprojection_errors(fitted, keypoints[..., :2])  # (F, C, 23)
+    with atomic_path(out / "joints3d.npz") as tmp:
+        np.savez(
+            tmp,
+            joint_names=np.array(detections.joint_names),
+            camera_names=np.array(rig.names),
+            frame_ids=detections.frame_ids,
+            triangulated=tri.points.numpy(),
+            triangulated_confidence=tri.confidence.numpy(),
+            triangulated_reprojection_px=tri.errors.numpy(),
+            fitted=fitted.numpy(),
+            fitted_reprojection_px=fit_err.numpy(),
+            smpl_joints=body.joints.numpy().astype(np.float64),
+            valid=params.valid.numpy().astype(np.uint8),
+        )
+    mask = _comparison_mask(keypoints, tri, params.valid)
+    return {
+        "median_reprojection_fit_px": _median(fit_err[mask]),
+        "median_reprojection_triangulation_px": _median(tri.errors[mask]),
+        "height_m": standing_height(body_model, params.betas),
+        "valid_frames": int(params.valid.sum()),
+        "frames": int(params.num_frames),
+    }
+
+
+def _comparison_mask(keypoints, tri, valid) -> torch.Tensor:
+    """Where fit and triangulation are compared: COCO-17 detections of valid frames whose point triangulated."""
+    mask = keypoints[..., 2] > 0
+    mask &= (tri.confidence > 0)[:, None, :]
+    mask &= valid[:, None, None]
+    mask[..., 17:] = False
+    return mask
+
+
+def _gender(name: str) -> str:
+    lower = name.lower()
+    if "female" in lower:
+        return "female"
+    if "male" in lower:
+        return "male"
+    return "neutral"
+
+
+def _write_report(out, detections, rig, tri, keypoints, fit, summary, timings, cfg, calibration, keypoints_dir) -> None:
+    fitted = fit.keypoints3d.detach().to(torch.float64)
+    fit_err = rig.reprojection_errors(fitted, keypoints[..., :2])
+    mask = _comparison_mask(keypoints, tri, fit.params.valid.cpu())
+    cameras = []
+    for c, name in enumerate(rig.names):
+        seen = detections.keypoints[c, :, :17, 2] > 0
+        cameras.append({
+            "name": name,
+            "frames_detected_fraction": float((detections.boxes[c, :, 4] > 0).mean()),
+            "mean_confidence": float(detections.keypoints[c, :, :17, 2][seen].mean()) if seen.any() else 0.0,
+            "median_reprojection_fit_px": _median(fit_err[:, c][mask[:, c]]),
+            "median_reprojection_triangulation_px": _median(tri.errors[:, c][mask[:, c]]),
+        })
+    per_frame = []
+    for f, frame_id in enumerate(detections.frame_ids):
+        per_frame.append({
+            "frame": int(frame_id),
+            "valid": bool(fit.params.valid[f]),
+            "median_reprojection_fit_px": _median(fit_err[f][mask[f]]),
+            "median_reprojection_triangulation_px": _median(tri.errors[f][mask[f]]),
+        })
+    ratio = summary["median_reprojection_fit_px"] / summary["median_reprojection_triangulation_px"]
+    report = {
+        "mvmocap_version": __version__,
+        "inputs": {
+            "calibration": str(calibration) if calibration else "estimated from the joints",
+            "keypoints": str(keypoints_dir) if keypoints_dir else None,
+            "detector": detections.detector,
+            "method": cfg.method,
+        },
+        "summary": {**summary, "fit_to_triangulation_ratio": ratio},
+        "timings_s": {k: round(v, 3) for k, v in timings.items()},
+        "cameras": cameras,
+        "frames": per_frame,
+    }
+    atomic_write_text(out / "report.json", json.dumps(report, indent=1, allow_nan=True).replace("NaN", "null"))
