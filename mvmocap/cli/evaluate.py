@@ -1,15 +1,89 @@
-"""``mvmocap eval``: compare estimates with references."""
+"""``mvmocap eval``: compare estimates with references.
+
+* ``mvmocap eval calibration --estimate A --reference B``
+* ``mvmocap eval synthetic --method M [--seed 0 --n 500 --views 4]``
+  (also spelled ``mvmocap eval --dataset synthetic --method M ...``)
+"""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Optional
+
 import typer
 
-from mvmocap.cli.common import not_implemented
+from mvmocap.cli.common import console, fail, handle_errors
 
-app = typer.Typer(help="Evaluate calibrations and reconstructions.", no_args_is_help=True)
+app = typer.Typer(help="Evaluate calibrations and reconstructions.", invoke_without_command=True)
+
+
+@app.callback()
+@handle_errors
+def _default(
+    ctx: typer.Context,
+    dataset: Optional[str] = typer.Option(None, "--dataset", help="Benchmark to run: synthetic."),
+    method: str = typer.Option("fit", "--method", help="Method to evaluate (see `eval synthetic --help`)."),
+    seed: int = typer.Option(0, "--seed"),
+    n: int = typer.Option(500, "--n", help="Number of samples."),
+    views: int = typer.Option(4, "--views", help="Cameras per sample."),
+    device: str = typer.Option("cpu", "--device"),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the result as JSON."),
+) -> None:
+    if ctx.invoked_subcommand is not None:
+        return
+    if dataset is None:
+        console.print(ctx.get_help())
+        raise typer.Exit(0)
+    if dataset != "synthetic":
+        raise fail(f"unknown dataset {dataset!r}; available: synthetic")
+    _run_synthetic(method, seed, n, views, device, json_out)
+
+
+@app.command("calibration")
+@handle_errors
+def calibration(
+    estimate: Path = typer.Option(..., "--estimate", help="Estimated calibration (any supported format)."),
+    reference: Path = typer.Option(..., "--reference", help="Reference calibration (any supported format)."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the comparison as JSON."),
+) -> None:
+    """Similarity-align ESTIMATE to REFERENCE on the camera centres; per-camera rotation, centre and focal errors."""
+    from mvmocap.evaluate.calibration import compare_calibrations
+    from mvmocap.io.atomic import atomic_write_text
+    from mvmocap.io.calibration import load_rig
+
+    comparison = compare_calibrations(load_rig(estimate), load_rig(reference))
+    typer.echo(comparison.to_text())
+    if json_out is not None:
+        atomic_write_text(json_out, json.dumps(comparison.to_dict(), indent=1))
 
 
 @app.command("synthetic")
-def synthetic() -> None:
-    """Synthetic benchmark (not implemented yet)."""
-    raise not_implemented("eval synthetic", "issue #7")
+@handle_errors
+def synthetic(
+    method: str = typer.Option("fit", "--method", help="fit, triangulation, gt, or a trained run folder / registered regressor."),
+    seed: int = typer.Option(0, "--seed"),
+    n: int = typer.Option(500, "--n", help="Number of samples."),
+    views: int = typer.Option(4, "--views", help="Cameras per sample."),
+    device: str = typer.Option("cpu", "--device"),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the result as JSON."),
+) -> None:
+    """The fixed, seeded synthetic benchmark (GT cameras, detector-like noise): MPJPE, PA-MPJPE, N-MPJPE, PVE, PCK, AUC."""
+    _run_synthetic(method, seed, n, views, device, json_out)
+
+
+def _run_synthetic(method: str, seed: int, n: int, views: int, device: str, json_out: Path | None) -> None:
+    from rich.progress import Progress
+
+    from mvmocap.evaluate.synthetic import format_table, run_benchmark
+    from mvmocap.io.atomic import atomic_write_text
+
+    if n < 1 or not 2 <= views <= 8:
+        raise fail("--n must be >= 1 and --views between 2 and 8")
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task(f"eval {method}", total=n)
+        result = run_benchmark(method, seed=seed, n=n, views=views, device=device,
+                               progress=lambda done, total: bar.update(task, completed=done))
+    typer.echo(format_table(result))
+    if json_out is not None:
+        atomic_write_text(json_out, json.dumps(result, indent=1))
