@@ -1,16 +1,43 @@
-"""``mvmocap detect``."""
+"""``mvmocap detect``: a thin command over :func:`mvmocap.detect.run`."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import List, Optional
 
 import typer
 
-from mvmocap.cli.common import not_implemented
+from mvmocap.cli.common import handle_errors
 
 
+@handle_errors
 def detect(
-    args: Optional[List[str]] = typer.Argument(None, help="(not implemented yet)"),
+    videos_dir: Path = typer.Argument(..., help="Folder with one video per camera (stem = camera name) or one image folder per camera."),
+    out: Path = typer.Option(..., "--out", "-o", help="Work folder; detections are cached in WORK_DIR/detections/."),
+    detector: str = typer.Option("blazepose", "--detector", "-d", help="blazepose (CPU, default) | detectron2 | openpose-json."),
+    frames: Optional[str] = typer.Option(None, "--frames", help="start:stop:step on the common timeline."),
+    offset: Optional[List[str]] = typer.Option(None, "--offset", help="CAMERA=FRAMES for a camera that started late (repeatable)."),
+    strict: bool = typer.Option(False, "--strict", help="Differing frame counts / rates are an error, not a warning."),
+    device: str = typer.Option("cpu", "--device", help="cpu | cuda (detectron2 only)."),
+    export_openpose: Optional[Path] = typer.Option(None, "--export-openpose", help="Also write OpenPose BODY_25 JSON per camera here."),
+    weights: Optional[Path] = typer.Option(None, "--weights", help="detectron2: Keypoint R-CNN R50-FPN weights (.pkl/.pth)."),
+    densepose_weights: Optional[Path] = typer.Option(None, "--densepose-weights", help="detectron2: DensePose R-101 weights (IUV maps)."),
+    openpose_dir: Optional[Path] = typer.Option(None, "--openpose-dir", help="openpose-json: folder of <camera>_json folders (default VIDEOS_DIR)."),
+    scale: float = typer.Option(0.5, "--scale", help="blazepose: input downscale factor (speed)."),
+    force: bool = typer.Option(False, "--force", help="Recompute every camera, ignoring the cache."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or summary table."),
 ) -> None:
-    """2D detection on synchronised videos (not implemented yet)."""
-    raise not_implemented("detect", "issue #4")
+    """Detect the person's 2D keypoints (and masks, monocular 3D) in every camera; cached per camera."""
+    import warnings
+
+    from mvmocap.cli.common import console
+    from mvmocap.detect import run
+
+    def show_warning(message, category, filename, lineno, file=None, line=None):
+        console.print(f"[yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
+
+    warnings.showwarning = show_warning
+    warnings.filterwarnings("ignore", module=r"google\..*")  # protobuf deprecation noise from mediapipe
+    run(videos_dir, out=out, detector=detector, frames=frames, offsets=offset, strict=strict, device=device,
+        export_openpose=export_openpose, progress=not quiet, weights=weights, densepose_weights=densepose_weights,
+        openpose_dir=openpose_dir, scale=scale, force=force)

@@ -29,6 +29,10 @@ class Detections:
             with a confidence; None when the detector gives none.
         masks: optional per camera, per frame person mask, run-length encoded
             (see the detector's module); None when absent.
+            ``masks[c][f]`` is a :class:`mvmocap.detect.masks.RleMask` (possibly at a
+            lower resolution than the image: ``decode(size)`` resizes) or None.
+        iuv: optional ``(C, F, 3, S, S)`` uint8 DensePose IUV crops inside ``boxes``
+            (I = body part 0..24, U, V scaled to 0..255); None when the detector gives none.
     """
 
     camera_names: tuple[str, ...]
@@ -40,6 +44,7 @@ class Detections:
     detector: str
     mono3d: np.ndarray | None = None
     masks: list | None = field(default=None, repr=False)
+    iuv: np.ndarray | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         C = len(self.camera_names)
@@ -86,4 +91,5 @@ class Detections:
             detector=self.detector,
             mono3d=None if self.mono3d is None else self.mono3d[idx],
             masks=None if self.masks is None else [self.masks[i] for i in idx],
+            iuv=None if self.iuv is None else self.iuv[idx],
         )

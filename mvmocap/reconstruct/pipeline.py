@@ -84,7 +84,13 @@ def run(
         rig = _calibrate_from_joints(detections, out, cfg, progress)
     detections = detections.subset_cameras(rig.names)
     timings["cameras"] = time.perf_counter() - tick
-    log(f"{len(rig)} cameras, {detections.num_frames} frames")
+
+    tick = time.perf_counter()
+    from mvmocap.detect.left_right import fix_left_right
+
+    detections, flips = fix_left_right(detections, rig)  # detectors confuse left and right in some frames
+    timings["left_right"] = time.perf_counter() - tick
+    log(f"{len(rig)} cameras, {detections.num_frames} frames, {int(flips.sum())} left/right swaps repaired")
 
     tick = time.perf_counter()
     keypoints = _keypoints_tensor(detections, cfg.triangulation.min_confidence)  # (F, C, 23, 3)
@@ -100,6 +106,7 @@ def run(
 
     tick = time.perf_counter()
     summary = _export(out, detections, rig, tri, keypoints, fit, body_model, cfg)
+    summary["left_right_swaps_repaired"] = int(flips.sum())
     timings["export"] = time.perf_counter() - tick
     if cfg.export.render:
         tick = time.perf_counter()
@@ -108,7 +115,7 @@ def run(
         render_overlays(out, videos_dir, detections, rig, fit.params, body_model, cfg, progress=progress)
         timings["render"] = time.perf_counter() - tick
     timings["total"] = time.perf_counter() - start
-    _write_report(out, detections, rig, tri, keypoints, fit, summary, timings, cfg, calibration, keypoints_dir)
+    _write_report(out, detections, rig, tri, keypoints, fit, summary, timings, cfg, calibration, keypoints_dir, flips)
     log(
         f"median reprojection {summary['median_reprojection_fit_px']:.1f} px (triangulation "
         f"{summary['median_reprojection_triangulation_px']:.1f} px), height {summary['height_m']:.2f} m, "
@@ -310,7 +317,7 @@ def _gender(name: str) -> str:
     return "neutral"
 
 
-def _write_report(out, detections, rig, tri, keypoints, fit, summary, timings, cfg, calibration, keypoints_dir) -> None:
+def _write_report(out, detections, rig, tri, keypoints, fit, summary, timings, cfg, calibration, keypoints_dir, flips) -> None:
     fitted = fit.keypoints3d.detach().to(torch.float64)
     fit_err = rig.reprojection_errors(fitted, keypoints[..., :2])
     mask = _comparison_mask(keypoints, tri, fit.params.valid.cpu())
@@ -321,6 +328,7 @@ def _write_report(out, detections, rig, tri, keypoints, fit, summary, timings, c
             "name": name,
             "frames_detected_fraction": float((detections.boxes[c, :, 4] > 0).mean()),
             "mean_confidence": float(detections.keypoints[c, :, :17, 2][seen].mean()) if seen.any() else 0.0,
+            "left_right_swaps_repaired": int(flips[c].sum()),
             "median_reprojection_fit_px": _median(fit_err[:, c][mask[:, c]]),
             "median_reprojection_triangulation_px": _median(tri.errors[:, c][mask[:, c]]),
         })
