@@ -237,13 +237,6 @@ def _fit(keypoints, rig, body_model, tri, detections, cfg: ReconstructConfig, ou
     return result
 
 
-def standing_height(body_model, betas: torch.Tensor) -> float:
-    """Height (m) of the T-posed body with ``betas``: the vertical extent of the rest mesh."""
-    with torch.no_grad():
-        vertices = body_model(betas=betas[None].to(body_model.v_template.dtype)).vertices[0]
-    return float(vertices[:, 1].max() - vertices[:, 1].min())
-
-
 def _median(values: torch.Tensor) -> float:
     return float(values.median()) if values.numel() else float("nan")
 
@@ -293,7 +286,7 @@ def _export(out: Path, detections, rig, tri, keypoints, fit, body_model, cfg: Re
     return {
         "median_reprojection_fit_px": _median(fit_err[mask]),
         "median_reprojection_triangulation_px": _median(tri.errors[mask]),
-        "height_m": standing_height(body_model, params.betas),
+        "height_m": float(fit.height_m),
         "valid_frames": int(params.valid.sum()),
         "frames": int(params.num_frames),
     }

@@ -1,0 +1,123 @@
+"""Registry of ways to get body parameters from multi-view evidence: ``--method``.
+
+A *method* turns :class:`MethodInputs` into :class:`mvmocap.fit.smplify.FitResult`.
+The built-in ``fit`` is multi-view SMPLify from a geometric start. Learned
+regressors (later issues) register an *initialiser*; the spec then selects:
+
+* ``fit``: SMPLify alone;
+* ``<regressor>``: the regressor's parameters as they are;
+* ``<regressor>+fit``: the regressor's parameters as SMPLify's starting point.
+
+A regressor registers with::
+
+    from mvmocap.fit.methods import register_regressor
+
+    @register_regressor("myreg")
+    def myreg(inputs: MethodInputs) -> BodyParams: ...
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import torch
+from torch import Tensor
+
+from mvmocap.errors import InputError
+from mvmocap.fit.params import BodyParams
+from mvmocap.fit.smplify import FitConfig, FitResult, fit_sequence
+from mvmocap.geometry.camera import CameraRig
+
+
+@dataclass
+class MethodInputs:
+    """Everything a method may use; each method takes what it needs.
+
+    Attributes:
+        keypoints_2d: ``(F, C, 23, 3)`` pixels + confidence, COCO-23, cameras in ``rig`` order.
+        rig: calibrated cameras (world +Z up, metres).
+        body_model: a :mod:`mvmocap.body` model.
+        joints3d: ``(F, 23, 3)`` metres or None; joints3d_confidence ``(F, 23)`` or None.
+        config: the fit configuration.
+        extras: stage outputs a learned method may want (e.g. ``"detections"``,
+            ``"videos"``: paths); free-form, documented by each method.
+    """
+
+    keypoints_2d: Tensor
+    rig: CameraRig
+    body_model: Any
+    joints3d: Tensor | None = None
+    joints3d_confidence: Tensor | None = None
+    config: FitConfig = field(default_factory=FitConfig)
+    extras: dict[str, Any] = field(default_factory=dict)
+    progress: bool = True
+
+
+Regressor = Callable[[MethodInputs], BodyParams]
+_REGRESSORS: dict[str, Regressor] = {}
+
+
+def register_regressor(name: str) -> Callable[[Regressor], Regressor]:
+    """Decorator registering a regressor under ``name`` (letters, digits, ``_``, ``-``)."""
+    if not name or "+" in name or name == "fit" or not all(ch.isalnum() or ch in "_-" for ch in name):
+        raise InputError(f"invalid regressor name {name!r}")
+
+    def decorate(function: Regressor) -> Regressor:
+        _REGRESSORS[name] = function
+        return function
+
+    return decorate
+
+
+def available_methods() -> list[str]:
+    """Every accepted ``--method`` value."""
+    names = ["fit"]
+    for reg in sorted(_REGRESSORS):
+        names += [reg, f"{reg}+fit"]
+    return names
+
+
+def run_fit(inputs: MethodInputs, init: BodyParams | None = None) -> FitResult:
+    """SMPLify from ``init`` (None: geometric initialisation)."""
+    return fit_sequence(
+        inputs.keypoints_2d,
+        inputs.rig,
+        inputs.body_model,
+        joints3d=inputs.joints3d,
+        joints3d_confidence=inputs.joints3d_confidence,
+        config=inputs.config,
+        init=init,
+        progress=inputs.progress,
+    )
+
+
+def evaluate_params(inputs: MethodInputs, params: BodyParams) -> FitResult:
+    """A :class:`FitResult` for given parameters (no optimisation): keypoints and reprojection errors."""
+    from mvmocap.fit.model import KeypointModel
+    from mvmocap.fit.smplify import rest_height
+    from mvmocap.geometry.rotations import axis_angle_to_matrix
+
+    model = KeypointModel(inputs.body_model, dtype=torch.float32, device="cpu")
+    p = params.to(dtype=torch.float32, device="cpu")
+    kp = torch.as_tensor(inputs.keypoints_2d).to(torch.float32)
+    with torch.no_grad():
+        points = model(axis_angle_to_matrix(p.global_orient), p.body_pose, p.betas, p.transl)
+        rig = inputs.rig.to(dtype=torch.float32, device="cpu")
+        reprojection = (rig.project(points) - kp[..., :2]).norm(dim=-1)
+        height = rest_height(model, p.betas)
+    return FitResult(p, points, reprojection, (kp[..., 2] > 0) & model.available, height_m=height)
+
+
+def resolve_method(spec: str) -> Callable[[MethodInputs], FitResult]:
+    """The function for a ``--method`` spec; :class:`InputError` listing the accepted specs."""
+    spec = spec.strip()
+    if spec == "fit":
+        return run_fit
+    name, plus, tail = spec.partition("+")
+    if name in _REGRESSORS and (not plus or tail == "fit"):
+        regressor = _REGRESSORS[name]
+        if plus:
+            return lambda inputs: run_fit(inputs, init=regressor(inputs))
+        return lambda inputs: evaluate_params(inputs, regressor(inputs))
+    raise InputError(f"unknown method {spec!r}; available: {', '.join(available_methods())}")

@@ -1,0 +1,70 @@
+import torch
+
+from mvmocap.fit.model import KeypointModel
+
+
+def random_inputs(B, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return (
+        torch.randn(B, 3, generator=g, dtype=torch.float64),
+        0.4 * torch.randn(B, 23, 3, generator=g, dtype=torch.float64),
+        torch.randn(B, 10, generator=g, dtype=torch.float64),
+        torch.randn(B, 3, generator=g, dtype=torch.float64),
+    )
+
+
+def test_reduced_skinning_matches_full_model(tiny_model):
+    model = KeypointModel(tiny_model, dtype=torch.float64)
+    assert model.reduced is not None
+    orient, pose, betas, transl = random_inputs(5)
+    full = tiny_model(global_orient=orient, body_pose=pose, betas=betas, transl=transl).coco23
+    torch.testing.assert_close(model(orient, pose, betas, transl), full)
+    # shared betas (1-D) and rotation matrices for the root
+    from mvmocap.geometry.rotations import axis_angle_to_matrix
+
+    shared = tiny_model(global_orient=orient, body_pose=pose, betas=betas[0].expand(5, -1), transl=transl).coco23
+    torch.testing.assert_close(model(axis_angle_to_matrix(orient), pose, betas[0], transl), shared)
+
+
+def test_generic_callable_model_is_called_whole(tiny_model):
+    class Wrapper:  # follows the API but exposes no SMPL arrays
+        num_betas = 10
+        coco23_available = tiny_model.coco23_available
+
+        def __call__(self, **kwargs):
+            return tiny_model(**kwargs)
+
+    model = KeypointModel(Wrapper(), dtype=torch.float64)
+    assert model.reduced is None
+    orient, pose, betas, transl = random_inputs(3, seed=1)
+    full = tiny_model(global_orient=orient, body_pose=pose, betas=betas, transl=transl).coco23
+    torch.testing.assert_close(model(orient, pose, betas, transl), full)
+
+
+def test_reduced_skinning_matches_the_shipped_open_model():
+    from mvmocap.body.loading import MODELS_DIR, load_body_model
+
+    if not (MODELS_DIR / "open_neutral.npz").is_file():
+        import pytest
+
+        pytest.skip("models/body/open_neutral.npz not built (mvmocap body build-open)")
+    body = load_body_model("open_neutral", dtype=torch.float64)
+    model = KeypointModel(body, dtype=torch.float64)
+    orient, pose, betas, transl = random_inputs(3, seed=2)
+    full = body(global_orient=orient, body_pose=pose, betas=betas, transl=transl).coco23
+    torch.testing.assert_close(model(orient, pose, betas, transl), full)
+
+
+def test_level_kinematics_matches_the_body_stage():
+    from mvmocap.body.joint_sets import SMPL_PARENTS
+    from mvmocap.body.lbs import forward_kinematics
+    from mvmocap.fit.model import LevelKinematics
+    from mvmocap.geometry.rotations import axis_angle_to_matrix
+
+    g = torch.Generator().manual_seed(3)
+    rotations = axis_angle_to_matrix(torch.randn(4, 24, 3, generator=g, dtype=torch.float64))
+    joints = torch.randn(4, 24, 3, generator=g, dtype=torch.float64)
+    expected = forward_kinematics(rotations, joints, SMPL_PARENTS)
+    got = LevelKinematics(SMPL_PARENTS)(rotations, joints)
+    torch.testing.assert_close(got[0], expected[0])
+    torch.testing.assert_close(got[1], expected[1])

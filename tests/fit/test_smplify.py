@@ -1,0 +1,143 @@
+"""Multi-view SMPLify on a synthetic sequence with known parameters (tiny body, 4 cameras)."""
+
+import dataclasses
+
+import pytest
+import torch
+
+from mvmocap.errors import InputError
+from mvmocap.fit import FitConfig, fit_sequence
+from mvmocap.fit.smplify import FitResult
+
+FAST = FitConfig(iters_shape=40, iters_global=10, iters_pose=40)
+
+
+@pytest.fixture(scope="module")
+def default_fit(synthetic) -> FitResult:
+    return fit_sequence(synthetic.keypoints_2d, synthetic.rig, synthetic.model, progress=False)
+
+
+def test_fit_recovers_the_true_keypoints(synthetic, default_fit):
+    # 1 px noise, 10 % of the detections missing: the model's keypoints within 1 cm on average.
+    error = (default_fit.keypoints3d - synthetic.keypoints3d.float()).norm(dim=-1)
+    assert float(error.mean()) < 0.01
+    assert float(error.max()) < 0.04
+    assert default_fit.median_reprojection_px() < 2.0
+    assert bool(default_fit.params.valid.all())
+
+
+def test_result_shapes_and_records(synthetic, default_fit):
+    F, C = synthetic.keypoints_2d.shape[:2]
+    p = default_fit.params
+    assert p.global_orient.shape == (F, 3) and p.body_pose.shape == (F, 23, 3)
+    assert p.betas.shape == (10,) and p.transl.shape == (F, 3)
+    assert p.to_smpl_poses().shape == (F, 72)
+    assert default_fit.keypoints3d.shape == (F, 23, 3)
+    assert default_fit.reprojection_px.shape == (F, C, 23)
+    assert torch.equal(default_fit.observed, synthetic.keypoints_2d[..., 2] > 0)
+    assert {"initialise", "shape", "pose", "total"} <= set(default_fit.timings)
+    vertices = synthetic.model(betas=default_fit.params.betas.double()).vertices
+    assert default_fit.height_m == pytest.approx(float(vertices[:, 1].max() - vertices[:, 1].min()), rel=1e-5)
+    stages = [h["stage"] for h in default_fit.history]
+    assert stages[0] == "shape/global" and stages[-1].endswith("/all2")
+    # the optimisation lowers the energy it starts from
+    assert default_fit.history[1]["loss"] < default_fit.history[0]["loss"]
+
+
+def test_chunking_gives_the_same_answer(synthetic):
+    one = fit_sequence(synthetic.keypoints_2d, synthetic.rig, synthetic.model, config=FAST, progress=False)
+    chunked_cfg = dataclasses.replace(FAST, chunk_size=9)
+    chunked = fit_sequence(synthetic.keypoints_2d, synthetic.rig, synthetic.model, config=chunked_cfg, progress=False)
+    assert sum(h["stage"].startswith("pose[") for h in chunked.history) == 3 * 3  # 24 frames / 9 -> 3 chunks
+    difference = (one.keypoints3d - chunked.keypoints3d).norm(dim=-1)
+    assert float(difference.mean()) < 0.005
+    torch.testing.assert_close(one.params.betas, chunked.params.betas)
+
+
+def test_frames_with_nobody_are_invalid_and_interpolated(synthetic):
+    kp = synthetic.keypoints_2d.clone()
+    empty = [0, 10, 11]
+    kp[empty, :, :, 2] = 0.0
+    kp[empty, :, :, :2] = 0.0
+    result = fit_sequence(kp, synthetic.rig, synthetic.model, config=FAST, progress=False)
+    p = result.params
+    expected = torch.ones(kp.shape[0], dtype=torch.bool)
+    expected[empty] = False
+    assert torch.equal(p.valid, expected)
+    for t in (p.global_orient, p.body_pose, p.transl, result.keypoints3d, result.reprojection_px):
+        assert torch.isfinite(t).all()
+    torch.testing.assert_close(p.transl[0], p.transl[1])  # held before the first valid frame
+    torch.testing.assert_close(p.transl[10], p.transl[9] + (p.transl[12] - p.transl[9]) / 3)
+    # the interpolated frames stay close to the truth of a slow motion
+    error = (result.keypoints3d[10] - synthetic.keypoints3d[10].float()).norm(dim=-1)
+    assert float(error.mean()) < 0.05
+
+
+def test_no_person_at_all_is_an_input_error(synthetic):
+    kp = torch.zeros_like(synthetic.keypoints_2d)
+    with pytest.raises(InputError, match="nobody"):
+        fit_sequence(kp, synthetic.rig, synthetic.model, progress=False)
+
+
+def test_given_joints3d_and_init(synthetic, default_fit):
+    # perfect 3D joints and a start at the answer: the fit stays there
+    cfg = dataclasses.replace(FAST, iters_shape=20, iters_pose=20)
+    result = fit_sequence(
+        synthetic.keypoints_2d,
+        synthetic.rig,
+        synthetic.model,
+        joints3d=synthetic.keypoints3d,
+        joints3d_confidence=torch.ones(synthetic.keypoints3d.shape[:2], dtype=torch.float64),
+        config=cfg,
+        init=synthetic.params,
+        progress=False,
+    )
+    error = (result.keypoints3d - synthetic.keypoints3d.float()).norm(dim=-1)
+    assert float(error.mean()) < 0.005
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        lambda kp: kp[:, :3],  # camera count differs from the rig
+        lambda kp: kp[..., :17, :],  # not COCO-23
+        lambda kp: torch.where(torch.ones_like(kp, dtype=torch.bool), float("nan"), kp),
+        lambda kp: kp[:0],
+    ],
+)
+def test_bad_keypoints_are_input_errors(synthetic, bad):
+    with pytest.raises(InputError):
+        fit_sequence(bad(synthetic.keypoints_2d), synthetic.rig, synthetic.model, progress=False)
+
+
+def test_fit_config_validation():
+    with pytest.raises(InputError):
+        FitConfig(chunk_size=0)
+    with pytest.raises(InputError):
+        FitConfig(optimizer="sgd")
+    with pytest.raises(InputError, match="unknown fit option"):
+        FitConfig.from_dict({"weight_2d": 1.0, "wieght_3d": 2.0})
+    cfg = FitConfig.from_dict({"weight_2d": 2.0})
+    assert cfg.weight_2d == 2.0 and FitConfig.from_dict(cfg.to_dict()) == cfg
+
+
+def test_previous_chunk_warm_start_runs(synthetic):
+    cfg = dataclasses.replace(FAST, chunk_size=12, warm_start="previous_chunk", iters_shape=30, iters_pose=40)
+    result = fit_sequence(synthetic.keypoints_2d, synthetic.rig, synthetic.model, config=cfg, progress=False)
+    error = (result.keypoints3d - synthetic.keypoints3d.float()).norm(dim=-1)
+    assert float(error.mean()) < 0.03
+
+
+def test_adam_optimiser_lowers_the_energy(synthetic):
+    cfg = FitConfig(optimizer="adam", adam_lr=0.02, iters_shape=30, iters_global=10, iters_pose=30, shape_frames=6)
+    result = fit_sequence(synthetic.keypoints_2d[:8], synthetic.rig, synthetic.model, config=cfg, progress=False)
+    first, last = result.history[0], result.history[-1]
+    assert last["2d"] < first["2d"]
+    assert torch.isfinite(result.keypoints3d).all()
+
+
+def test_single_frame(synthetic):
+    result = fit_sequence(synthetic.keypoints_2d[5:6], synthetic.rig, synthetic.model, config=FAST, progress=False)
+    assert not any(h["stage"].startswith("pose[") for h in result.history)
+    error = (result.keypoints3d[0] - synthetic.keypoints3d[5].float()).norm(dim=-1)
+    assert float(error.mean()) < 0.02
