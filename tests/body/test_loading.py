@@ -1,0 +1,117 @@
+"""Finding and reading body-model files: shipped names, the environment, official SMPL, bad files."""
+
+from __future__ import annotations
+
+import pickle
+import sys
+import types
+
+import numpy as np
+import pytest
+import torch
+
+from mvmocap.body import load_body_model
+from mvmocap.body.loading import ENV_VARIABLE, MODELS_DIR, resolve_model_path
+from mvmocap.errors import FileFormatError, InputError, MissingFileError
+
+from .smpl_fixture import random_smpl_arrays, write_smpl_pickle
+
+
+def test_default_is_open_neutral(monkeypatch):
+    monkeypatch.delenv(ENV_VARIABLE, raising=False)
+    assert resolve_model_path(None) == MODELS_DIR / "open_neutral.npz"
+    assert load_body_model(None).name == "open_neutral"
+
+
+def test_environment_variable_chooses(monkeypatch, smpl_pkl):
+    monkeypatch.setenv(ENV_VARIABLE, str(smpl_pkl))
+    model = load_body_model(None)
+    assert model.name == "SMPL_NEUTRAL" and model.num_vertices == 6890
+
+
+def test_official_pickle(smpl_pkl, smpl_arrays):
+    model = load_body_model(smpl_pkl, dtype=torch.float64)
+    assert torch.equal(model.v_template, torch.as_tensor(smpl_arrays["v_template"]))
+    assert model.posedirs.shape == (207, 6890 * 3)
+    assert bool(model.coco23_available.all())
+    import hashlib
+
+    assert model.file_hash == hashlib.sha256(smpl_pkl.read_bytes()).hexdigest()
+
+
+def test_official_npz_and_fewer_betas(tmp_path, smpl_arrays):
+    path = tmp_path / "basicmodel_m_lbs_10_207_0_v1.1.0.npz"
+    np.savez(path, **smpl_arrays)
+    model = load_body_model(path, num_betas=4)
+    assert model.num_betas == 4 and model.name == "basicmodel_m_lbs_10_207_0_v1.1.0"
+    out = model(betas=torch.ones(1, 3))
+    assert out.vertices.shape == (1, 6890, 3)
+
+
+def test_chumpy_pickle_without_chumpy(tmp_path, smpl_arrays, monkeypatch):
+    """Official files pickle chumpy arrays; they load without chumpy installed."""
+    fake = types.ModuleType("chumpy.ch")
+
+    class Ch:  # pickled by reference as chumpy.ch.Ch, state {'x': array}
+        def __init__(self, x):
+            self.x = x
+
+    Ch.__module__ = "chumpy.ch"
+    Ch.__qualname__ = "Ch"
+    fake.Ch = Ch
+    monkeypatch.setitem(sys.modules, "chumpy", types.ModuleType("chumpy"))
+    monkeypatch.setitem(sys.modules, "chumpy.ch", fake)
+    data = dict(smpl_arrays)
+    data["shapedirs"] = Ch(smpl_arrays["shapedirs"])
+    data["v_template"] = Ch(smpl_arrays["v_template"])
+    path = tmp_path / "SMPL_FEMALE.pkl"
+    path.write_bytes(pickle.dumps(data, protocol=2))
+    monkeypatch.delitem(sys.modules, "chumpy.ch")
+    monkeypatch.delitem(sys.modules, "chumpy")
+    model = load_body_model(path, dtype=torch.float64)
+    assert model.name == "SMPL_FEMALE"
+    assert torch.equal(model.shapedirs, torch.as_tensor(smpl_arrays["shapedirs"]))
+
+
+@pytest.mark.parametrize("vertices, joints, found", [(6890, 52, "SMPL-H"), (10475, 55, "SMPL-X"), (778, 16, "MANO")])
+def test_other_families_are_named(tmp_path, vertices, joints, found):
+    arrays = random_smpl_arrays(np.random.default_rng(0), vertices=vertices, joints=joints, posedirs=False)
+    path = write_smpl_pickle(tmp_path / "model.pkl", arrays)
+    with pytest.raises(FileFormatError, match=found) as info:
+        load_body_model(path)
+    assert "model.pkl" in str(info.value) and "expected an SMPL body" in str(info.value)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(MissingFileError, match="body model file not found"):
+        load_body_model(tmp_path / "nope.pkl")
+
+
+@pytest.mark.parametrize("name, content", [("bad.npz", b"not a zip"), ("bad.pkl", b"\x80\x02garbage"),
+                                           ("model.obj", b"v 0 0 0")])
+def test_unreadable_file(tmp_path, name, content):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(FileFormatError, match=name):
+        load_body_model(path)
+
+
+def test_wrong_shapes_in_file(tmp_path, smpl_arrays):
+    arrays = dict(smpl_arrays)
+    arrays["weights"] = arrays["weights"][:, :20]
+    path = tmp_path / "SMPL_MALE.npz"
+    np.savez(path, **arrays)
+    with pytest.raises(FileFormatError, match="weights has shape"):
+        load_body_model(path)
+
+
+def test_npz_missing_keys(tmp_path):
+    path = tmp_path / "empty.npz"
+    np.savez(path, something=np.zeros(3))
+    with pytest.raises(FileFormatError, match="missing v_template"):
+        load_body_model(path)
+
+
+def test_bad_num_betas():
+    with pytest.raises(InputError):
+        load_body_model("open_neutral", num_betas=0)
