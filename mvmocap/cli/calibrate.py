@@ -28,12 +28,15 @@ def calibrate(
     height: float = typer.Option(1.70, "--height", help="--from-joints: the subject's height in metres (metric scale)."),
     work: Optional[Path] = typer.Option(None, "--work", help="--from-joints: where detections are cached (default: OUT's folder/<stem>_work)."),
     force: bool = typer.Option(False, "--force", help="--from-joints: write even when a sanity check fails."),
+    same_focal: bool = typer.Option(False, "--same-focal", help="--from-joints without --intrinsics: one focal length shared by all cameras."),
 ) -> None:
     """Convert camera calibrations between formats, or estimate them from the person's joints."""
     if (from_file is None) == (from_joints is None):
         raise fail("give exactly one of --from-file or --from-joints")
     if from_joints is not None:
-        estimate_from_joints(from_joints, out, out_format=format, intrinsics=intrinsics, height=height, work=work, force=force)
+        estimate_from_joints(
+            from_joints, out, out_format=format, intrinsics=intrinsics, height=height, work=work, force=force, same_focal=same_focal
+        )
     else:
         convert(from_file, out, in_format=in_format, out_format=format, units=units)
 
@@ -51,28 +54,18 @@ def convert(source: Path, out: Path, *, in_format: str | None, out_format: str |
 
 
 def estimate_from_joints(
-    source: Path, out: Path, *, out_format: str | None, intrinsics: Path | None, height: float, work: Path | None, force: bool
+    source: Path, out: Path, *, out_format: str | None, intrinsics: Path | None, height: float, work: Path | None,
+    force: bool, same_focal: bool,
 ) -> None:
     """Detect (or reuse a work folder's detections), estimate the cameras, write them and a quality report."""
-    import json
+    from mvmocap.calibrate.command import calibrate_from_joints_to_file
 
-    from mvmocap import detect
-    from mvmocap.calibrate.from_joints import calibrate_from_joints
-    from mvmocap.io.atomic import atomic_write_text
-    from mvmocap.io.calibration import load_rig, save_rig, writable_format
-
-    writable_format(out, out_format)
-    known = load_rig(intrinsics) if intrinsics is not None else None
-    if (source / "detections").is_dir():
-        detections = detect.load(source)
-    else:
-        detections = detect.run(source, out=work or out.parent / f"{out.name.split('.')[0]}_work")
-    result = calibrate_from_joints(detections, known, height_m=height, force=force, progress=True)
-    save_rig(result.rig, out, out_format)
-    report_path = out.parent / f"{out.name.split('.')[0]}_report.json"
-    atomic_write_text(report_path, json.dumps(result.report.to_dict(), indent=1))
-    console.print(result.report.to_text(), highlight=False)
-    print_camera_table(result.rig.cameras(), title=f"{len(result.rig)} cameras estimated from the joints -> {out} (report: {report_path})")
+    result, written, report = calibrate_from_joints_to_file(
+        source, out, intrinsics=intrinsics, height_m=height, force=force, same_focal=same_focal,
+        out_format=out_format, work_dir=work, progress=True,
+    )
+    console.print(result.report.to_text(), highlight=False, soft_wrap=True)
+    print_camera_table(result.rig.cameras(), title=f"{len(result.rig)} cameras estimated from the joints -> {written} (report: {report})")
 
 
 def print_camera_table(cameras, title: str) -> None:

@@ -1,0 +1,128 @@
+"""Initialisation by MetaPose stage 1: rigid alignment of per-view monocular 3D poses.
+
+Each view's monocular 3D joints ``q_c`` (hip-centred, camera axes) are the
+same body seen from camera c, so ``q_c ~= R_c q_ref`` for the rotation
+``R_c`` from the reference camera to camera c. MetaPose (Usman et al. 2022,
+section 3.2 and 8.4) solves this by SVD for one frame; here one rotation per
+camera is fitted over all frames by iteratively reweighted Kabsch, choosing in
+every frame between ``q_c`` and its left/right flip (monocular detectors swap
+sides). MetaPose then uses weak-perspective cameras; with pinholes, the hip
+centre's position in each camera follows from the 2D joints and ``q_c`` by a
+small linear solve, and the translations from comparing those positions
+across views. The reference camera's frame is the world of the result.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mvmocap.calibrate.observations import Observations
+from mvmocap.calibrate.pinhole import Pinholes, nearest_rotation
+from mvmocap.keypoints import COCO23, flip_permutation
+
+MONO3D_HUBER_M = 0.05  # residual scale of monocular 3D joints after alignment (metres)
+MIN_COMMON_JOINTS = 6  # per frame, to use a frame in the alignment
+MIN_POSE_JOINTS = 6  # per view, to locate the hip centre
+
+
+def _centred(points: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Subtract each frame's weighted centroid: ``points (F, J, 3)``, ``weight (F, J)``."""
+    total = np.maximum(weight.sum(-1, keepdims=True), 1e-12)
+    centroid = (points * weight[..., None]).sum(-2) / total
+    return points - centroid[:, None, :]
+
+
+def align_view(
+    q_ref: np.ndarray, w_ref: np.ndarray, q_cam: np.ndarray, w_cam: np.ndarray, *, iterations: int = 8
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Rotation ``R (3, 3)`` with ``q_cam ~= R @ q_ref`` over all frames.
+
+    Args:
+        q_ref, q_cam: ``(F, J, 3)`` monocular joints of the reference view and this view.
+        w_ref, w_cam: ``(F, J)`` their confidences.
+
+    Returns:
+        ``R``, ``flip (F,)`` bool: frames where ``q_cam``'s left and right
+        were swapped relative to ``q_ref``, and the robust RMS residual (metres).
+    """
+    perm = np.array(flip_permutation(COCO23[: q_ref.shape[1]]))
+    variants = []
+    for q, w in ((q_cam, w_cam), (q_cam[:, perm], w_cam[:, perm])):
+        common = w_ref * w
+        common = np.where((common > 0).sum(-1, keepdims=True) >= MIN_COMMON_JOINTS, common, 0.0)
+        variants.append((_centred(q_ref, common), _centred(q, common), common))
+    flip = np.zeros(len(q_ref), dtype=bool)
+    frame_w = np.ones(len(q_ref))
+    R = np.eye(3)
+    for _ in range(iterations):
+        src = np.where(flip[:, None, None], variants[1][0], variants[0][0])
+        dst = np.where(flip[:, None, None], variants[1][1], variants[0][1])
+        w = np.where(flip[:, None], variants[1][2], variants[0][2]) * frame_w[:, None]
+        # H[i, j] = sum_fn w * dst_i * src_j ; R = argmax tr(R^T H)
+        H = np.einsum("fn,fni,fnj->ij", w, dst, src)
+        R = nearest_rotation(H)
+        residuals = []
+        for s, d, c in variants:
+            err = np.linalg.norm(d - s @ R.T, axis=-1)
+            residuals.append((c * err**2).sum(-1) / np.maximum(c.sum(-1), 1e-12))
+        flip = residuals[1] < residuals[0]
+        rms = np.sqrt(np.minimum(residuals[0], residuals[1]))
+        frame_w = np.where(rms > MONO3D_HUBER_M, MONO3D_HUBER_M / np.maximum(rms, 1e-12), 1.0)
+    usable = np.concatenate([variants[0][2].sum(-1, keepdims=True), variants[1][2].sum(-1, keepdims=True)], -1).max(-1) > 0
+    robust_rms = float(np.median(rms[usable])) if usable.any() else float("inf")
+    return R, flip & usable, robust_rms
+
+
+def hip_positions(uv: np.ndarray, weight: np.ndarray, q: np.ndarray, focal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where the monocular pose's origin sits in one camera, frame by frame.
+
+    Solves ``x_n * (q_z + T_z) = q_x + T_x`` and the same in y for ``T (3,)``
+    in least squares, per frame (``x_n = u / fx``).
+
+    Args:
+        uv: ``(F, J, 2)`` ideal centred pixels; weight ``(F, J)``.
+        q: ``(F, J, 3)`` monocular joints, metres, camera axes; focal ``(2,)``.
+
+    Returns:
+        ``T (F, 3)`` metres and ``valid (F,)`` bool.
+    """
+    xn = uv / focal
+    rows_x = np.stack([-np.ones_like(xn[..., 0]), np.zeros_like(xn[..., 0]), xn[..., 0]], -1)
+    rows_y = np.stack([np.zeros_like(xn[..., 1]), -np.ones_like(xn[..., 1]), xn[..., 1]], -1)
+    rhs_x = q[..., 0] - xn[..., 0] * q[..., 2]
+    rhs_y = q[..., 1] - xn[..., 1] * q[..., 2]
+    # A[f, i, k] = sum_j w * row_i * row_k (normal equations of the 2J x 3 system)
+    A = np.einsum("fj,fji,fjk->fik", weight, rows_x, rows_x) + np.einsum("fj,fji,fjk->fik", weight, rows_y, rows_y)
+    b = np.einsum("fj,fji,fj->fi", weight, rows_x, rhs_x) + np.einsum("fj,fji,fj->fi", weight, rows_y, rhs_y)
+    valid = (weight > 0).sum(-1) >= MIN_POSE_JOINTS
+    A[~valid] = np.eye(3)
+    b[~valid] = 0.0
+    T = np.linalg.solve(A, b[..., None])[..., 0]
+    valid &= T[:, 2] > 0.2
+    return T, valid
+
+
+def init_from_mono3d(obs: Observations, reference: int | None = None) -> Pinholes | None:
+    """Cameras from monocular 3D (None when there is no usable monocular 3D).
+
+    The world is the reference camera's frame (by default the camera with the
+    most confident joints), in the monocular poses' metric scale.
+    """
+    if obs.mono3d is None or not (obs.mono_weight > 0).any():
+        return None
+    C = obs.num_cameras
+    ref = int(np.argmax(obs.mono_weight.sum((1, 2)))) if reference is None else reference
+    R = np.tile(np.eye(3), (C, 1, 1))
+    t = np.zeros((C, 3))
+    T_ref, valid_ref = hip_positions(obs.uv[ref], obs.weight[ref], obs.mono3d[ref], obs.focal[ref])
+    for c in range(C):
+        if c == ref:
+            continue
+        R[c], _, _ = align_view(obs.mono3d[ref], obs.mono_weight[ref], obs.mono3d[c], obs.mono_weight[c])
+        T_c, valid_c = hip_positions(obs.uv[c], obs.weight[c], obs.mono3d[c], obs.focal[c])
+        both = valid_ref & valid_c
+        if not both.any():
+            return None
+        # T_c = R_c @ T_ref + t_c in every frame
+        t[c] = np.median(T_c[both] - T_ref[both] @ R[c].T, axis=0)
+    return Pinholes(R, t, obs.focal.copy())
