@@ -66,8 +66,26 @@ def test_bad_input_gives_one_line_and_exit_2(setup, args, message, tmp_path):
     assert not (tmp_path / "o.yaml").exists()
 
 
-@pytest.mark.parametrize("command", ["reconstruct", "train-synthetic"])
+@pytest.mark.parametrize("command", ["train-synthetic"])
 def test_unbuilt_commands_refuse_with_exit_2(command, tmp_path):
     result = run(command, cwd=tmp_path)
     assert result.returncode == 2 and "not implemented" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_eval_calibration_compares_resized_and_full_calibrations(shared_demo, tmp_path):
+    example = Path(__file__).resolve().parents[2] / "examples" / "pose2sim_demo" / "calibration.yaml"
+    result = run("eval", "calibration", "--estimate", str(example),
+                 "--reference", str(shared_demo / "calibration" / "Calib.qca.txt"), "--json", str(tmp_path / "c.json"))
+    assert result.returncode == 0, result.stderr
+    import json
+
+    doc = json.loads((tmp_path / "c.json").read_text())
+    # The example is the same rig at half resolution: same poses, same field of view.
+    assert doc["mean_rotation_error_deg"] < 1e-6 and doc["mean_center_error_pct"] < 1e-6
+    assert doc["mean_focal_error_pct"] < 0.2
+
+
+def test_eval_unknown_dataset_is_refused():
+    result = run("eval", "--dataset", "h36m")
+    assert result.returncode == 2 and "unknown dataset" in result.stderr
