@@ -38,8 +38,3 @@ def handle_errors(func: F) -> F:
 
 def _escape(text: str) -> str:
     return text.replace("[", r"\[")
-
-
-def not_implemented(command: str, issue: str) -> typer.Exit:
-    """Refuse honestly: a planned command that does not exist yet (exit 2, no output files)."""
-    return fail(f"'{command}' is not implemented yet ({issue}); nothing was done")

@@ -70,8 +70,14 @@ def register_regressor(name: str) -> Callable[[Regressor], Regressor]:
     return decorate
 
 
+def _register_shipped_regressors() -> None:
+    """Import :mod:`mvmocap.regressors`, whose modules register themselves (lazily: torch-heavy)."""
+    import mvmocap.regressors  # noqa: F401
+
+
 def available_methods() -> list[str]:
     """Every accepted ``--method`` value."""
+    _register_shipped_regressors()
     names = ["fit"]
     for reg in sorted(_REGRESSORS):
         names += [reg, f"{reg}+fit"]
@@ -112,6 +118,7 @@ def evaluate_params(inputs: MethodInputs, params: BodyParams) -> FitResult:
 def resolve_method(spec: str) -> Callable[[MethodInputs], FitResult]:
     """The function for a ``--method`` spec; :class:`InputError` listing the accepted specs."""
     spec = spec.strip()
+    _register_shipped_regressors()
     if spec == "fit":
         return run_fit
     name, plus, tail = spec.partition("+")

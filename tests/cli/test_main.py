@@ -23,6 +23,8 @@ def test_help_lists_the_commands_and_is_fast():
     assert result.returncode == 0
     for command in ("detect", "calibrate", "reconstruct", "train-synthetic", "eval"):
         assert command in result.stdout
+        sub = run(command, "--help")
+        assert sub.returncode == 0 and "Usage" in sub.stdout, command
     assert elapsed < 3.0  # generous for a loaded CI machine; ~0.2 s here
 
 
@@ -64,13 +66,6 @@ def test_bad_input_gives_one_line_and_exit_2(setup, args, message, tmp_path):
     assert len(lines) == 1 and lines[0].startswith("error:") and message in lines[0], result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "o.yaml").exists()
-
-
-@pytest.mark.parametrize("command", ["train-synthetic"])
-def test_unbuilt_commands_refuse_with_exit_2(command, tmp_path):
-    result = run(command, cwd=tmp_path)
-    assert result.returncode == 2 and "not implemented" in result.stderr
-    assert list(tmp_path.iterdir()) == []
 
 
 def test_eval_calibration_compares_resized_and_full_calibrations(shared_demo, tmp_path):

@@ -1,0 +1,318 @@
+"""Using a trained volumetric regressor: the shipped checkpoint, ``--method volumetric`` /
+``volumetric+fit`` (:func:`mvmocap.fit.methods.register_regressor`) and the synthetic-benchmark
+estimators ``volumetric`` / ``volumetric-nomask`` (:func:`mvmocap.evaluate.synthetic.register_estimator`).
+
+On real data (``MethodInputs``): keypoints are undistorted, a square crop (scale 1.2) is taken
+around the person's mask (or, without a mask, around the keypoints grown to the body's extent),
+heatmaps are drawn from the confident COCO-17 joints, the detector's RLE mask (when the detections
+carry masks) is resampled into the crop through the lens model, and the pelvis comes from the
+triangulated hips. Frames are processed in batches. One shape (the median betas of the valid
+frames) is returned for the sequence; the translation puts the model's joints on the
+triangulated ones (confidence-weighted mean offset).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from mvmocap.errors import FileFormatError, InputError, MissingFileError
+from mvmocap.regressors.volumetric.evidence import crop_projection, joint_heatmaps
+from mvmocap.regressors.volumetric.model import HIPS, DEFAULT_OPTIONS, ViewBatch, VolumetricNet, decode
+from mvmocap.synth.evidence import CROP_SCALE, crop_transform, square_crops, to_crop
+
+FORMAT = "mvmocap-regressor/1"
+CHECKPOINT_ENV = "MVMOCAP_VOLUMETRIC_CHECKPOINT"
+SHIPPED = Path(__file__).resolve().parents[3] / "models" / "regressors" / "volumetric.pt"
+# Keypoint box -> body box: COCO joints stop at the eyes and ankles; the mesh box the network was
+# trained on includes the skull and the feet. Grown about the keypoint box's centre.
+KEYPOINT_BOX_GROWTH = (1.15, 1.12)
+
+_CACHE: dict[str, Any] = {}
+
+
+# -- checkpoints -----------------------------------------------------------------------------------
+def export_checkpoint(run: str | Path, out: str | Path, extra: dict | None = None) -> Path:
+    """Write the slim shipped checkpoint (network options + float32 weights + training config) of a
+    ``train-synthetic`` run (folder or ``checkpoint.pt``) to ``out`` (atomically)."""
+    from mvmocap.train.checkpoint import load_checkpoint
+
+    state = load_checkpoint(run)
+    weights = {k[len("net."):]: v.float() for k, v in state["model"].items() if k.startswith("net.")}
+    options = {k: v for k, v in state["config"]["model"].items() if k in DEFAULT_OPTIONS}
+    payload = {"format": FORMAT, "name": "volumetric", "options": {**DEFAULT_OPTIONS, **options}, "weights": weights,
+               "train_config": state["config"], "step": int(state["step"]),
+               "body_model_name": state.get("body_model_name"), **(extra or {})}
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    torch.save(payload, tmp)
+    os.replace(tmp, out)
+    return out
+
+
+def checkpoint_file(path: str | Path | None = None) -> Path:
+    """``path``, else ``$MVMOCAP_VOLUMETRIC_CHECKPOINT``, else the shipped ``models/regressors/volumetric.pt``."""
+    return Path(path or os.environ.get(CHECKPOINT_ENV) or SHIPPED)
+
+
+def load_network(path: str | Path | None = None, overrides: dict | None = None) -> tuple[VolumetricNet, dict]:
+    """The network (eval mode, float32, CPU) and the checkpoint's metadata. ``overrides`` change
+    options at test time (e.g. ``{"balance": False}``)."""
+    file = checkpoint_file(path)
+    key = f"{file}:{sorted((overrides or {}).items())}"
+    if key in _CACHE:
+        return _CACHE[key]
+    if not file.is_file():
+        raise MissingFileError(file, "volumetric regressor checkpoint")
+    try:
+        payload = torch.load(file, map_location="cpu", weights_only=False)
+    except Exception as exc:  # torch raises many kinds for damaged files
+        raise FileFormatError(file, f"not a readable checkpoint ({type(exc).__name__})") from None
+    if payload.get("format") == FORMAT:
+        options, weights = payload["options"], payload["weights"]
+    elif payload.get("format") == "mvmocap-train-checkpoint/1":  # a run's checkpoint.pt directly
+        options = {**DEFAULT_OPTIONS, **{k: v for k, v in payload["config"]["model"].items() if k in DEFAULT_OPTIONS}}
+        weights = {k[len("net."):]: v for k, v in payload["model"].items() if k.startswith("net.")}
+    else:
+        raise FileFormatError(file, f"not a {FORMAT} checkpoint")
+    net = VolumetricNet({**options, **(overrides or {})})
+    net.load_state_dict(weights)
+    net.eval()
+    meta = {k: v for k, v in payload.items() if k not in ("weights", "model", "optimizer", "torch_rng")}
+    _CACHE[key] = (net, meta)
+    return net, meta
+
+
+# -- batched prediction ----------------------------------------------------------------------------
+def predict(net: VolumetricNet, views: ViewBatch, body_model, batch_size: int = 64) -> dict[str, Tensor]:
+    """:func:`decode` of the final IEF iteration for every frame-set, ``batch_size`` at a time."""
+    outs: list[dict[str, Tensor]] = []
+    B = views.valid.shape[0]
+    with torch.no_grad():
+        for lo in range(0, B, batch_size):
+            sl = slice(lo, min(B, lo + batch_size))
+            part = ViewBatch(views.heatmaps[sl], views.mask[sl], views.projection[sl], views.pelvis[sl], views.valid[sl])
+            out = net(part, body_model)
+            outs.append(decode(out["thetas"][-1], out["R_wh"], part.pelvis, body_model))
+    return {k: torch.cat([o[k] for o in outs]) for k in outs[0]}
+
+
+# -- real data -------------------------------------------------------------------------------------
+def keypoint_crops(uv: Tensor, confidence: Tensor, min_confidence: float = 0.1) -> Tensor:
+    """Square crops ``(..., 3)`` around keypoints ``uv (..., J, 2)`` px grown to the body's extent."""
+    from mvmocap.synth.evidence import bounding_boxes
+
+    box = bounding_boxes(uv, confidence >= min_confidence)
+    c = 0.5 * (box[..., :2] + box[..., 2:])
+    half = 0.5 * (box[..., 2:] - box[..., :2]) * torch.tensor(KEYPOINT_BOX_GROWTH, dtype=uv.dtype)
+    return square_crops(torch.cat([c - half, c + half], -1), CROP_SCALE)
+
+
+def mask_crops(masks: Tensor, image_size: tuple[int, int]) -> tuple[Tensor, Tensor]:
+    """Square crops ``(N, 3)`` in full-image pixels around binary ``masks (N, h, w)`` that cover an
+    image of ``image_size = (width, height)`` pixels (masks may be at a lower resolution), and
+    whether each mask is non-empty ``(N,)``."""
+    h, w = masks.shape[-2:]
+    sx, sy = image_size[0] / w, image_size[1] / h
+    ys = masks.any(-1)
+    xs = masks.any(-2)
+    ok = ys.any(-1)
+    ar_y = torch.arange(h, dtype=torch.float32)
+    ar_x = torch.arange(w, dtype=torch.float32)
+    big = 1e9
+    y0 = torch.where(ys, ar_y, big).amin(-1) * sy
+    y1 = (torch.where(ys, ar_y, -big).amax(-1) + 1) * sy
+    x0 = torch.where(xs, ar_x, big).amin(-1) * sx
+    x1 = (torch.where(xs, ar_x, -big).amax(-1) + 1) * sx
+    boxes = torch.stack([x0, y0, x1, y1], -1)
+    return square_crops(torch.where(ok[:, None], boxes, torch.zeros_like(boxes)), CROP_SCALE), ok
+
+
+def masks_into_crops(masks: Tensor, image_size: tuple[int, int], crops: Tensor, size: int, K: Tensor,
+                     dist: Tensor | None) -> Tensor:
+    """Resample ``masks (N, h, w)`` covering a ``image_size = (width, height)`` image into crops
+    ``(N, 3)`` defined on *undistorted* pixels of cameras ``K (N, 3, 3)``, ``dist (N, 5)``: each crop
+    pixel is mapped through the lens model to the distorted image, then sampled bilinearly ->
+    ``(N, size, size)``."""
+    import torch.nn.functional as F
+
+    from mvmocap.geometry.projection import distort_normalized, normalized_to_pixels, pixels_to_normalized
+
+    N = masks.shape[0]
+    W, H = image_size
+    A_inv = torch.linalg.inv(crop_transform(crops.double(), size))
+    c = torch.arange(size, dtype=torch.float64)
+    gy, gx = torch.meshgrid(c, c, indexing="ij")
+    pts = torch.stack([gx, gy, torch.ones_like(gx)], -1).reshape(-1, 3)
+    ideal = torch.einsum("nij,pj->npi", A_inv, pts)[..., :2]  # (N, S*S, 2) undistorted px
+    xy = pixels_to_normalized(ideal, K.double())
+    if dist is not None:
+        xy = distort_normalized(xy, dist.double())
+    px = normalized_to_pixels(xy, K.double())
+    # normalised coordinates of the full image address the low-resolution mask alike
+    grid = torch.stack([(px[..., 0] + 0.5) / W * 2 - 1, (px[..., 1] + 0.5) / H * 2 - 1], -1).float()
+    out = F.grid_sample(masks[:, None].float(), grid.reshape(N, size, size, 2), align_corners=False)
+    return out[:, 0]
+
+
+def _decode_masks(detections, names: tuple[str, ...], frames: int) -> list[list[Any]] | None:
+    """``masks[c][f]`` (RleMask or None) of the detections, in ``names`` order, or None."""
+    if detections is None or getattr(detections, "masks", None) is None:
+        return None
+    if tuple(detections.camera_names) != tuple(names):
+        try:
+            detections = detections.subset_cameras(list(names))
+        except Exception:
+            return None
+    masks = detections.masks
+    if len(masks) != len(names) or any(len(m) != frames for m in masks):
+        return None
+    return masks
+
+
+def real_views(inputs, options: dict) -> tuple[ViewBatch, Tensor]:
+    """The network input for ``MethodInputs`` and the per-frame validity ``(F,)``."""
+    from mvmocap.geometry.projection import normalized_to_pixels, undistort_points
+
+    S, sigma = int(options["crop"]), float(options["sigma"])
+    kp = torch.as_tensor(inputs.keypoints_2d).to(torch.float64)[..., :17, :]  # (F, C, 17, 3)
+    Fr, C = kp.shape[:2]
+    rig = inputs.rig.to(dtype=torch.float64, device="cpu")
+    has_dist = bool(rig.dist.abs().max() > 0)
+    # K (C, 3, 3) broadcasts against (F, C, 17, 2) in these functions (they index K[..., i, j, None]).
+    ideal = normalized_to_pixels(undistort_points(kp[..., :2], rig.K, rig.dist if has_dist else None), rig.K)
+    conf = kp[..., 2].clamp(0, 1)
+    crops = keypoint_crops(ideal, conf)  # (F, C, 3)
+    mask = torch.zeros(Fr, C, S, S)
+    rle = _decode_masks(inputs.extras.get("detections"), tuple(rig.names), Fr)
+    if rle is not None:
+        for c in range(C):
+            width, height = (int(v) for v in rig.sizes[c].tolist())
+            have = [f for f in range(Fr) if rle[c][f] is not None]
+            if not have:
+                continue
+            shape = (rle[c][have[0]].width, rle[c][have[0]].height)
+            low = torch.from_numpy(np.stack([rle[c][f].decode(shape) for f in have]))  # at the mask's resolution
+            # The crop around the mask, in undistorted pixels: box of the mask's undistorted outline.
+            m_crops, ok = mask_crops(low, (width, height))
+            corners = torch.stack([m_crops[:, :2] - m_crops[:, 2:] / 2, m_crops[:, :2] + m_crops[:, 2:] / 2], 1)
+            und = normalized_to_pixels(undistort_points(corners, rig.K[c], rig.dist[c] if has_dist else None), rig.K[c])
+            centre, side = und.mean(1), (und[:, 1] - und[:, 0]).abs().amax(-1)
+            m_crops = torch.cat([centre, side[:, None]], -1)
+            idx = torch.tensor(have)
+            use = ok & (conf[idx, c] > 0).any(-1)
+            crops[idx[use], c] = m_crops[use]
+            sampled = masks_into_crops(low, (width, height), crops[idx, c], S, rig.K[c].expand(len(have), 3, 3),
+                                       rig.dist[c].expand(len(have), 5) if has_dist else None)
+            mask[idx, c] = (sampled > 0.5).float()
+    valid_view = (conf > 0.1).sum(-1) >= 4  # (F, C)
+    uv = to_crop(ideal, crops, S)
+    heatmaps = joint_heatmaps(uv.float(), conf.float(), S, sigma)
+    mask = mask * valid_view[..., None, None]
+    projection = crop_projection(rig.K.expand(Fr, C, 3, 3), rig.R.expand(Fr, C, 3, 3), rig.t.expand(Fr, C, 3), crops, S)
+    pelvis, pelvis_ok = _pelvis(inputs, kp, rig)
+    frame_ok = (valid_view.sum(-1) >= 2) & pelvis_ok
+    views = ViewBatch(heatmaps, mask, projection.float(), pelvis.float(), valid_view & frame_ok[:, None])
+    return views, frame_ok
+
+
+def _pelvis(inputs, kp: Tensor, rig) -> tuple[Tensor, Tensor]:
+    """World mid-hip ``(F, 3)`` and whether it is known ``(F,)``: the pipeline's triangulated
+    joints when given, else a triangulation of the hips."""
+    if inputs.joints3d is not None:
+        j = torch.as_tensor(inputs.joints3d).to(torch.float64)[:, list(HIPS)]
+        conf = (torch.as_tensor(inputs.joints3d_confidence)[:, list(HIPS)] if inputs.joints3d_confidence is not None
+                else torch.ones(j.shape[:2], dtype=torch.float64))
+        ok = (conf > 0).all(-1) & torch.isfinite(j).all(-1).all(-1)
+        if bool(ok.any()):
+            return torch.nan_to_num(j).mean(-2), ok
+    from mvmocap.geometry.triangulation import triangulate
+
+    hips = kp[:, :, list(HIPS)]
+    pts = triangulate(hips[..., :2], hips[..., 2], rig.K, rig.dist, rig.R, rig.t)
+    ok = ((hips[..., 2] > 0).sum(1) >= 2).all(-1)
+    return pts.mean(-2), ok
+
+
+def _hold_invalid(values: Tensor, ok: Tensor) -> Tensor:
+    """Rows of ``values (F, ...)`` where not ``ok`` replaced by the nearest valid row."""
+    idx = torch.nonzero(ok).flatten()
+    nearest = (torch.arange(len(ok))[:, None] - idx[None]).abs().argmin(-1)
+    return values[idx[nearest]]
+
+
+def regress(inputs, checkpoint: str | Path | None = None, batch_size: int = 64):
+    """``MethodInputs`` -> :class:`mvmocap.fit.params.BodyParams` (see the module docstring)."""
+    from mvmocap.fit.params import BodyParams
+    from mvmocap.geometry.rotations import matrix_to_axis_angle
+
+    net, _ = load_network(checkpoint)
+    body = inputs.body_model.to(dtype=torch.float32, device="cpu")
+    views, ok = real_views(inputs, net.options)
+    if not bool(ok.any()):
+        raise InputError("volumetric: no frame has a person seen by two cameras with a triangulable pelvis")
+    pred = predict(net, views, body, batch_size)
+    betas = pred["betas"][ok].median(0).values
+    go = _hold_invalid(pred["global_orient"], ok)
+    pose = _hold_invalid(pred["body_pose"], ok)
+    with torch.no_grad():
+        out = body(global_orient=go, body_pose=pose, betas=betas.expand(len(ok), -1))
+    joints = out.coco23
+    transl = _translation(inputs, joints, _hold_invalid(views.pelvis, ok))
+    return BodyParams(
+        global_orient=matrix_to_axis_angle(go).float(), body_pose=matrix_to_axis_angle(pose).float(),
+        betas=betas.float(), transl=transl.float(), valid=ok.clone(),
+    )
+
+
+def _translation(inputs, joints: Tensor, pelvis: Tensor) -> Tensor:
+    """``(F, 3)``: the confidence-weighted mean offset from the model's COCO-23 joints to the
+    triangulated ones when the pipeline gives them, else the mid-hip onto ``pelvis``."""
+    mid = joints[:, list(HIPS)].mean(-2)
+    fallback = pelvis - mid
+    if inputs.joints3d is None:
+        return fallback
+    target = torch.nan_to_num(torch.as_tensor(inputs.joints3d, dtype=torch.float32))
+    J = min(target.shape[1], joints.shape[1])
+    w = (torch.as_tensor(inputs.joints3d_confidence, dtype=torch.float32)[:, :J] if inputs.joints3d_confidence is not None
+         else torch.ones(target.shape[:2])[:, :J])
+    w = w * torch.isfinite(torch.as_tensor(inputs.joints3d, dtype=torch.float32)[:, :J]).all(-1)
+    offset = ((target[:, :J] - joints[:, :J]) * w[..., None]).sum(1) / w.sum(1, keepdim=True).clamp(min=1e-6)
+    return torch.where((w.sum(1) > 0.5)[:, None], offset, fallback)
+
+
+# -- registrations ---------------------------------------------------------------------------------
+def _register() -> None:
+    from mvmocap.evaluate.synthetic import register_estimator
+    from mvmocap.fit.methods import register_regressor
+
+    @register_regressor("volumetric")
+    def volumetric(inputs):
+        """Volumetric progressive-aggregation regressor (the shipped checkpoint)."""
+        return regress(inputs)
+
+    def estimator(use_masks: bool, overrides: dict | None = None):
+        def estimate(batch: dict, body_model, device: str) -> dict:
+            from mvmocap.regressors.volumetric.training import synthetic_views
+
+            net, _ = load_network(None, overrides)
+            body = body_model.to(dtype=torch.float32, device="cpu")
+            views = synthetic_views(batch, body, net.options, training=False, use_masks=use_masks)
+            pred = predict(net, views, body)
+            return {"joints3d": pred["joints3d"], "vertices": pred["vertices"]}
+
+        return estimate
+
+    register_estimator("volumetric")(estimator(True))
+    register_estimator("volumetric-nomask")(estimator(False))
+    for part in ("consensus", "diversity", "balance"):
+        register_estimator(f"volumetric-test-no-{part}")(estimator(True, {part: False}))
+
+
+_register()

@@ -1,0 +1,298 @@
+"""Paired synthetic multi-view samples generated on the fly: SMPL body -> camera rig -> 2D evidence.
+
+Sample ``i`` of a dataset with seed ``s`` depends only on ``(s, i)`` (its own ``torch.Generator``),
+so a dataset is a fixed, reproducible sequence whatever the batching, worker or process split.
+Index it with an int (one sample) or a list of ints (a collated batch, the fast path: the body
+model and the rasteriser run once for the whole batch).
+
+Every sample (leading dims ``B`` for a batch; ``C`` views; ``J = 17`` COCO joints):
+
+=================  =======================  =====================================================
+key                shape                    meaning
+=================  =======================  =====================================================
+global_orient      (B, 3)                   axis-angle, body rest frame -> world (+Z up)
+body_pose          (B, 23, 3)               axis-angle
+betas              (B, 10)
+transl             (B, 3)                   metres
+joints3d           (B, J, 3)                COCO-17 of the body model, world, metres
+vertices           (B, V, 3)                only with ``return_vertices``
+K, R, t, dist      (B, C, 3, 3) ...         full-image cameras (OpenCV, x_cam = R x + t)
+image_size         (B, C, 2)                (width, height) px
+crop               (B, C, 3)                (cx, cy, side) px of the square crop (scale 1.2)
+K_crop             (B, C, 3, 3)             intrinsics into that S x S crop
+keypoints2d        (B, C, J, 3)             detector-like x, y (full image px) and confidence
+keypoints2d_gt     (B, C, J, 2)             exact projections, full image px
+keypoints_crop     (B, C, J, 3)             ``keypoints2d`` in crop pixels (+ confidence); crop
+                                            size S = render_size, else heatmap_size, else 256
+heatmaps           (B, C, J, Hs, Hs)        only with ``heatmap_size > 0``
+mask               (B, C, S, S)             silhouette in the crop, only with ``render_size > 0``
+iuv                (B, C, 3, S, S)          part, U, V in the crop, only with ``render_iuv``
+view_valid         (B, C) bool              False = a missing view (its evidence is zero)
+pose_family        (B,) long                index into ``pose_sampler.FAMILIES`` (-1 = pose files)
+rig_family         (B,) long                index into ``rig_sampler.RIG_FAMILIES``
+index              (B,) long                sample index
+=================  =======================  =====================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+import torch
+from torch import Tensor
+from torch.utils.data import Dataset
+
+from mvmocap.errors import InputError
+from mvmocap.synth import evidence as ev
+from mvmocap.synth.part_uv import body_part_uv
+from mvmocap.synth.pose_sampler import FAMILIES, floor_translation, sample_poses
+from mvmocap.synth.rasterize import iuv_image, rasterize, silhouette, vertices_to_screen, winding_sign
+from mvmocap.synth.rig_sampler import RIG_FAMILIES, sample_rig
+from mvmocap.synth.shape_sampler import sample_betas
+
+NUM_JOINTS = 17
+
+
+@dataclass(frozen=True)
+class SynthConfig:
+    """What to generate. Sizes in pixels; 0 disables heatmaps / rendering."""
+
+    views: int = 4
+    pose_families: tuple[str, ...] = FAMILIES
+    pose_files: tuple[str, ...] = ()
+    pose_file_share: float = 0.0
+    rig_families: tuple[str, ...] = RIG_FAMILIES
+    image_size: tuple[int, int] | None = None
+    betas_std: float = 1.0
+    betas_clip: float = 3.0
+    crop_scale: float = ev.CROP_SCALE
+    heatmap_size: int = 0
+    heatmap_sigma: float = 2.0
+    render_size: int = 0
+    render_iuv: bool = False
+    return_vertices: bool = False
+    noise: ev.DetectorNoise = field(default_factory=ev.DetectorNoise)
+    augment: ev.AugmentConfig = field(default_factory=ev.AugmentConfig)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None) -> "SynthConfig":
+        """Build from a YAML mapping; ``noise`` and ``augment`` are nested mappings of
+        :class:`~mvmocap.synth.evidence.DetectorNoise` / ``AugmentConfig`` fields, or the string
+        ``"none"`` (exact keypoints / no augmentation)."""
+        d = dict(d or {})
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise InputError(f"unknown data option(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        if "noise" in d:
+            noise = d["noise"]
+            if noise == "none":
+                d["noise"] = ev.DetectorNoise(sigma=(0.0,) * 23, outlier_rate=0, dropout=0, swap_rate=0,
+                                              confidence_range=(1.0, 1.0), fitted=False, source="no noise")
+            else:
+                values = {k: tuple(v) if isinstance(v, list) else v for k, v in noise.items()}
+                values.setdefault("source", "training config (on top of the fitted defaults)")
+                d["noise"] = ev.DetectorNoise(**values)
+        if "augment" in d:
+            d["augment"] = ev.AugmentConfig.none() if d["augment"] == "none" else ev.AugmentConfig(**d["augment"])
+        for key in ("pose_families", "pose_files", "rig_families", "image_size"):
+            if isinstance(d.get(key), list):
+                d[key] = tuple(d[key])
+        cfg = cls(**d)
+        if not 1 <= cfg.views <= 8:
+            raise InputError(f"views must be in 1..8, got {cfg.views}")
+        return cfg
+
+
+def load_body(name: str | None):
+    """The body model a config names: ``"toy"`` (the built-in capsule body) or anything
+    :func:`mvmocap.body.load_body_model` accepts (None = its default)."""
+    if name == "toy":
+        from mvmocap.synth.toy_body import ToyBodyModel
+
+        return ToyBodyModel()
+    from mvmocap.body import load_body_model
+
+    return load_body_model(name)
+
+
+class SyntheticMultiView(Dataset):
+    """``length`` reproducible synthetic samples (see the module docstring)."""
+
+    def __init__(self, body_model, config: SynthConfig | None = None, length: int = 10_000, seed: int = 0):
+        self.body = body_model
+        self.config = config or SynthConfig()
+        self.length = int(length)
+        self.seed = int(seed)
+        self._part_uv = body_part_uv(body_model) if self.config.render_iuv else None
+        self._cull = 0
+        if self.config.render_size:
+            with torch.no_grad():
+                rest = body_model(betas=torch.zeros(1, 10)).vertices.reshape(-1, 3)[: body_model.num_vertices]
+            self._cull = winding_sign(rest, body_model.faces)
+        self._pool = None
+        if self.config.pose_files:
+            from mvmocap.synth.pose_files import PoseFramePool
+
+            self._pool = PoseFramePool.from_files(list(self.config.pose_files))
+
+    def __len__(self) -> int:
+        return self.length
+
+    def generator(self, index: int) -> torch.Generator:
+        """The generator of sample ``index``: seeded from (dataset seed, index) only."""
+        return torch.Generator().manual_seed(self.seed * 1_000_003 + int(index) * 7_919 + 17)
+
+    def __getitem__(self, index):
+        if isinstance(index, (list, tuple, Tensor)):
+            return self.batch([int(i) for i in index])
+        sample = self.batch([int(index)])
+        return {k: v[0] for k, v in sample.items()}
+
+    # -- generation -------------------------------------------------------------------------------
+    def _sample_parameters(self, gens: list[torch.Generator]) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """Pose (from files or procedural) and shape of each sample, each from its own generator
+        (per generator: the pose-file coin, the pose, the betas), the maths batched."""
+        cfg = self.config
+        n = len(gens)
+        go = torch.zeros(n, 3, dtype=torch.float64)
+        bp = torch.zeros(n, 23, 3, dtype=torch.float64)
+        fam = torch.zeros(n, dtype=torch.long)
+        if self._pool is not None:
+            from_files = [not cfg.pose_families or float(torch.rand((), generator=g)) < cfg.pose_file_share for g in gens]
+        else:
+            from_files = [False] * n
+        for i, g in enumerate(gens):
+            if from_files[i]:
+                p = self._pool.sample(1, g)
+                go[i], bp[i], fam[i] = p.global_orient[0], p.body_pose[0], p.family[0]
+        procedural = [i for i in range(n) if not from_files[i]]
+        if procedural:
+            p = sample_poses(len(procedural), [gens[i] for i in procedural], cfg.pose_families)
+            idx = torch.tensor(procedural)
+            go[idx], bp[idx], fam[idx] = p.global_orient, p.body_pose, p.family
+        betas = torch.cat([sample_betas(1, g, 10, cfg.betas_std, cfg.betas_clip) for g in gens])
+        return go, bp, betas, fam
+
+    def batch(self, indices: list[int]) -> dict[str, Tensor]:
+        """A collated batch of the samples ``indices``."""
+        if not indices:
+            raise InputError("empty batch")
+        for i in indices:
+            if not 0 <= i < self.length:
+                raise IndexError(f"sample {i} out of range 0..{self.length - 1}")
+        cfg = self.config
+        gens = [self.generator(i) for i in indices]
+        go, bp, betas, fam = self._sample_parameters(gens)
+        dtype = torch.float32
+        with torch.no_grad():
+            out = self.body(global_orient=go.to(dtype), body_pose=bp.to(dtype), betas=betas.to(dtype))
+        verts = out.vertices[:, : self.body.num_vertices]
+        transl = floor_translation(verts, gens).to(dtype)
+        verts = verts + transl[:, None]
+        joints3d = out.coco23[:, :NUM_JOINTS] + transl[:, None]
+        pelvis = out.joints[:, 0] + transl
+        rigs, rig_family = [], []
+        for i, g in enumerate(gens):
+            rig, name = sample_rig(cfg.views, pelvis[i].double(), g, families=cfg.rig_families, image_size=cfg.image_size)
+            rigs.append(rig.to(dtype))
+            rig_family.append(RIG_FAMILIES.index(name))
+        K = torch.stack([r.K for r in rigs])
+        R = torch.stack([r.R for r in rigs])
+        t = torch.stack([r.t for r in rigs])
+        dist = torch.stack([r.dist for r in rigs])
+        sizes = torch.stack([r.sizes for r in rigs])
+        from mvmocap.geometry.projection import project_points
+
+        if bool(dist.abs().max() > 0):
+            kp_gt = project_points(joints3d[:, None], K, dist, R, t)  # (B, C, J, 2)
+            vert_px = project_points(verts[:, None], K, dist, R, t)  # (B, C, V, 2)
+        else:  # pinhole: one matmul with P = K [R | t]
+            kp_gt, vert_px = _pinhole(joints3d, K, R, t), _pinhole(verts, K, R, t)
+        boxes = ev.bounding_boxes(vert_px)  # (B, C, 4): the person's box, as a detector would give
+        box_size = ev.keypoint_box_size(kp_gt)  # the noise model's unit
+        noisy, conf, crops, keep_view = [], [], [], []
+        for i, g in enumerate(gens):
+            p, c = cfg.noise.apply(kp_gt[i], box_size[i], g)
+            if cfg.augment.joint_jitter > 0:
+                p = ev.joint_jitter(p, box_size[i], g, cfg.augment.joint_jitter)
+            b = boxes[i]
+            if cfg.augment.box_jitter > 0:
+                wh = (b[:, 2:] - b[:, :2]).repeat(1, 2)
+                b = b + cfg.augment.box_jitter * wh * torch.randn(b.shape, generator=g).to(b)
+            crops.append(ev.square_crops(b, cfg.crop_scale))
+            noisy.append(p)
+            conf.append(c)
+            keep_view.append(ev.missing_views(cfg.views, g, cfg.augment.missing_view))
+        noisy, conf, crops, view_valid = torch.stack(noisy), torch.stack(conf), torch.stack(crops), torch.stack(keep_view)
+        conf = conf * view_valid[..., None]
+        noisy = noisy * view_valid[..., None, None]
+        sample = {
+            "global_orient": go.to(dtype), "body_pose": bp.to(dtype), "betas": betas.to(dtype), "transl": transl,
+            "joints3d": joints3d, "K": K, "R": R, "t": t, "dist": dist, "image_size": sizes, "crop": crops,
+            "keypoints2d": torch.cat([noisy, conf[..., None]], -1), "keypoints2d_gt": kp_gt,
+            "view_valid": view_valid, "pose_family": fam.long(), "rig_family": torch.tensor(rig_family),
+            "index": torch.tensor(indices),
+        }
+        if cfg.return_vertices:
+            sample["vertices"] = verts
+        size_for_crop = cfg.render_size or cfg.heatmap_size or 256
+        kp_crop = ev.to_crop(noisy, crops, size_for_crop)
+        sample["keypoints_crop"] = torch.cat([kp_crop, conf[..., None]], -1)
+        sample["K_crop"] = ev.crop_intrinsics(K, crops, size_for_crop)
+        if cfg.render_size:
+            self._render(sample, verts, gens)
+        if cfg.heatmap_size:
+            hm_pts = ev.to_crop(noisy, crops, cfg.heatmap_size)
+            sample["heatmaps"] = ev.gaussian_heatmaps(hm_pts, sample["keypoints_crop"][..., 2], cfg.heatmap_size, cfg.heatmap_sigma)
+        return sample
+
+    def _render(self, sample: dict[str, Tensor], verts: Tensor, gens: list[torch.Generator]) -> None:
+        cfg = self.config
+        S = cfg.render_size
+        B, C = sample["K"].shape[:2]
+        K_crop = ev.crop_intrinsics(sample["K"], sample["crop"], S)
+        # Distortion is ignored inside the crop (synthetic rigs have none).
+        screen = vertices_to_screen(
+            verts[:, None].expand(B, C, -1, -1).reshape(B * C, -1, 3),
+            K_crop.reshape(B * C, 3, 3), sample["R"].reshape(B * C, 3, 3), sample["t"].reshape(B * C, 3),
+        )
+        frags = rasterize(screen, self.body.faces, (S, S), cull=self._cull)
+        mask = silhouette(frags).to(torch.float32).reshape(B, C, S, S)
+        iuv = None
+        if cfg.render_iuv:
+            puv = self._part_uv
+            iuv = iuv_image(frags, self.body.faces, puv.face_parts, puv.vertex_uv).reshape(B, C, 3, S, S).to(torch.float32)
+        kp = sample["keypoints_crop"]
+        masks, iuvs, confs = [], [], []
+        for i, g in enumerate(gens):
+            m_i, iuv_i, c_i = mask[i], None if iuv is None else iuv[i], kp[i, ..., 2]
+            if iuv_i is not None and cfg.augment.part_drop > 0:
+                iuv_i, m_i = ev.part_drop(iuv_i, m_i, g, cfg.augment.part_drop)
+            if cfg.augment.occluder > 0:
+                occ = ev.random_rectangles((C,), S, g, cfg.augment.occluder)
+                m_i, iuv_i, c_i = ev.occlude(occ, m_i, iuv_i, kp[i, ..., :2], c_i, S)
+            valid = sample["view_valid"][i].to(m_i.dtype)
+            masks.append(m_i * valid[:, None, None])
+            confs.append(c_i)
+            if iuv_i is not None:
+                iuvs.append(iuv_i * valid[:, None, None, None])
+        sample["mask"] = torch.stack(masks)
+        conf = torch.stack(confs)
+        sample["keypoints_crop"] = torch.cat([kp[..., :2], conf[..., None]], -1)
+        sample["keypoints2d"] = torch.cat([sample["keypoints2d"][..., :2], conf[..., None]], -1)
+        if iuvs:
+            sample["iuv"] = torch.stack(iuvs)
+
+
+def _pinhole(points: Tensor, K: Tensor, R: Tensor, t: Tensor) -> Tensor:
+    """World points ``(B, N, 3)`` -> pixels ``(B, C, N, 2)`` for distortion-free cameras ``(B, C, ...)``."""
+    P = K @ torch.cat([R, t.unsqueeze(-1)], -1)  # (B, C, 3, 4)
+    h = torch.einsum("bcij,bnj->bcni", P[..., :3], points) + P[..., 3].unsqueeze(-2)
+    return h[..., :2] / h[..., 2:].clamp(min=1e-6)
+
+
+def with_options(config: SynthConfig, **changes) -> SynthConfig:
+    """A copy of ``config`` with some fields changed."""
+    return replace(config, **changes)

@@ -1,0 +1,89 @@
+"""``train-synthetic`` configuration: a YAML file, validated into :class:`TrainConfig`."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mvmocap.errors import FileFormatError, InputError, MissingFileError
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything a training run depends on (the run is a function of this and the code).
+
+    Attributes:
+        method: registered method name (see :func:`mvmocap.train.available_methods`).
+        seed: seeds model initialisation and the training data stream.
+        body_model: ``"toy"``, a shipped body-model name, a path, or None (the default model).
+        steps: optimisation steps; batch_size: samples per step *per process*.
+        lr, weight_decay, grad_clip: AdamW settings (grad_clip 0 = off).
+        log_every, val_every, checkpoint_every: in steps (0 = never, except the end of the run).
+        val_size: samples of the fixed validation set (seed ``VAL_SEED_OFFSET + seed``).
+        num_workers: DataLoader worker processes generating data (0 = in the main process).
+        threads: torch intra-op threads of the training process (0 = torch's default). On a
+            shared or small CPU, 1 is often fastest: this workload is many small tensor ops.
+        data: options of :class:`mvmocap.synth.dataset.SynthConfig`.
+        model: the method's own options.
+    """
+
+    method: str
+    seed: int = 0
+    body_model: str | None = None
+    steps: int = 1000
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    grad_clip: float = 1.0
+    log_every: int = 10
+    val_every: int = 200
+    val_size: int = 128
+    checkpoint_every: int = 200
+    num_workers: int = 0
+    threads: int = 0
+    data: dict[str, Any] = field(default_factory=dict)
+    model: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "batch_size", "val_size"):
+            if int(getattr(self, name)) < 1:
+                raise InputError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("log_every", "val_every", "checkpoint_every", "num_workers", "threads"):
+            if int(getattr(self, name)) < 0:
+                raise InputError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if float(self.lr) <= 0:
+            raise InputError(f"lr must be > 0, got {self.lr}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], source: str = "config") -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise InputError(f"{source}: unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        if "method" not in d:
+            raise InputError(f"{source}: 'method' is required")
+        try:
+            return cls(**d)
+        except TypeError as exc:
+            raise InputError(f"{source}: {exc}") from None
+
+
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> TrainConfig:
+    """Read a YAML config; ``overrides`` (e.g. ``{"method": "mlp"}``) win over the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise MissingFileError(path, "training config")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise FileFormatError(path, f"invalid YAML ({exc})") from None
+    if not isinstance(data, dict):
+        raise FileFormatError(path, "a training config must be a YAML mapping")
+    data.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    return TrainConfig.from_dict(data, source=str(path))

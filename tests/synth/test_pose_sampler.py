@@ -1,0 +1,94 @@
+import math
+
+import pytest
+import torch
+
+from mvmocap.errors import InputError
+from mvmocap.synth.pose_sampler import (
+    FAMILIES,
+    JOINT_LIMITS,
+    floor_translation,
+    plausibility,
+    sample_poses,
+)
+
+
+def test_shapes_families_and_determinism():
+    a = sample_poses(12, torch.Generator().manual_seed(3))
+    b = sample_poses(12, torch.Generator().manual_seed(3))
+    c = sample_poses(12, torch.Generator().manual_seed(4))
+    assert a.global_orient.shape == (12, 3) and a.body_pose.shape == (12, 23, 3) and a.family.shape == (12,)
+    assert torch.equal(a.body_pose, b.body_pose) and torch.equal(a.global_orient, b.global_orient)
+    assert not torch.allclose(a.body_pose, c.body_pose)
+    assert a.family.min() >= 0 and a.family.max() < len(FAMILIES)
+
+
+def test_joint_limits_hold():
+    s = sample_poses(200, torch.Generator().manual_seed(0))
+    pose = torch.cat([torch.zeros(200, 1, 3, dtype=s.body_pose.dtype), s.body_pose], 1)
+    for j, limits in JOINT_LIMITS.items():
+        for k, (lo, hi) in enumerate(limits):
+            assert pose[:, j, k].min() >= lo - 1e-9 and pose[:, j, k].max() <= hi + 1e-9
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_each_family_upright_on_the_floor(toy_body, family):
+    g = torch.Generator().manual_seed(1)
+    s = sample_poses(16, g, families=(family,))
+    assert torch.all(s.family == FAMILIES.index(family))
+    out = toy_body(global_orient=s.global_orient.float(), body_pose=s.body_pose.float())
+    t = floor_translation(out.vertices, g).float()
+    verts = out.vertices + t[:, None]
+    joints = out.joints + t[:, None]
+    assert torch.allclose(verts[..., 2].amin(-1), torch.zeros(16), atol=1e-5)
+    # Head above pelvis: +Z is up in the world.
+    assert torch.all(joints[:, 15, 2] > joints[:, 0, 2])
+    horizontal = (joints[:, 0, :2]).norm(dim=-1)
+    assert horizontal.max() < 1.0
+
+
+def test_yaw_is_spread_over_the_circle(toy_body):
+    s = sample_poses(400, torch.Generator().manual_seed(2), families=("standing",))
+    out = toy_body(global_orient=s.global_orient.float(), body_pose=s.body_pose.float())
+    front = out.joints[:, 1] - out.joints[:, 2]  # right hip -> left hip
+    yaw = torch.atan2(front[:, 1], front[:, 0])
+    hist = torch.histc(yaw, bins=4, min=-math.pi, max=math.pi)
+    assert hist.min() > 60
+
+
+def test_plausibility_flags_a_forearm_through_the_torso():
+    joints = torch.zeros(2, 24, 3)
+    joints[:, 12] = torch.tensor([0.0, 0.0, 0.5])  # neck above pelvis
+    for side, (sh, el, wr, hip, kn, an) in enumerate([(16, 18, 20, 1, 4, 7), (17, 19, 21, 2, 5, 8)]):
+        x = 0.2 if side == 0 else -0.2
+        joints[:, sh] = torch.tensor([x, 0.0, 0.45])
+        joints[:, el] = torch.tensor([x + 0.05 * (1 if x > 0 else -1), 0.0, 0.2])
+        joints[:, wr] = torch.tensor([x + 0.1 * (1 if x > 0 else -1), 0.0, 0.0])
+        joints[:, hip] = torch.tensor([x / 2, 0.0, -0.1])
+        joints[:, kn] = torch.tensor([x / 2, 0.0, -0.5])
+        joints[:, an] = torch.tensor([x / 2, 0.0, -0.9])
+    joints[:, 15] = torch.tensor([0.0, 0.0, 0.65])
+    joints[1, 20] = torch.tensor([-0.05, 0.0, 0.1])  # left wrist through the belly
+    joints[1, 18] = torch.tensor([0.1, 0.05, 0.2])
+    coco = torch.zeros(2, 23, 3)
+    coco[:, 15:17, 2] = -0.9
+    flags = plausibility(joints, coco)
+    assert flags["self_penetration"].tolist() == [False, True]
+    assert flags["lowest_not_foot"].tolist() == [False, False]
+
+
+def test_rejects_unknown_family():
+    with pytest.raises(InputError):
+        sample_poses(2, torch.Generator(), families=("flying",))
+
+
+def test_one_generator_per_sample_matches_single_draws():
+    gens = [torch.Generator().manual_seed(100 + i) for i in range(5)]
+    batched = sample_poses(5, gens)
+    for i in range(5):
+        alone = sample_poses(1, torch.Generator().manual_seed(100 + i))
+        assert batched.family[i] == alone.family[0]
+        assert torch.allclose(batched.body_pose[i], alone.body_pose[0], atol=1e-9)
+        assert torch.allclose(batched.global_orient[i], alone.global_orient[0], atol=1e-9)
+    with pytest.raises(InputError):
+        sample_poses(3, gens)
