@@ -6,7 +6,7 @@ reference's (Umeyama); with two cameras, or cameras in a line, the rotation
 comes from the cameras' orientations instead. Then, per camera: the angle
 between the rotations (degrees), the distance between the centres as a
 percentage of the reference cameras' mean distance from their centroid, and
-the focal-length error (percent, mean of fx and fy, each relative to its image width).
+the focal-length error (percent, mean of fx and fy, each relative to its image's longer side).
 """
 
 from __future__ import annotations
@@ -153,10 +153,11 @@ def compare_calibrations(estimate: CameraRig, reference: CameraRig) -> Calibrati
         raise InputError("the reference cameras all sit at the same place; centre errors are undefined")
     rot_err = np.degrees(rotation_angle_between(aligned.R, reference.R).numpy())
     centre_err = np.linalg.norm(aligned.centers().numpy() - c_ref, axis=1)
-    # Focal lengths relative to the image width, so a calibration of resized
-    # videos (same field of view, fewer pixels) compares as equal.
-    f_est = (estimate.K[:, 0, 0] + estimate.K[:, 1, 1]).numpy() / 2 / estimate.sizes[:, 0].numpy()
-    f_ref = (reference.K[:, 0, 0] + reference.K[:, 1, 1]).numpy() / 2 / reference.sizes[:, 0].numpy()
+    # Focal lengths relative to the image's longer side, so a calibration of resized
+    # videos (same field of view, fewer pixels) compares as equal, while a few
+    # pixels cropped off one side (Qualisys' 1088 vs the videos' 1080) change nothing.
+    f_est = (estimate.K[:, 0, 0] + estimate.K[:, 1, 1]).numpy() / 2 / estimate.sizes.amax(1).numpy()
+    f_ref = (reference.K[:, 0, 0] + reference.K[:, 1, 1]).numpy() / 2 / reference.sizes.amax(1).numpy()
     focal_err = np.abs(f_est - f_ref) / f_ref * 100
     cameras = tuple(
         CameraComparison(

@@ -175,3 +175,13 @@ def test_unknown_config_option_is_a_clear_error(tmp_path):
     path.write_text("fit:\n  not_a_fit_option: 3\n")
     with pytest.raises(InputError, match="unknown fit option"):
         ReconstructConfig.load(path)
+
+
+def test_shipped_example_config_lists_the_defaults():
+    from mvmocap.fit.smplify import FitConfig
+
+    shipped = ReconstructConfig.load(REPO / "examples" / "configs" / "reconstruct.yaml")
+    defaults = ReconstructConfig()
+    assert shipped.fit_config().to_dict() == FitConfig(device="cpu").to_dict() == defaults.fit_config().to_dict()
+    assert shipped.detect == defaults.detect and shipped.triangulation == defaults.triangulation
+    assert shipped.method == defaults.method and shipped.export == defaults.export
