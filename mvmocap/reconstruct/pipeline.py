@@ -63,6 +63,9 @@ def run(
         raise InputError("give a calibration file (--calibration FILE) or --calibrate-from-joints, not both or neither")
     if calibration is not None and not Path(calibration).exists():
         raise MissingFileError(calibration, "calibration file")
+    from mvmocap.fit.methods import resolve_method
+
+    resolve_method(cfg.method)  # an unknown --method fails before any long work
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "config.yaml", cfg.dumps())
     timings: dict[str, float] = {}

@@ -185,3 +185,13 @@ def test_shipped_example_config_lists_the_defaults():
     assert shipped.fit_config().to_dict() == FitConfig(device="cpu").to_dict() == defaults.fit_config().to_dict()
     assert shipped.detect == defaults.detect and shipped.triangulation == defaults.triangulation
     assert shipped.method == defaults.method and shipped.export == defaults.export
+
+
+def test_unknown_method_fails_before_any_work(capture, tmp_path):
+    root, _, _ = capture
+    cfg = config()
+    cfg.method = "nope"
+    with pytest.raises(InputError, match="unknown method 'nope'"):
+        run(root / "videos", tmp_path / "o", calibration=EXAMPLE / "calibration.yaml", keypoints_dir=root / "json",
+            config=cfg, progress=False)
+    assert not (tmp_path / "o" / "work").exists()
