@@ -168,7 +168,7 @@ def _decode_masks(detections, names: tuple[str, ...], frames: int) -> list[list[
     if tuple(detections.camera_names) != tuple(names):
         try:
             detections = detections.subset_cameras(list(names))
-        except Exception:
+        except InputError:  # detections without these cameras: run without masks
             return None
     masks = detections.masks
     if len(masks) != len(names) or any(len(m) != frames for m in masks):
