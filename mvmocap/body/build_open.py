@@ -40,6 +40,7 @@ from torch import Tensor
 from mvmocap.body.joint_sets import SMPL_JOINTS, SMPL_PARENTS, h36m17_from, sparse_rows, KeypointRegressor
 from mvmocap.errors import DependencyError, InputError
 from mvmocap.geometry.rotations import axis_angle_to_matrix
+from mvmocap.io.atomic import atomic_path
 from mvmocap.keypoints import COCO23
 
 ANNY_VERSION = "0.6.2"
@@ -513,13 +514,8 @@ def build_arrays(model, gender: str, num_bodies: int, seed: int | None = None,
 
 def save_open_model(arrays: dict[str, np.ndarray], path: Path) -> Path:
     """Write compressed ``.npz`` atomically (temporary name in the same folder, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp.npz")
-    try:
+    with atomic_path(path) as tmp:
         np.savez_compressed(tmp, **arrays)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 

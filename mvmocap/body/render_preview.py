@@ -14,6 +14,7 @@ import torch
 
 from mvmocap.body.model import BodyModel
 from mvmocap.errors import DependencyError
+from mvmocap.io.atomic import atomic_path
 
 # SMPL joint -> axis-angle (radians, local) of the example pose.
 EXAMPLE_POSE = {
@@ -90,9 +91,7 @@ def render_preview(model: BodyModel, path: str | os.PathLike, betas: torch.Tenso
     fig.suptitle(f"{model.name}: height {height:.3f} m; red: SMPL joints, green: COCO-23")
     fig.tight_layout()
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    fig.savefig(tmp, dpi=80, format="png")
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=80, format="png")
     plt.close(fig)
-    os.replace(tmp, path)
     return path

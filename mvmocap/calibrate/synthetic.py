@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from mvmocap.calibrate.pinhole import rodrigues
 from mvmocap.detect.detections import Detections
 from mvmocap.geometry.camera import CameraRig
 from mvmocap.keypoints import COCO23, flip_permutation
@@ -71,17 +72,6 @@ _AMPLITUDE = {
 }
 
 
-def _rodrigues(v: np.ndarray) -> np.ndarray:
-    """Axis-angle ``(..., 3)`` -> rotation matrices ``(..., 3, 3)``."""
-    angle = np.linalg.norm(v, axis=-1, keepdims=True)
-    axis = v / np.maximum(angle, 1e-12)
-    x, y, z = axis[..., 0], axis[..., 1], axis[..., 2]
-    zero = np.zeros_like(x)
-    k = np.stack([zero, -z, y, z, zero, -x, -y, x, zero], -1).reshape(v.shape[:-1] + (3, 3))
-    a = angle[..., None]
-    return np.eye(3) + np.sin(a) * k + (1 - np.cos(a)) * (k @ k)
-
-
 def _smooth_signal(rng: np.random.Generator, num_frames: int, dims: int, fps: float) -> np.ndarray:
     """A sum of three random sinusoids per dimension in [-1, 1], ``(F, dims)``."""
     t = np.arange(num_frames)[:, None, None] / fps
@@ -106,9 +96,9 @@ def make_motion(
             local[:, _NODES.index(name), 0] = -np.abs(local[:, _NODES.index(name), 0])
         for name in ("left_elbow", "right_elbow"):
             local[:, _NODES.index(name), 0] = np.abs(local[:, _NODES.index(name), 0])
-    rot = _rodrigues(local)
+    rot = rodrigues(local)
     yaw = rng.uniform(0, 2 * np.pi) + (0 if static else np.cumsum(rng.normal(0, 0.03, num_frames)))
-    root_rot = _rodrigues(np.stack([np.zeros(num_frames), np.zeros(num_frames), yaw * np.ones(num_frames)], -1))
+    root_rot = rodrigues(np.stack([np.zeros(num_frames), np.zeros(num_frames), yaw * np.ones(num_frames)], -1))
     walk = np.zeros((num_frames, 3))
     if not static:
         walk[:, :2] = _smooth_signal(rng, num_frames, 2, fps * 3) * area_m / 2
@@ -248,7 +238,7 @@ def make_capture(
     cam = np.einsum("cij,fnj->cfni", rig.R.numpy(), joints) + rig.t.numpy()[:, None, None]
     hips = cam[:, :, 11:13].mean(2, keepdims=True)
     scale = rng.uniform(0.92, 1.08, size=(C, 1, 1, 1))
-    tilt = _rodrigues(rng.normal(0, 0.03, size=(C, F, 3)))
+    tilt = rodrigues(rng.normal(0, 0.03, size=(C, F, 3)))
     mono = np.einsum("cfij,cfnj->cfni", tilt, (cam - hips) * scale) + rng.normal(0, mono3d_noise_m, cam.shape)
     mono[swapped] = mono[swapped][:, perm]
     mono3d = np.concatenate([mono, (keypoints[..., 2:] > 0).astype(float)], -1)

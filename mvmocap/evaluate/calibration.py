@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from mvmocap.calibrate.pinhole import nearest_rotation
 from mvmocap.errors import InputError
 from mvmocap.geometry.camera import CameraRig
 from mvmocap.geometry.procrustes import similarity_procrustes
@@ -108,10 +109,7 @@ def _match(estimate: CameraRig, reference: CameraRig) -> tuple[CameraRig, Camera
 
 def _orientation_alignment(R_est: np.ndarray, R_ref: np.ndarray) -> np.ndarray:
     """``Q (3, 3)`` with ``R_est @ Q^T ~= R_ref`` for every camera (chordal mean of ``R_ref^T R_est``)."""
-    M = np.einsum("cji,cjk->ik", R_ref, R_est)
-    U, _, Vt = np.linalg.svd(M)
-    D = np.diag([1.0, 1.0, np.sign(np.linalg.det(U @ Vt))])
-    return U @ D @ Vt
+    return nearest_rotation(np.einsum("cji,cjk->ik", R_ref, R_est))
 
 
 def align_similarity(estimate: CameraRig, reference: CameraRig) -> tuple[float, np.ndarray, np.ndarray]:

@@ -108,7 +108,9 @@ def run(
     timings["fit"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
-    summary = _export(out, detections, rig, tri, keypoints, fit, body_model, cfg)
+    fit_err = rig.reprojection_errors(fit.keypoints3d.detach().to(torch.float64), keypoints[..., :2])  # (F, C, 23)
+    compared = _comparison_mask(keypoints, tri, fit.params.valid.cpu())
+    summary = _export(out, detections, rig, tri, fit, fit_err, compared, body_model, cfg)
     summary["left_right_swaps_repaired"] = int(flips.sum())
     timings["export"] = time.perf_counter() - tick
     if cfg.export.render:
@@ -118,7 +120,7 @@ def run(
         render_overlays(out, videos_dir, detections, rig, fit.params, body_model, cfg, progress=progress)
         timings["render"] = time.perf_counter() - tick
     timings["total"] = time.perf_counter() - start
-    _write_report(out, detections, rig, tri, keypoints, fit, summary, timings, cfg, calibration, keypoints_dir, flips)
+    _write_report(out, detections, rig, tri, fit, fit_err, compared, summary, timings, cfg, calibration, keypoints_dir, flips)
     log(
         f"median reprojection {summary['median_reprojection_fit_px']:.1f} px (triangulation "
         f"{summary['median_reprojection_triangulation_px']:.1f} px), height {summary['height_m']:.2f} m, "
@@ -244,7 +246,12 @@ def _median(values: torch.Tensor) -> float:
     return float(values.median()) if values.numel() else float("nan")
 
 
-def _export(out: Path, detections, rig, tri, keypoints, fit, body_model, cfg: ReconstructConfig) -> dict:
+def _export(out: Path, detections, rig, tri, fit, fit_err, mask, body_model, cfg: ReconstructConfig) -> dict:
+    """Write the parameter, joint and camera files; return the summary figures.
+
+    ``fit_err (F, C, 23)`` px are the fitted keypoints' reprojection errors and ``mask`` where
+    they are compared with triangulation's (:func:`_comparison_mask`).
+    """
     from mvmocap.io.calibration import save_rig
     from mvmocap.io.smpl_params import SmplParamsFile, save_smpl_params, save_smpl_params_json
 
@@ -269,8 +276,6 @@ def _export(out: Path, detections, rig, tri, keypoints, fit, body_model, cfg: Re
             betas=params.betas[None].expand(params.num_frames, -1).to(body_model.v_template.dtype),
             transl=params.transl.to(body_model.v_template.dtype),
         )
-    fitted = fit.keypoints3d.detach().to(torch.float64)
-    fit_err = rig.reprojection_errors(fitted, keypoints[..., :2])  # (F, C, 23)
     with atomic_path(out / "joints3d.npz") as tmp:
         np.savez(
             tmp,
@@ -280,12 +285,11 @@ def _export(out: Path, detections, rig, tri, keypoints, fit, body_model, cfg: Re
             triangulated=tri.points.numpy(),
             triangulated_confidence=tri.confidence.numpy(),
             triangulated_reprojection_px=tri.errors.numpy(),
-            fitted=fitted.numpy(),
+            fitted=fit.keypoints3d.detach().to(torch.float64).numpy(),
             fitted_reprojection_px=fit_err.numpy(),
             smpl_joints=body.joints.numpy().astype(np.float64),
             valid=params.valid.numpy().astype(np.uint8),
         )
-    mask = _comparison_mask(keypoints, tri, params.valid)
     return {
         "median_reprojection_fit_px": _median(fit_err[mask]),
         "median_reprojection_triangulation_px": _median(tri.errors[mask]),
@@ -313,10 +317,7 @@ def _gender(name: str) -> str:
     return "neutral"
 
 
-def _write_report(out, detections, rig, tri, keypoints, fit, summary, timings, cfg, calibration, keypoints_dir, flips) -> None:
-    fitted = fit.keypoints3d.detach().to(torch.float64)
-    fit_err = rig.reprojection_errors(fitted, keypoints[..., :2])
-    mask = _comparison_mask(keypoints, tri, fit.params.valid.cpu())
+def _write_report(out, detections, rig, tri, fit, fit_err, mask, summary, timings, cfg, calibration, keypoints_dir, flips) -> None:
     cameras = []
     for c, name in enumerate(rig.names):
         seen = detections.keypoints[c, :, :17, 2] > 0

@@ -3,13 +3,13 @@ for evaluation (:func:`load_estimator`)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from mvmocap.errors import FileFormatError, MissingFileError
+from mvmocap.io.atomic import atomic_path
 
 CHECKPOINT_NAME = "checkpoint.pt"
 FORMAT = "mvmocap-train-checkpoint/1"
@@ -18,10 +18,8 @@ FORMAT = "mvmocap-train-checkpoint/1"
 def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
     """Write ``state`` (plus the format tag) to ``path`` through a temporary file and a rename."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    torch.save({"format": FORMAT, **state}, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save({"format": FORMAT, **state}, tmp)
     return path
 
 

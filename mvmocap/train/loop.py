@@ -15,7 +15,6 @@ object per line: ``{"step", "split": "train", "loss", ...}`` every ``log_every``
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -26,6 +25,7 @@ import yaml
 
 from mvmocap.errors import InputError, MissingFileError
 from mvmocap.evaluate import metrics
+from mvmocap.io.atomic import atomic_write_text
 from mvmocap.synth import evidence as ev
 from mvmocap.synth.dataset import SynthConfig, SyntheticMultiView, load_body
 from mvmocap.train import distributed
@@ -54,18 +54,12 @@ class StepSampler(torch.utils.data.Sampler):
         return max(self.steps - self.start, 0)
 
 
-def _write_text_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def _truncate_metrics(path: Path, last_step: int) -> None:
     """Keep the metric lines up to ``last_step`` (a resumed run rewrites what came after)."""
     if not path.exists():
         return
     kept = [line for line in path.read_text().splitlines() if line.strip() and json.loads(line)["step"] <= last_step]
-    _write_text_atomic(path, "".join(line + "\n" for line in kept))
+    atomic_write_text(path, "".join(line + "\n" for line in kept))
 
 
 def _single_thread_worker(_: int) -> None:
@@ -155,7 +149,7 @@ def _train(config: TrainConfig, out: Path, resume: bool, info: distributed.DistI
     metrics_file = out / METRICS_NAME
     if info.is_main:
         out.mkdir(parents=True, exist_ok=True)
-        _write_text_atomic(out / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
+        atomic_write_text(out / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
         if resume:
             _truncate_metrics(metrics_file, start)
         elif metrics_file.exists():

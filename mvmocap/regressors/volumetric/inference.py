@@ -22,6 +22,7 @@ import torch
 from torch import Tensor
 
 from mvmocap.errors import FileFormatError, InputError, MissingFileError
+from mvmocap.io.atomic import atomic_path
 from mvmocap.regressors.volumetric.evidence import crop_projection, joint_heatmaps
 from mvmocap.regressors.volumetric.model import HIPS, DEFAULT_OPTIONS, ViewBatch, VolumetricNet, decode
 from mvmocap.synth.evidence import CROP_SCALE, crop_transform, square_crops, to_crop
@@ -49,10 +50,8 @@ def export_checkpoint(run: str | Path, out: str | Path, extra: dict | None = Non
                "train_config": state["config"], "step": int(state["step"]),
                "body_model_name": state.get("body_model_name"), **(extra or {})}
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    torch.save(payload, tmp)
-    os.replace(tmp, out)
+    with atomic_path(out) as tmp:
+        torch.save(payload, tmp)
     return out
 
 
