@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 
 import torch
 from torch import Tensor
@@ -85,6 +85,12 @@ class FitConfig:
     iters_shape: int = 150
     iters_global: int = 20
     iters_pose: int = 300
+    # A fit started from a regressor's estimate (``init``) is a refinement: these
+    # replace sigma_schedule, iters_global, iters_shape and iters_pose (None = keep).
+    refine_sigma_schedule: tuple[float, ...] | None = (1.0,)
+    refine_iters_global: int | None = None
+    refine_iters_shape: int | None = None
+    refine_iters_pose: int | None = None
     optimizer: str = "lbfgs"  # or "adam"
     adam_lr: float = 0.02
     fit_shape: bool = True
@@ -122,6 +128,16 @@ class FitConfig:
         self.sigma_schedule = tuple(float(f) for f in self.sigma_schedule)
         if not self.sigma_schedule or min(self.sigma_schedule) <= 0:
             raise InputError(f"sigma_schedule must be positive factors, got {self.sigma_schedule}")
+        if self.refine_sigma_schedule is not None:
+            self.refine_sigma_schedule = tuple(float(f) for f in self.refine_sigma_schedule)
+            if not self.refine_sigma_schedule or min(self.refine_sigma_schedule) <= 0:
+                raise InputError(f"refine_sigma_schedule must be positive factors, got {self.refine_sigma_schedule}")
+
+    def for_refinement(self) -> "FitConfig":
+        """The settings of a fit that starts from a regressor's estimate (the ``refine_*`` fields)."""
+        changes = {"sigma_schedule": self.refine_sigma_schedule, "iters_global": self.refine_iters_global,
+                   "iters_shape": self.refine_iters_shape, "iters_pose": self.refine_iters_pose}
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
     @classmethod
     def from_dict(cls, values: dict) -> "FitConfig":
@@ -416,6 +432,8 @@ def fit_sequence(
 
 
 def _fit_sequence(keypoints_2d, rig, body_model, joints3d, joints3d_confidence, cfg, init, progress) -> FitResult:
+    if init is not None:
+        cfg = cfg.for_refinement()
     dtype = _DTYPES[cfg.dtype]
     device = torch.device(cfg.device) if cfg.device else keypoints_2d.device
     t_start = time.perf_counter()

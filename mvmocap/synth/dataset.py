@@ -28,7 +28,7 @@ heatmaps           (B, C, J, Hs, Hs)        only with ``heatmap_size > 0``
 mask               (B, C, S, S)             silhouette in the crop, only with ``render_size > 0``
 iuv                (B, C, 3, S, S)          part, U, V in the crop, only with ``render_iuv``
 view_valid         (B, C) bool              False = a missing view (its evidence is zero)
-pose_family        (B,) long                index into ``pose_sampler.FAMILIES`` (-1 = pose files)
+pose_family        (B,) long                index into ``pose_sampler.ALL_FAMILIES`` (-1 = pose files)
 rig_family         (B,) long                index into ``rig_sampler.RIG_FAMILIES``
 index              (B,) long                sample index
 =================  =======================  =====================================================

@@ -5,7 +5,8 @@ A pose is built from a handful of interpretable limb angles per *family*
 limb motions (walking: opposite legs and arm/leg counter-swing; crouching and
 sitting: knee flexion follows hip flexion), then small per-joint noise, then
 clamped to per-joint limits. Global orientation = SMPL's y-up rest frame turned
-to the world's +Z up, then a uniform rotation about the vertical.
+to the world's +Z up, then a uniform rotation about the vertical (and, for the opt-in
+:data:`EXTRA_FAMILIES`, a tilt off the vertical).
 
 SMPL rest-frame axes used for the angles: y up, z = subject's front, x = subject's
 left. Hip flexion (thigh forward) is a negative rotation about x, knee flexion a
@@ -26,6 +27,13 @@ from mvmocap.errors import InputError
 from mvmocap.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 
 FAMILIES = ("standing", "walking", "reaching", "crouching", "sitting", "arms_overhead")
+"""The default families (the synthetic benchmark's)."""
+EXTRA_FAMILIES = ("leg_raise", "leaning")
+"""Opt-in families of less upright bodies: one leg raised high, and a torso bent and the whole body
+tilted off the vertical (their global orientation is tilted too, see :data:`FAMILY_TILT`)."""
+ALL_FAMILIES = FAMILIES + EXTRA_FAMILIES
+# Range (radians) of the tilt of the whole body off the vertical, about a random horizontal axis.
+FAMILY_TILT = {"leg_raise": (0.0, 0.4), "leaning": (0.15, 0.8)}
 
 # SMPL joint indices.
 L_HIP, R_HIP, SPINE1, L_KNEE, R_KNEE, SPINE2, L_ANKLE, R_ANKLE, SPINE3 = 1, 2, 3, 4, 5, 6, 7, 8, 9
@@ -64,7 +72,7 @@ Y_UP_TO_Z_UP = torch.tensor([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]]
 @dataclass(frozen=True)
 class PoseSample:
     """``global_orient (N, 3)`` axis-angle (rest frame -> world, +Z up), ``body_pose (N, 23, 3)``
-    axis-angle (SMPL joints 1..23), ``family (N,)`` long index into :data:`FAMILIES`."""
+    axis-angle (SMPL joints 1..23), ``family (N,)`` long index into :data:`ALL_FAMILIES`."""
 
     global_orient: Tensor
     body_pose: Tensor
@@ -182,8 +190,25 @@ def _family_angles(family: str, n: int, g: Generators) -> dict[str, Tensor]:
         a["arm_el_l"], a["arm_el_r"] = U(2.4, 3.0), U(2.4, 3.0)
         a["arm_az_l"], a["arm_az_r"] = U(-0.2, 0.5), U(-0.2, 0.5)
         a["elbow_l"], a["elbow_r"] = U(0.0, 0.6), U(0.0, 0.6)
+    elif family == "leg_raise":
+        left = _rand(n, g, dtype=torch.float32) < 0.5
+        flex, abd, knee = U(0.5, 1.9), U(0.0, 0.7), U(0.0, 2.0)
+        a["hip_flex_l"], a["hip_flex_r"] = torch.where(left, flex, a["hip_flex_l"]), torch.where(left, a["hip_flex_r"], flex)
+        a["hip_abd_l"], a["hip_abd_r"] = torch.where(left, abd, a["hip_abd_l"]), torch.where(left, a["hip_abd_r"], abd)
+        a["knee_l"], a["knee_r"] = torch.where(left, knee, a["knee_l"]), torch.where(left, a["knee_r"], knee)
+        a["arm_el_l"], a["arm_el_r"] = U(0.3, 2.0), U(0.3, 2.0)
+        a["arm_az_l"], a["arm_az_r"] = U(-0.3, 1.2), U(-0.3, 1.2)
+        a["spine"] = U(-0.1, 0.5)
+    elif family == "leaning":
+        a["spine"] = U(0.2, 0.9)
+        a["hip_abd_l"], a["hip_abd_r"] = U(0.0, 0.4), U(0.0, 0.4)
+        a["hip_flex_l"], a["hip_flex_r"] = U(-0.2, 0.6), U(-0.2, 0.6)
+        a["knee_l"], a["knee_r"] = U(0.0, 0.8), U(0.0, 0.8)
+        a["arm_el_l"], a["arm_el_r"] = U(0.1, 2.5), U(0.1, 2.5)
+        a["arm_az_l"], a["arm_az_r"] = U(-0.5, 1.5), U(-0.5, 1.5)
+        a["elbow_l"], a["elbow_r"] = U(0.0, 1.5), U(0.0, 1.5)
     elif family != "standing":
-        raise InputError(f"unknown pose family {family!r}; known: {', '.join(FAMILIES)}")
+        raise InputError(f"unknown pose family {family!r}; known: {', '.join(ALL_FAMILIES)}")
     return a
 
 
@@ -227,6 +252,15 @@ def yaw_about_vertical(yaw: Tensor) -> Tensor:
     return torch.stack([c, -s, zero, s, c, zero, zero, zero, one], -1).reshape(-1, 3, 3)
 
 
+def tilt_off_vertical(low: float, high: float, n: int, g: Generators) -> Tensor:
+    """World rotations ``(n, 3, 3)`` by an angle uniform in ``[low, high)`` radians about a horizontal
+    axis of uniform direction (a body tilted off the +Z vertical)."""
+    angle = _uniform(n, low, high, g)
+    heading = _uniform(n, -math.pi, math.pi, g)
+    axis = torch.stack([torch.cos(heading), torch.sin(heading), torch.zeros_like(heading)], -1)
+    return axis_angle_to_matrix(axis * angle[:, None])
+
+
 def sample_poses(
     n: int,
     generator: Generators,
@@ -239,14 +273,15 @@ def sample_poses(
     Args:
         n: number of poses.
         generator: the only source of randomness: one generator, or ``n`` (one per sample).
-        families: which families to draw from (names in :data:`FAMILIES`).
+        families: which families to draw from (names in :data:`ALL_FAMILIES`; the default
+            :data:`FAMILIES` keeps bodies upright).
         family_weights: relative probabilities of ``families`` (uniform if None).
         reject_penetrations: up to this many redraws of the poses whose limbs interpenetrate
             (:func:`plausibility` on a generic adult SMPL skeleton, body-model independent).
     """
-    unknown = [f for f in families if f not in FAMILIES]
+    unknown = [f for f in families if f not in ALL_FAMILIES]
     if unknown or not families:
-        raise InputError(f"unknown or no pose families {unknown}; known: {', '.join(FAMILIES)}")
+        raise InputError(f"unknown or no pose families {unknown}; known: {', '.join(ALL_FAMILIES)}")
     w = torch.ones(len(families), dtype=torch.float64) if family_weights is None else torch.as_tensor(
         family_weights, dtype=torch.float64
     )
@@ -274,7 +309,11 @@ def sample_poses(
                 body_pose[idx] = _family_body_pose(name, idx.numel(), _subset(generator, idx))
     yaw = _uniform(n, -math.pi, math.pi, generator)
     global_R = yaw_about_vertical(yaw) @ Y_UP_TO_Z_UP
-    family = torch.tensor([FAMILIES.index(families[int(c)]) for c in choice], dtype=torch.long)
+    for i, name in enumerate(families):
+        idx = (choice == i).nonzero().squeeze(-1)
+        if name in FAMILY_TILT and idx.numel():
+            global_R[idx] = tilt_off_vertical(*FAMILY_TILT[name], idx.numel(), _subset(generator, idx)) @ global_R[idx]
+    family = torch.tensor([ALL_FAMILIES.index(families[int(c)]) for c in choice], dtype=torch.long)
     return PoseSample(matrix_to_axis_angle(global_R), body_pose, family)
 
 

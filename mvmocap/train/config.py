@@ -21,6 +21,8 @@ class TrainConfig:
         body_model: ``"toy"``, a shipped body-model name, a path, or None (the default model).
         steps: optimisation steps; batch_size: samples per step *per process*.
         lr, weight_decay, grad_clip: AdamW settings (grad_clip 0 = off).
+        lr_schedule: ``"constant"`` or ``"cosine"`` (from ``lr`` at step 0 to ``lr_min`` at ``steps``;
+            a function of the step only, so a resumed run follows the same curve).
         log_every, val_every, checkpoint_every: in steps (0 = never, except the end of the run).
         val_size: samples of the fixed validation set (seed ``VAL_SEED_OFFSET + seed``).
         num_workers: DataLoader worker processes generating data (0 = in the main process).
@@ -36,6 +38,8 @@ class TrainConfig:
     steps: int = 1000
     batch_size: int = 32
     lr: float = 1e-3
+    lr_schedule: str = "constant"
+    lr_min: float = 0.0
     weight_decay: float = 0.0
     grad_clip: float = 1.0
     log_every: int = 10
@@ -56,6 +60,19 @@ class TrainConfig:
                 raise InputError(f"{name} must be >= 0, got {getattr(self, name)}")
         if float(self.lr) <= 0:
             raise InputError(f"lr must be > 0, got {self.lr}")
+        if self.lr_schedule not in ("constant", "cosine"):
+            raise InputError(f"lr_schedule must be 'constant' or 'cosine', got {self.lr_schedule!r}")
+        if not 0 <= float(self.lr_min) <= float(self.lr):
+            raise InputError(f"lr_min must be in [0, lr], got {self.lr_min}")
+
+    def learning_rate(self, step: int) -> float:
+        """The learning rate of optimisation step ``step`` (0-based)."""
+        if self.lr_schedule == "constant":
+            return float(self.lr)
+        import math
+
+        progress = min(max(step / self.steps, 0.0), 1.0)
+        return float(self.lr_min) + 0.5 * (float(self.lr) - float(self.lr_min)) * (1 + math.cos(math.pi * progress))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -200,6 +200,8 @@ def _train(config: TrainConfig, out: Path, resume: bool, info: distributed.DistI
             batch = _to(batch, info.device)
             pred = model(batch)
             loss, parts = method.loss(batch, pred)
+            for group in optimizer.param_groups:
+                group["lr"] = config.learning_rate(step_index)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if config.grad_clip > 0:

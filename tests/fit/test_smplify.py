@@ -1,6 +1,7 @@
 """Multi-view SMPLify on a synthetic sequence with known parameters (tiny body, 4 cameras)."""
 
 import dataclasses
+import re
 
 import pytest
 import torch
@@ -141,3 +142,22 @@ def test_single_frame(synthetic):
     assert not any(h["stage"].startswith("pose[") for h in result.history)
     error = (result.keypoints3d[0] - synthetic.keypoints3d[5].float()).norm(dim=-1)
     assert float(error.mean()) < 0.02
+
+
+def test_a_fit_from_init_uses_the_refinement_schedule(synthetic):
+    cfg = dataclasses.replace(FAST, sigma_schedule=(4.0, 1.0), refine_sigma_schedule=(1.0,), refine_iters_global=3,
+                              refine_iters_shape=7, refine_iters_pose=9)
+    kwargs = dict(config=cfg, progress=False)
+    fresh = fit_sequence(synthetic.keypoints_2d, synthetic.rig, synthetic.model, **kwargs)
+    refined = fit_sequence(synthetic.keypoints_2d, synthetic.rig, synthetic.model, init=synthetic.params, **kwargs)
+    # "pose[0:24]/all" -> "pose/all": one entry per chunk
+    stages = lambda result: {(re.sub(r"\[.*?\]", "", h["stage"]), h["iterations"], h["sigma_scale"])  # noqa: E731
+                             for h in result.history}
+    assert {("shape/all2", 20, 1.0), ("shape/global", 10, 4.0), ("pose/all1", 20, 4.0)} <= stages(fresh)
+    assert stages(refined) >= {("shape/global", 3, 1.0), ("shape/all", 7, 1.0), ("pose/all", 9, 1.0)}
+    assert not any(stage.endswith("all2") for stage, _, _ in stages(refined))
+    # None keeps the fresh fit's setting
+    kept = dataclasses.replace(cfg, refine_iters_pose=None, refine_sigma_schedule=None).for_refinement()
+    assert kept.iters_pose == FAST.iters_pose and kept.sigma_schedule == (4.0, 1.0) and kept.iters_shape == 7
+    with pytest.raises(InputError, match="refine_sigma_schedule"):
+        FitConfig(refine_sigma_schedule=())

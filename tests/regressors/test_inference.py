@@ -26,14 +26,15 @@ def test_registered_everywhere():
     assert {"volumetric", "volumetric-nomask"} <= set(available_estimators())
 
 
-@pytest.fixture(scope="module")
-def tiny_checkpoint(tmp_path_factory):
+@pytest.fixture(scope="module", params=[False, True], ids=["plain", "skeleton-feedback"])
+def tiny_checkpoint(tmp_path_factory, request):
     body = load_body("toy")
     cfg = SynthConfig.from_dict({"views": 3, **VolumetricMethod.data_overrides})
     torch.manual_seed(0)
-    method = VolumetricMethod(SMALL, cfg, body)
+    options = {**SMALL, "joint_feedback": request.param}
+    method = VolumetricMethod(options, cfg, body)
     run = tmp_path_factory.mktemp("run") / "checkpoint.pt"
-    save_checkpoint(run, {"step": 1, "config": {"method": "volumetric", "model": SMALL, "body_model": "toy"},
+    save_checkpoint(run, {"step": 1, "config": {"method": "volumetric", "model": options, "body_model": "toy"},
                           "model": method.state_dict(), "body_model_name": body.name})
     out = inference.export_checkpoint(run, run.parent / "volumetric.pt")
     return body, cfg, method, out

@@ -5,8 +5,12 @@ import torch
 
 from mvmocap.errors import InputError
 from mvmocap.synth.pose_sampler import (
+    ALL_FAMILIES,
+    EXTRA_FAMILIES,
     FAMILIES,
+    FAMILY_TILT,
     JOINT_LIMITS,
+    tilt_off_vertical,
     floor_translation,
     plausibility,
     sample_poses,
@@ -92,3 +96,47 @@ def test_one_generator_per_sample_matches_single_draws():
         assert torch.allclose(batched.global_orient[i], alone.global_orient[0], atol=1e-9)
     with pytest.raises(InputError):
         sample_poses(3, gens)
+
+
+def _tilt_deg(global_orient: torch.Tensor) -> torch.Tensor:
+    """Angle (deg) between the body's rest up axis (+y) turned into the world and the world's +Z."""
+    from mvmocap.geometry.rotations import axis_angle_to_matrix
+
+    up = axis_angle_to_matrix(global_orient)[..., :, 1]
+    return torch.rad2deg(torch.acos(up[..., 2].clamp(-1, 1)))
+
+
+def test_default_families_stay_upright():
+    s = sample_poses(100, torch.Generator().manual_seed(5))
+    assert _tilt_deg(s.global_orient).max() < 1e-4  # acos near 1 amplifies rounding
+
+
+@pytest.mark.parametrize("family", EXTRA_FAMILIES)
+def test_extra_families_tilt_within_their_range_and_stay_plausible(toy_body, family):
+    s = sample_poses(64, torch.Generator().manual_seed(6), families=(family,))
+    assert torch.all(s.family == ALL_FAMILIES.index(family))
+    lo, hi = FAMILY_TILT[family]
+    tilt = _tilt_deg(s.global_orient)
+    assert tilt.min() >= math.degrees(lo) - 1e-6 and tilt.max() <= math.degrees(hi) + 1e-6
+    assert tilt.max() - tilt.min() > 0.5 * math.degrees(hi - lo)  # spread, not a constant
+    pose = torch.cat([torch.zeros(64, 1, 3, dtype=s.body_pose.dtype), s.body_pose], 1)
+    for j, limits in JOINT_LIMITS.items():
+        for k, (a, b) in enumerate(limits):
+            assert pose[:, j, k].min() >= a - 1e-9 and pose[:, j, k].max() <= b + 1e-9
+    out = toy_body(global_orient=s.global_orient.float(), body_pose=s.body_pose.float())
+    assert torch.all(out.joints[:, 15, 2] > out.joints[:, 0, 2])  # still head over pelvis
+
+
+def test_leg_raise_lifts_one_knee_high(toy_body):
+    s = sample_poses(64, torch.Generator().manual_seed(7), families=("leg_raise",))
+    out = toy_body(global_orient=s.global_orient.float(), body_pose=s.body_pose.float())
+    knees = out.joints[:, [4, 5], 2] - out.joints[:, [1, 2], 2]  # knee height over its hip
+    # the raised thigh is flexed by >= 0.5 rad: its knee rises well above a hanging knee's -0.37 m
+    assert float((knees.amax(-1) > knees.amin(-1) + 0.04).float().mean()) > 0.9
+
+
+def test_tilt_off_vertical_is_a_rotation_about_a_horizontal_axis():
+    R = tilt_off_vertical(0.2, 0.5, 50, torch.Generator().manual_seed(8))
+    assert torch.allclose(R @ R.transpose(-1, -2), torch.eye(3, dtype=R.dtype).expand(50, 3, 3), atol=1e-12)
+    angle = torch.rad2deg(torch.acos(R[:, 2, 2]))
+    assert angle.min() >= math.degrees(0.2) - 1e-9 and angle.max() <= math.degrees(0.5) + 1e-9

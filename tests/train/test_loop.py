@@ -67,3 +67,17 @@ def test_trained_run_is_a_benchmark_method(tmp_path, tiny_config):
     assert r["metrics"]["mpjpe"] > 0 and "pve" in r["metrics"]
     with pytest.raises(InputError, match="views"):
         run_benchmark(str(out), n=2, views=3, body_model=ToyBodyModel())
+
+
+def test_cosine_learning_rate_schedule(tiny_config):
+    cfg = load_config(tiny_config(steps=100, lr=1e-3, lr_schedule="cosine", lr_min=1e-5))
+    assert cfg.learning_rate(0) == pytest.approx(1e-3)
+    assert cfg.learning_rate(50) == pytest.approx(0.5 * (1e-3 + 1e-5))
+    assert cfg.learning_rate(100) == pytest.approx(1e-5)
+    rates = [cfg.learning_rate(s) for s in range(101)]
+    assert all(a >= b for a, b in zip(rates, rates[1:]))
+    assert load_config(tiny_config(lr=2e-3)).learning_rate(77) == pytest.approx(2e-3)
+    with pytest.raises(InputError, match="lr_schedule"):
+        load_config(tiny_config(lr_schedule="step"))
+    with pytest.raises(InputError, match="lr_min"):
+        load_config(tiny_config(lr=1e-3, lr_min=1e-2))

@@ -51,13 +51,15 @@ class VolumeReader(nn.Module):
 
 
 class IEFRegressor(nn.Module):
-    """``R(V, Theta) -> dTheta``: a volume reader then an MLP on ``[features, Theta]``."""
+    """``R(V, Theta[, e]) -> Theta + dTheta``: a volume reader then an MLP on ``[features, Theta, e]``
+    (``e (B, extra)``: optional per-frame features, e.g. the skeleton feedback of the model)."""
 
-    def __init__(self, channels: int, grid: int, width: int = 32, hidden: int = 512):
+    def __init__(self, channels: int, grid: int, width: int = 32, hidden: int = 512, extra: int = 0):
         super().__init__()
         self.reader = VolumeReader(channels, grid, width)
+        self.extra = extra
         self.mlp = nn.Sequential(
-            nn.Linear(self.reader.out_features + THETA_SIZE, hidden), nn.ReLU(inplace=True),
+            nn.Linear(self.reader.out_features + THETA_SIZE + extra, hidden), nn.ReLU(inplace=True),
             nn.Linear(hidden, hidden), nn.ReLU(inplace=True),
             nn.Linear(hidden, THETA_SIZE),
         )
@@ -65,28 +67,32 @@ class IEFRegressor(nn.Module):
         nn.init.zeros_(last.bias)
         last.weight.data.mul_(0.01)
 
-    def forward(self, volume: Tensor, theta: Tensor) -> Tensor:
-        return theta + self.mlp(torch.cat([self.reader(volume), theta], -1))
+    def forward(self, volume: Tensor, theta: Tensor, extra: Tensor | None = None) -> Tensor:
+        inputs = [self.reader(volume), theta] + ([extra] if self.extra else [])
+        return theta + self.mlp(torch.cat(inputs, -1))
 
 
 class CanonicalRotationHead(nn.Module):
-    """The paper's ``F_R``: the view-averaged volume of a *world-aligned* cube -> ``R_wh`` 6D.
+    """The paper's ``F_R``: the view-averaged volume of a *world-aligned* cube (and optional
+    per-frame features ``extra``) -> ``R_wh`` 6D.
 
     The output is added to the 6D code of ``init`` (world -> human of an upright body facing the
     world's -y axis), so an untrained head already gives an upright body.
     """
 
-    def __init__(self, channels: int, grid: int, init: Tensor, width: int = 32, hidden: int = 256):
+    def __init__(self, channels: int, grid: int, init: Tensor, width: int = 32, hidden: int = 256, extra: int = 0):
         super().__init__()
         from mvmocap.geometry.rotations import matrix_to_rotation_6d
 
         self.reader = VolumeReader(channels, grid, width)
-        self.mlp = nn.Sequential(nn.Linear(self.reader.out_features, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, 6))
+        self.extra = extra
+        self.mlp = nn.Sequential(nn.Linear(self.reader.out_features + extra, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, 6))
         nn.init.zeros_(self.mlp[-1].bias)
         self.mlp[-1].weight.data.mul_(0.01)
         self.register_buffer("init_6d", matrix_to_rotation_6d(init.to(torch.float32)))
 
-    def forward(self, volume: Tensor) -> Tensor:
+    def forward(self, volume: Tensor, extra: Tensor | None = None) -> Tensor:
         from mvmocap.geometry.rotations import rotation_6d_to_matrix
 
-        return rotation_6d_to_matrix(self.mlp(self.reader(volume)) + self.init_6d)
+        features = torch.cat([self.reader(volume), extra], -1) if self.extra else self.reader(volume)
+        return rotation_6d_to_matrix(self.mlp(features) + self.init_6d)

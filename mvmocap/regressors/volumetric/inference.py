@@ -96,9 +96,9 @@ def predict(net: VolumetricNet, views: ViewBatch, body_model, batch_size: int = 
     with torch.no_grad():
         for lo in range(0, B, batch_size):
             sl = slice(lo, min(B, lo + batch_size))
-            part = ViewBatch(views.heatmaps[sl], views.mask[sl], views.projection[sl], views.pelvis[sl], views.valid[sl])
+            part = views.rows(sl)
             out = net(part, body_model)
-            outs.append(decode(out["thetas"][-1], out["R_wh"], part.pelvis, body_model))
+            outs.append(out["bodies"][-1] if "bodies" in out else decode(out["thetas"][-1], out["R_wh"], part.pelvis, body_model))
     return {k: torch.cat([o[k] for o in outs]) for k in outs[0]}
 
 
@@ -215,28 +215,30 @@ def real_views(inputs, options: dict) -> tuple[ViewBatch, Tensor]:
     heatmaps = joint_heatmaps(uv.float(), conf.float(), S, sigma)
     mask = mask * valid_view[..., None, None]
     projection = crop_projection(rig.K.expand(Fr, C, 3, 3), rig.R.expand(Fr, C, 3, 3), rig.t.expand(Fr, C, 3), crops, S)
-    pelvis, pelvis_ok = _pelvis(inputs, kp, rig)
+    joints, seen = _skeleton(inputs, kp, rig)
+    pelvis_ok = (seen[:, list(HIPS)] > 0).all(-1)
+    pelvis = joints[:, list(HIPS)].mean(-2)
     frame_ok = (valid_view.sum(-1) >= 2) & pelvis_ok
-    views = ViewBatch(heatmaps, mask, projection.float(), pelvis.float(), valid_view & frame_ok[:, None])
+    views = ViewBatch(heatmaps, mask, projection.float(), pelvis.float(), valid_view & frame_ok[:, None],
+                      joints.float(), seen.float())
     return views, frame_ok
 
 
-def _pelvis(inputs, kp: Tensor, rig) -> tuple[Tensor, Tensor]:
-    """World mid-hip ``(F, 3)`` and whether it is known ``(F,)``: the pipeline's triangulated
-    joints when given, else a triangulation of the hips."""
+def _skeleton(inputs, kp: Tensor, rig) -> tuple[Tensor, Tensor]:
+    """World COCO-17 joints ``(F, 17, 3)`` and whether each is known ``(F, 17)`` (0/1): the
+    pipeline's triangulated joints when given, else a triangulation of the keypoints."""
     if inputs.joints3d is not None:
-        j = torch.as_tensor(inputs.joints3d).to(torch.float64)[:, list(HIPS)]
-        conf = (torch.as_tensor(inputs.joints3d_confidence)[:, list(HIPS)] if inputs.joints3d_confidence is not None
-                else torch.ones(j.shape[:2], dtype=torch.float64))
-        ok = (conf > 0).all(-1) & torch.isfinite(j).all(-1).all(-1)
-        if bool(ok.any()):
-            return torch.nan_to_num(j).mean(-2), ok
+        j = torch.as_tensor(inputs.joints3d).to(torch.float64)[:, :17]
+        conf = (torch.as_tensor(inputs.joints3d_confidence).to(torch.float64)[:, :17]
+                if inputs.joints3d_confidence is not None else torch.ones(j.shape[:2], dtype=torch.float64))
+        seen = ((conf > 0) & torch.isfinite(j).all(-1)).to(torch.float64)
+        if bool((seen[:, list(HIPS)] > 0).all(-1).any()):
+            return torch.nan_to_num(j) * seen[..., None], seen
     from mvmocap.geometry.triangulation import triangulate
 
-    hips = kp[:, :, list(HIPS)]
-    pts = triangulate(hips[..., :2], hips[..., 2], rig.K, rig.dist, rig.R, rig.t)
-    ok = ((hips[..., 2] > 0).sum(1) >= 2).all(-1)
-    return pts.mean(-2), ok
+    pts = triangulate(kp[..., :2], kp[..., 2], rig.K, rig.dist, rig.R, rig.t)
+    seen = ((kp[..., 2] > 0).sum(1) >= 2).to(torch.float64)
+    return torch.nan_to_num(pts) * seen[..., None], seen
 
 
 def _hold_invalid(values: Tensor, ok: Tensor) -> Tensor:

@@ -23,10 +23,14 @@ from mvmocap.train.methods import SyntheticMethod, register_method
 AUGMENT_DEFAULTS = {"mask_dropout": 0.15, "mask_morph": 0.3, "mask_erase": 0.2, "pelvis_jitter": 0.03}
 
 
-def triangulated_pelvis(keypoints: Tensor, K: Tensor, dist: Tensor | None, R: Tensor, t: Tensor) -> Tensor:
-    """World mid-hip ``(B, 3)`` from ``keypoints (B, C, 17, 3)`` px + confidence and per-sample
-    cameras ``K (B, C, 3, 3)``, ``dist (B, C, 5)``, ``R``, ``t``: the mean of the triangulated hips,
-    or, when a hip is seen by fewer than two views, the mean of all triangulated joints (0 if none)."""
+def triangulated_skeleton(keypoints: Tensor, K: Tensor, dist: Tensor | None, R: Tensor, t: Tensor
+                          ) -> tuple[Tensor, Tensor, Tensor]:
+    """``(pelvis (B, 3), joints (B, 17, 3), seen (B, 17))`` world metres from ``keypoints (B, C, 17, 3)``
+    px + confidence and per-sample cameras ``K (B, C, 3, 3)``, ``dist (B, C, 5)``, ``R``, ``t``.
+
+    ``joints``: confidence-weighted DLT; ``seen``: 1 where a joint has two or more views. The pelvis
+    is the mean of the triangulated hips, or, when a hip is seen by fewer than two views, the mean
+    of all triangulated joints (0 if none)."""
     from mvmocap.geometry.triangulation import triangulate
 
     conf = keypoints[..., 2]
@@ -37,7 +41,8 @@ def triangulated_pelvis(keypoints: Tensor, K: Tensor, dist: Tensor | None, R: Te
     hips = pts[:, list(HIPS)].mean(-2)
     w = seen.to(pts.dtype)
     mean_all = (pts * w[..., None]).sum(-2) / w.sum(-1, keepdim=True).clamp(min=1)
-    return torch.where(hips_ok[:, None], hips, mean_all)
+    pelvis = torch.where(hips_ok[:, None], hips, mean_all)
+    return pelvis, torch.where(seen[..., None], pts, pelvis[:, None]), w
 
 
 def body_vertices(batch: dict, body_model) -> Tensor:
@@ -93,12 +98,36 @@ def synthetic_views(batch: dict, body_model, options: dict[str, Any], training: 
         mask = torch.zeros(B, C, S, S, dtype=heatmaps.dtype, device=heatmaps.device)
     mask = mask * valid[..., None, None].to(mask.dtype)
     dist = batch.get("dist")
-    pelvis = triangulated_pelvis(kp, batch["K"], dist if dist is not None and bool(dist.abs().max() > 0) else None,
-                                 batch["R"], batch["t"])
+    pelvis, joints, seen = triangulated_skeleton(
+        kp, batch["K"], dist if dist is not None and bool(dist.abs().max() > 0) else None, batch["R"], batch["t"])
     if training:
         jitter = float({**AUGMENT_DEFAULTS, **options.get("augment", {})}["pelvis_jitter"])
         pelvis = pelvis + jitter * torch.randn_like(pelvis)
-    return ViewBatch(heatmaps, mask, projection, pelvis, valid)
+    return ViewBatch(heatmaps, mask, projection, pelvis, valid, joints, seen)
+
+
+def warm_start(net: VolumetricNet, checkpoint: str) -> list[str]:
+    """Initialise ``net`` from another volumetric checkpoint (e.g. one without the skeleton
+    feedback): tensors of equal shape are copied; a linear layer that gained inputs keeps the old
+    weights on its first inputs and zeros on the new ones (so it starts as the old network).
+    Returns the names of the tensors that were widened."""
+    from mvmocap.regressors.volumetric.inference import load_network
+
+    old, _ = load_network(checkpoint)
+    state = net.state_dict()
+    widened = []
+    with torch.no_grad():
+        for name, value in old.state_dict().items():
+            if name not in state:
+                continue
+            target = state[name]
+            if target.shape == value.shape:
+                target.copy_(value)
+            elif target.dim() == 2 and target.shape[0] == value.shape[0] and target.shape[1] > value.shape[1]:
+                target.zero_()
+                target[:, : value.shape[1]] = value
+                widened.append(name)
+    return widened
 
 
 @register_method("volumetric")
@@ -114,6 +143,8 @@ class VolumetricMethod(SyntheticMethod):
         net_options = {k: v for k, v in self.options.items() if k in DEFAULT_OPTIONS}
         self.net = VolumetricNet(net_options)
         self.use_masks = bool(self.options.get("use_masks", True))
+        if self.options.get("init_from"):
+            warm_start(self.net, self.options["init_from"])
 
     def forward(self, batch: dict) -> dict[str, Any]:
         views = synthetic_views(batch, self.body_model, self.net.options | {"augment": self.options.get("augment", {})},
@@ -123,8 +154,11 @@ class VolumetricMethod(SyntheticMethod):
     def predict(self, views: ViewBatch) -> dict[str, Any]:
         """Final body (``decode``'s keys) plus ``"iterations"`` (every IEF step decoded), ``"R_wh"``, ``"cams"``."""
         out = self.net(views, self.body_model)
-        iters = out["thetas"] if self.training else out["thetas"][-1:]
-        decoded = [decode(th, out["R_wh"], views.pelvis, self.body_model) for th in iters]
+        if "bodies" in out:
+            decoded = out["bodies"] if self.training else out["bodies"][-1:]
+        else:
+            iters = out["thetas"] if self.training else out["thetas"][-1:]
+            decoded = [decode(th, out["R_wh"], views.pelvis, self.body_model) for th in iters]
         return {**decoded[-1], "iterations": decoded, "R_wh": out["R_wh"], "cams": out["cams"]}
 
     def loss(self, batch: dict, pred: dict):

@@ -1,0 +1,86 @@
+"""Ablation of the volumetric regressor's aggregation stages, by retraining.
+
+Usage: python benchmarks/volumetric_ablation.py [--base runs/volumetric_feedback] [--out runs/volumetric_ablation]
+           [--steps 400] [--lr 1e-4] [--n 500] [--views 4] [--variants full no-consensus no-diversity no-balance]
+
+Each variant starts from the trained network of ``--base`` (a ``train-synthetic`` run) and trains
+``--steps`` more steps on fresh synthetic data (seed 2, constant ``--lr``) with one stage replaced
+by the plain view mean -- consensus (stage 1), diversity (stage 2) or balance (stage 3); ``full``
+gets the same extra steps with every stage on (the control). Each is then scored on the synthetic
+benchmark (seed 0, GT cameras, fitted BlazePose noise, true silhouettes). A finished variant's
+run is reused (delete its folder to retrain it). This is an ablation *by fine-tuning*: the
+variants share the base's training, which a from-scratch ablation would not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+VARIANTS = {"full": {}, "no-consensus": {"consensus": False}, "no-diversity": {"diversity": False},
+            "no-balance": {"balance": False}}
+
+
+def variant_config(base: Path, variant: str, steps: int, lr: float) -> dict:
+    """The training config of ``variant``: the base run's, warm-started from its checkpoint."""
+    import yaml
+
+    cfg = yaml.safe_load((base / "config.yaml").read_text())
+    cfg.update({"seed": 2, "steps": steps, "lr": lr, "lr_schedule": "constant", "lr_min": 0.0,
+                "val_every": steps, "checkpoint_every": 100})
+    cfg["model"] = {**cfg["model"], "init_from": str(base / "checkpoint.pt"), **VARIANTS[variant]}
+    return cfg
+
+
+def train_variant(base: Path, out: Path, variant: str, steps: int, lr: float) -> Path:
+    """Train (or resume, or reuse) one variant; returns its exported slim checkpoint."""
+    import yaml
+
+    from mvmocap.regressors.volumetric.inference import export_checkpoint
+    from mvmocap.train.checkpoint import load_checkpoint
+    from mvmocap.train.loop import run
+
+    run_dir = out / variant
+    run_dir.mkdir(parents=True, exist_ok=True)
+    config_file = run_dir / "ablation.yaml"
+    config_file.write_text(yaml.safe_dump(variant_config(base, variant, steps, lr), sort_keys=False))
+    ckpt = run_dir / "checkpoint.pt"
+    done = ckpt.exists() and int(load_checkpoint(ckpt)["step"]) >= steps
+    if not done:
+        t0 = time.perf_counter()
+        run(None, config_file, run_dir, resume=ckpt.exists(), progress=False)
+        print(f"trained {variant}: {steps} steps in {time.perf_counter() - t0:.0f} s", flush=True)
+    return export_checkpoint(ckpt, run_dir / "volumetric.pt")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--base", type=Path, default=REPO / "runs" / "volumetric_feedback")
+    parser.add_argument("--out", type=Path, default=REPO / "runs" / "volumetric_ablation")
+    parser.add_argument("--steps", type=int, default=400)
+    parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--n", type=int, default=500)
+    parser.add_argument("--views", type=int, default=4)
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    args = parser.parse_args()
+    import mvmocap.regressors  # noqa: F401  (registers the estimators)
+    from mvmocap.evaluate.synthetic import run_benchmark
+    from mvmocap.regressors.volumetric.inference import CHECKPOINT_ENV
+
+    checkpoints = {v: train_variant(args.base, args.out, v, args.steps, args.lr) for v in args.variants}
+    print(f"\n### retrained ablation ({args.steps} fine-tuning steps each), {args.views} views, n={args.n}, seed 0")
+    print("| variant | MPJPE | PA-MPJPE | N-MPJPE | PVE |\n|---|---|---|---|---|")
+    for variant, ckpt in checkpoints.items():
+        os.environ[CHECKPOINT_ENV] = str(ckpt)
+        m = run_benchmark("volumetric", seed=0, n=args.n, views=args.views, batch_size=50)["metrics"]
+        print(f"| {variant} | {m['mpjpe']:.1f} | {m['pa_mpjpe']:.1f} | {m['n_mpjpe']:.1f} | {m['pve']:.1f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
