@@ -1,12 +1,14 @@
 """``fit`` vs ``volumetric`` vs ``volumetric+fit`` on the shared real capture (Qualisys calibration).
 
 Usage: python benchmarks/volumetric_demo.py [--out /tmp/bench_volumetric_demo] [--methods fit volumetric volumetric+fit]
+           [--detections WORK_DIR] [--fit KEY=VALUE ...]
 
 Detection runs once (for the first method) and is reused by the others (its cache is copied), so
 the printed totals compare everything after detection. Prints, per method, the median
 reprojection error of the model's COCO joints against the detections, the stage timings and the
 height. Targets (issue #8): volumetric <= 1.5 x fit's median reprojection error,
-volumetric+fit <= 1.0 x, in less total time than fit.
+volumetric+fit <= 1.0 x, in less total time than fit. ``volumetric+fit`` runs SMPLify with its
+refinement schedule (``FitConfig.refine_*``); ``--fit`` changes fit options of every method.
 """
 
 from __future__ import annotations
@@ -24,30 +26,29 @@ sys.path.insert(0, str(REPO))
 SHARED = REPO.parent / "shared" / "data" / "pose2sim_demo"
 
 
-# A shorter SMPLify schedule for a regressor-initialised fit (the defaults start from a geometric guess).
-SHORT_FIT = {"iters_shape": 50, "iters_global": 10, "iters_pose": 100}
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("/tmp/bench_volumetric_demo"))
-    parser.add_argument("--methods", nargs="+", default=["fit", "volumetric", "volumetric+fit", "volumetric+fit:short"],
-                        help="a ':short' suffix runs the fit with a third of its iterations (SHORT_FIT)")
+    parser.add_argument("--methods", nargs="+", default=["fit", "volumetric", "volumetric+fit"])
     parser.add_argument("--detections", type=Path, default=None, help="a reconstruct 'work' folder to reuse")
+    parser.add_argument("--fit", nargs="*", default=[], metavar="KEY=VALUE", help="fit options (YAML values)")
     args = parser.parse_args()
+    import yaml
+
+    fit_options = {k: yaml.safe_load(v) for k, _, v in (item.partition("=") for item in args.fit)}
     import mvmocap.regressors  # noqa: F401  (registers --method volumetric)
     from mvmocap.reconstruct import ReconstructConfig, run
 
     cached = args.detections
     rows = {}
     for method in args.methods:
-        spec, _, variant = method.partition(":")
-        out = args.out / method.replace("+", "_plus_").replace(":", "_")
+        out = args.out / method.replace("+", "_plus_")
         if out.exists():
             shutil.rmtree(out)
         if cached is not None:
             shutil.copytree(cached, out / "work")
-        cfg = ReconstructConfig.from_dict({"method": spec, "fit": SHORT_FIT if variant == "short" else {}})
+        cfg = ReconstructConfig.from_dict({"method": method, "fit": fit_options})
         t0 = time.perf_counter()
         result = run(SHARED / "videos", out, calibration=SHARED / "calibration" / "Calib.qca.txt", config=cfg, progress=False)
         wall = time.perf_counter() - t0

@@ -85,9 +85,11 @@ class FitConfig:
     iters_shape: int = 150
     iters_global: int = 20
     iters_pose: int = 300
-    # A fit started from a regressor's estimate (``init``) is a refinement: these
-    # replace sigma_schedule, iters_global, iters_shape and iters_pose (None = keep).
-    refine_sigma_schedule: tuple[float, ...] | None = (1.0,)
+    # A fit started from a regressor's estimate (``init``) may use its own schedule:
+    # these replace sigma_schedule, iters_global, iters_shape and iters_pose (None =
+    # keep). On the real demo, shorter schedules from the volumetric regressor lost
+    # accuracy (benchmarks/volumetric_demo.py, models/regressors/MODEL_CARD.md).
+    refine_sigma_schedule: tuple[float, ...] | None = None
     refine_iters_global: int | None = None
     refine_iters_shape: int | None = None
     refine_iters_pose: int | None = None
