@@ -59,3 +59,19 @@ def shared_demo() -> Path:
     if not SHARED_DEMO.is_dir():
         pytest.skip(f"shared demo capture not found at {SHARED_DEMO}")
     return SHARED_DEMO
+
+
+@pytest.fixture(scope="session")
+def demo_first_frames(tmp_path_factory):
+    """BlazePose on frames 0-23 of the shared capture, detected once per test session:
+    ``(detections, rig, keypoints (F, C, 23, 3) float64, robust triangulation)``."""
+    if not (SHARED_DEMO / "videos").is_dir():
+        pytest.skip(f"shared demo capture absent ({SHARED_DEMO}); it lives next to the repository in ../shared")
+    from mvmocap import detect
+    from mvmocap.io.calibration import load_rig
+
+    detections = detect.run(SHARED_DEMO / "videos", out=tmp_path_factory.mktemp("demo24"), frames="0:24", progress=False)
+    rig = load_rig(SHARED_DEMO / "calibration" / "Calib.qca.txt").subset(detections.camera_names)
+    keypoints = torch.as_tensor(detections.keypoints, dtype=torch.float64).permute(1, 0, 2, 3)
+    tri = rig.triangulate_robust(keypoints[..., :2], keypoints[..., 2])
+    return detections, rig, keypoints, tri

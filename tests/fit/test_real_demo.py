@@ -1,36 +1,24 @@
 """Multi-view SMPLify on the first frames of the shared Pose2Sim demo (real detections)."""
 
-from pathlib import Path
-
 import pytest
-import torch
-
-DEMO = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "pose2sim_demo"
 
 pytestmark = [pytest.mark.shared_data, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def demo():
-    if not (DEMO / "videos").is_dir():
-        pytest.skip(f"shared demo capture absent ({DEMO}); it lives next to the repository in ../shared")
+def demo(demo_first_frames):
     from mvmocap.body.loading import MODELS_DIR
 
     if not (MODELS_DIR / "open_neutral.npz").is_file():
         pytest.skip("models/body/open_neutral.npz not built (mvmocap body build-open)")
-    return DEMO
+    return demo_first_frames
 
 
-def test_fit_on_real_detections(demo, tmp_path):
-    from mvmocap import detect
+def test_fit_on_real_detections(demo):
     from mvmocap.body import load_body_model
     from mvmocap.fit import FitConfig, fit_sequence
-    from mvmocap.io.calibration import load_rig
 
-    detections = detect.run(demo / "videos", out=tmp_path, frames="0:24", progress=False)
-    rig = load_rig(demo / "calibration" / "Calib.qca.txt").subset(detections.camera_names)
-    keypoints = torch.as_tensor(detections.keypoints, dtype=torch.float64).permute(1, 0, 2, 3)
-    tri = rig.triangulate_robust(keypoints[..., :2], keypoints[..., 2])
+    _, rig, keypoints, tri = demo
     config = FitConfig(iters_shape=80, iters_pose=150)
     result = fit_sequence(keypoints, rig, load_body_model(), tri.points, tri.confidence, config, progress=False)
 
