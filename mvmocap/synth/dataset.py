@@ -60,6 +60,7 @@ class SynthConfig:
 
     views: int = 4
     pose_families: tuple[str, ...] = FAMILIES
+    pose_family_weights: tuple[float, ...] | None = None
     pose_files: tuple[str, ...] = ()
     pose_file_share: float = 0.0
     rig_families: tuple[str, ...] = RIG_FAMILIES
@@ -96,12 +97,18 @@ class SynthConfig:
                 d["noise"] = ev.DetectorNoise(**values)
         if "augment" in d:
             d["augment"] = ev.AugmentConfig.none() if d["augment"] == "none" else ev.AugmentConfig(**d["augment"])
-        for key in ("pose_families", "pose_files", "rig_families", "image_size"):
+        for key in ("pose_families", "pose_family_weights", "pose_files", "rig_families", "image_size"):
             if isinstance(d.get(key), list):
                 d[key] = tuple(d[key])
         cfg = cls(**d)
         if not 1 <= cfg.views <= 8:
             raise InputError(f"views must be in 1..8, got {cfg.views}")
+        weights = cfg.pose_family_weights
+        if weights is not None and (len(weights) != len(cfg.pose_families) or min(weights) < 0 or sum(weights) <= 0):
+            raise InputError(
+                f"pose_family_weights must be {len(cfg.pose_families)} non-negative numbers (one per pose family), "
+                f"got {list(weights)}"
+            )
         return cfg
 
 
@@ -169,7 +176,10 @@ class SyntheticMultiView(Dataset):
                 go[i], bp[i], fam[i] = p.global_orient[0], p.body_pose[0], p.family[0]
         procedural = [i for i in range(n) if not from_files[i]]
         if procedural:
-            p = sample_poses(len(procedural), [gens[i] for i in procedural], cfg.pose_families)
+            p = sample_poses(
+                len(procedural), [gens[i] for i in procedural], cfg.pose_families,
+                None if cfg.pose_family_weights is None else list(cfg.pose_family_weights),
+            )
             idx = torch.tensor(procedural)
             go[idx], bp[idx], fam[idx] = p.global_orient, p.body_pose, p.family
         betas = torch.cat([sample_betas(1, g, 10, cfg.betas_std, cfg.betas_clip) for g in gens])

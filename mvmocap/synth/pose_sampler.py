@@ -28,9 +28,11 @@ from mvmocap.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angl
 
 FAMILIES = ("standing", "walking", "reaching", "crouching", "sitting", "arms_overhead")
 """The default families (the synthetic benchmark's)."""
-EXTRA_FAMILIES = ("leg_raise", "leaning")
-"""Opt-in families of less upright bodies: one leg raised high, and a torso bent and the whole body
-tilted off the vertical (their global orientation is tilted too, see :data:`FAMILY_TILT`)."""
+EXTRA_FAMILIES = ("leg_raise", "leaning", "gesturing")
+"""Opt-in families: one leg raised high; a torso bent and the whole body tilted off the vertical
+(these two have their global orientation tilted too, see :data:`FAMILY_TILT`); and an upright body
+whose arms move independently over wide ranges (any elevation up to 149 degrees with the elbow bent
+up to 126 degrees, azimuth from 46 degrees behind the sideways direction to past the front)."""
 ALL_FAMILIES = FAMILIES + EXTRA_FAMILIES
 # Range (radians) of the tilt of the whole body off the vertical, about a random horizontal axis.
 FAMILY_TILT = {"leg_raise": (0.0, 0.4), "leaning": (0.15, 0.8)}
@@ -207,6 +209,13 @@ def _family_angles(family: str, n: int, g: Generators) -> dict[str, Tensor]:
         a["arm_el_l"], a["arm_el_r"] = U(0.1, 2.5), U(0.1, 2.5)
         a["arm_az_l"], a["arm_az_r"] = U(-0.5, 1.5), U(-0.5, 1.5)
         a["elbow_l"], a["elbow_r"] = U(0.0, 1.5), U(0.0, 1.5)
+    elif family == "gesturing":
+        a["spine"] = U(-0.1, 0.4)
+        a["hip_flex_l"], a["hip_flex_r"] = U(-0.2, 0.5), U(-0.2, 0.5)
+        a["knee_l"], a["knee_r"] = U(0.0, 0.6), U(0.0, 0.6)
+        a["arm_el_l"], a["arm_el_r"] = U(0.1, 2.6), U(0.1, 2.6)
+        a["arm_az_l"], a["arm_az_r"] = U(-0.8, 1.6), U(-0.8, 1.6)
+        a["elbow_l"], a["elbow_r"] = U(0.0, 2.2), U(0.0, 2.2)
     elif family != "standing":
         raise InputError(f"unknown pose family {family!r}; known: {', '.join(ALL_FAMILIES)}")
     return a

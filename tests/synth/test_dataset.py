@@ -3,7 +3,9 @@ import torch
 
 from mvmocap.geometry.projection import project_points
 from mvmocap.synth import evidence as ev
+from mvmocap.errors import InputError
 from mvmocap.synth.dataset import SynthConfig, SyntheticMultiView
+from mvmocap.synth.pose_sampler import ALL_FAMILIES
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +89,17 @@ def test_config_from_dict_validates():
         SynthConfig.from_dict({"viewz": 3})
     with pytest.raises(InputError):
         SynthConfig.from_dict({"views": 9})
+
+
+def test_pose_family_weights_steer_the_families(toy_body):
+    cfg = SynthConfig.from_dict(
+        {"views": 2, "pose_families": ["sitting", "gesturing"], "pose_family_weights": [0, 1], "augment": "none"}
+    )
+    batch = SyntheticMultiView(toy_body, cfg, length=8, seed=3).batch(list(range(8)))
+    assert torch.all(batch["pose_family"] == ALL_FAMILIES.index("gesturing"))
+    for bad in ([1.0], [1.0, -1.0], [0, 0]):
+        with pytest.raises(InputError, match="pose_family_weights"):
+            SynthConfig.from_dict({"pose_families": ["sitting", "gesturing"], "pose_family_weights": bad})
 
 
 def test_pose_files_feed_the_dataset(toy_body, tmp_path):
