@@ -1,15 +1,23 @@
 """Ablation of the volumetric regressor's aggregation stages, by retraining.
 
-Usage: python benchmarks/volumetric_ablation.py [--base runs/volumetric_feedback] [--out runs/volumetric_ablation]
+Usage: python benchmarks/volumetric_ablation.py [--base models/regressors/volumetric.pt] [--out runs/volumetric_ablation]
            [--steps 400] [--lr 1e-4] [--n 500] [--views 4] [--variants full no-consensus no-diversity no-balance]
+           [--from-scratch CONFIG] [--parallel 2]
 
-Each variant starts from the trained network of ``--base`` (a ``train-synthetic`` run) and trains
-``--steps`` more steps on fresh synthetic data (seed 2, constant ``--lr``) with one stage replaced
-by the plain view mean -- consensus (stage 1), diversity (stage 2) or balance (stage 3); ``full``
-gets the same extra steps with every stage on (the control). Each is then scored on the synthetic
-benchmark (seed 0, GT cameras, fitted BlazePose noise, true silhouettes). A finished variant's
-run is reused (delete its folder to retrain it). This is an ablation *by fine-tuning*: the
-variants share the base's training, which a from-scratch ablation would not.
+By fine-tuning (default): each variant starts from the trained network of ``--base`` (a
+``train-synthetic`` run or a slim checkpoint with a ``train_config``) and trains ``--steps`` more
+steps on fresh synthetic data (seed 2, constant ``--lr``) with one stage replaced by the plain view
+mean -- consensus (stage 1), diversity (stage 2) or balance (stage 3); ``full`` gets the same extra
+steps with every stage on (the control). The variants share the base's training.
+
+From scratch (``--from-scratch CONFIG``, a ``train-synthetic`` YAML such as
+``examples/configs/volumetric_arms.yaml``): each variant is a new network (seed 2, no
+``init_from``) trained ``--steps`` steps with CONFIG's data and options and a cosine rate from
+``--lr`` to ``--lr / 20``; every variant sees the same data stream. ``--parallel N`` trains N
+variants at a time, one process each (one thread, data generated in the process).
+
+Each variant's network (alone, ``volumetric-net``: the limb IK is not part of the ablation) is
+then scored on the synthetic benchmark (seed 0, GT cameras, fitted BlazePose noise, true silhouettes). A finished variant's run is reused (delete its folder to retrain it).
 """
 
 from __future__ import annotations
@@ -28,18 +36,36 @@ VARIANTS = {"full": {}, "no-consensus": {"consensus": False}, "no-diversity": {"
 
 
 def variant_config(base: Path, variant: str, steps: int, lr: float) -> dict:
-    """The training config of ``variant``: the base run's, warm-started from its checkpoint."""
+    """The fine-tuning config of ``variant``: the base run's, warm-started from its checkpoint."""
+    import torch
     import yaml
 
-    cfg = yaml.safe_load((base / "config.yaml").read_text())
+    if base.is_file():  # a slim export carries its training config
+        cfg = torch.load(base, map_location="cpu", weights_only=False)["train_config"]
+        start = base
+    else:
+        cfg = yaml.safe_load((base / "config.yaml").read_text())
+        start = base / "checkpoint.pt"
     cfg.update({"seed": 2, "steps": steps, "lr": lr, "lr_schedule": "constant", "lr_min": 0.0,
                 "val_every": steps, "checkpoint_every": 100})
-    cfg["model"] = {**cfg["model"], "init_from": str(base / "checkpoint.pt"), **VARIANTS[variant]}
+    cfg["model"] = {**cfg["model"], "init_from": str(start), **VARIANTS[variant]}
     return cfg
 
 
-def train_variant(base: Path, out: Path, variant: str, steps: int, lr: float) -> Path:
-    """Train (or resume, or reuse) one variant; returns its exported slim checkpoint."""
+def scratch_config(config: Path, variant: str, steps: int, lr: float) -> dict:
+    """The from-scratch config of ``variant``: ``config``'s data and options, a new network."""
+    import yaml
+
+    cfg = yaml.safe_load(config.read_text())
+    cfg.update({"seed": 2, "steps": steps, "lr": lr, "lr_schedule": "cosine", "lr_min": lr / 20,
+                "val_every": steps, "checkpoint_every": 100, "num_workers": 0, "threads": 1})
+    model = {k: v for k, v in cfg["model"].items() if k != "init_from"}
+    cfg["model"] = {**model, **VARIANTS[variant]}
+    return cfg
+
+
+def train_variant(out: Path, variant: str, config: dict, steps: int) -> Path:
+    """Train (or resume, or reuse) one variant with ``config``; returns its exported slim checkpoint."""
     import yaml
 
     from mvmocap.regressors.volumetric.inference import export_checkpoint
@@ -49,7 +75,7 @@ def train_variant(base: Path, out: Path, variant: str, steps: int, lr: float) ->
     run_dir = out / variant
     run_dir.mkdir(parents=True, exist_ok=True)
     config_file = run_dir / "ablation.yaml"
-    config_file.write_text(yaml.safe_dump(variant_config(base, variant, steps, lr), sort_keys=False))
+    config_file.write_text(yaml.safe_dump(config, sort_keys=False))
     ckpt = run_dir / "checkpoint.pt"
     done = ckpt.exists() and int(load_checkpoint(ckpt)["step"]) >= steps
     if not done:
@@ -61,24 +87,39 @@ def train_variant(base: Path, out: Path, variant: str, steps: int, lr: float) ->
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--base", type=Path, default=REPO / "runs" / "volumetric_feedback")
+    parser.add_argument("--base", type=Path, default=REPO / "models" / "regressors" / "volumetric.pt")
     parser.add_argument("--out", type=Path, default=REPO / "runs" / "volumetric_ablation")
     parser.add_argument("--steps", type=int, default=400)
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--n", type=int, default=500)
     parser.add_argument("--views", type=int, default=4)
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--from-scratch", type=Path, default=None, metavar="CONFIG")
+    parser.add_argument("--parallel", type=int, default=1)
     args = parser.parse_args()
     import mvmocap.regressors  # noqa: F401  (registers the estimators)
     from mvmocap.evaluate.synthetic import run_benchmark
     from mvmocap.regressors.volumetric.inference import CHECKPOINT_ENV
 
-    checkpoints = {v: train_variant(args.base, args.out, v, args.steps, args.lr) for v in args.variants}
-    print(f"\n### retrained ablation ({args.steps} fine-tuning steps each), {args.views} views, n={args.n}, seed 0")
+    def config(variant: str) -> dict:
+        if args.from_scratch:
+            return scratch_config(args.from_scratch, variant, args.steps, args.lr)
+        return variant_config(args.base, variant, args.steps, args.lr)
+
+    if args.parallel > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(args.parallel) as pool:
+            jobs = {v: pool.submit(train_variant, args.out, v, config(v), args.steps) for v in args.variants}
+            checkpoints = {v: job.result() for v, job in jobs.items()}
+    else:
+        checkpoints = {v: train_variant(args.out, v, config(v), args.steps) for v in args.variants}
+    kind = "from-scratch training" if args.from_scratch else "fine-tuning"
+    print(f"\n### retrained ablation ({args.steps} {kind} steps each), {args.views} views, n={args.n}, seed 0")
     print("| variant | MPJPE | PA-MPJPE | N-MPJPE | PVE |\n|---|---|---|---|---|")
     for variant, ckpt in checkpoints.items():
         os.environ[CHECKPOINT_ENV] = str(ckpt)
-        m = run_benchmark("volumetric", seed=0, n=args.n, views=args.views, batch_size=50)["metrics"]
+        m = run_benchmark("volumetric-net", seed=0, n=args.n, views=args.views, batch_size=50)["metrics"]
         print(f"| {variant} | {m['mpjpe']:.1f} | {m['pa_mpjpe']:.1f} | {m['n_mpjpe']:.1f} | {m['pve']:.1f} |", flush=True)
 
 

@@ -88,16 +88,22 @@ def coco23_with_repaired_sides(batch: dict, i: int, rig=None) -> torch.Tensor:
     return torch.where(flips[:, None, None], kp[:, perm], kp)
 
 
-def _triangulate_batch(batch: dict, repair: bool) -> torch.Tensor:
+def triangulate_batch(batch: dict, repair: bool = True):
+    """The pipeline's robust triangulation of a batch's COCO-17 detections (after the multi-view
+    left/right repair when ``repair``): a :class:`~mvmocap.geometry.triangulation.TriangulationResult`,
+    points ``(B, 17, 3)`` metres and confidences ``(B, 17)`` (float64)."""
     from mvmocap.geometry.triangulation import triangulate_robust
 
     kp = batch["keypoints2d"].to(torch.float64)
     if repair:
         kp = torch.stack([coco23_with_repaired_sides(batch, i)[:, :17] for i in range(kp.shape[0])])
-    result = triangulate_robust(
+    return triangulate_robust(
         kp[..., :2], kp[..., 2], batch["K"].double(), batch["dist"].double(), batch["R"].double(), batch["t"].double(),
     )
-    return result.points.to(torch.float32)
+
+
+def _triangulate_batch(batch: dict, repair: bool) -> torch.Tensor:
+    return triangulate_batch(batch, repair).points.to(torch.float32)
 
 
 @register_estimator("triangulation")

@@ -29,7 +29,7 @@ def geman_mcclure(squared_residual: Tensor, sigma: float | Tensor) -> Tensor:
 
 
 def reprojection_term(
-    projected: Tensor, observed: Tensor, confidence: Tensor, sigma_px: float
+    projected: Tensor, observed: Tensor, confidence: Tensor, sigma_px: float, per_frame: bool = False
 ) -> Tensor:
     """Confidence-weighted robust 2D reprojection energy (dimensionless scalar).
 
@@ -38,23 +38,28 @@ def reprojection_term(
         observed: ``(F, C, J, 2)`` pixels, detections.
         confidence: ``(F, C, J)`` in [0, 1], 0 = missing.
         sigma_px: Geman-McClure scale in pixels.
+        per_frame: return the ``(F,)`` energies of the frames instead of their mean.
 
     Returns ``mean_f sum_{c,j} w rho(|projected - observed|; sigma) / sigma^2``.
     """
     squared = ((projected - observed) ** 2).sum(-1)
     rho = geman_mcclure(squared, sigma_px) / sigma_px**2
-    return (confidence * rho).sum(dim=(-1, -2)).mean()
+    energies = (confidence * rho).sum(dim=(-1, -2))
+    return energies if per_frame else energies.mean()
 
 
-def joints3d_term(model_joints: Tensor, target: Tensor, confidence: Tensor, sigma_m: float) -> Tensor:
-    """Confidence-weighted robust 3D joint energy (dimensionless scalar).
+def joints3d_term(
+    model_joints: Tensor, target: Tensor, confidence: Tensor, sigma_m: float, per_frame: bool = False
+) -> Tensor:
+    """Confidence-weighted robust 3D joint energy (dimensionless scalar, or ``(F,)`` with ``per_frame``).
 
     ``model_joints``, ``target``: ``(F, J, 3)`` metres; ``confidence (F, J)``;
     ``sigma_m``: Geman-McClure scale in metres.
     """
     squared = ((model_joints - target) ** 2).sum(-1)
     rho = geman_mcclure(squared, sigma_m) / sigma_m**2
-    return (confidence * rho).sum(-1).mean()
+    energies = (confidence * rho).sum(-1)
+    return energies if per_frame else energies.mean()
 
 
 def shape_prior(betas: Tensor) -> Tensor:

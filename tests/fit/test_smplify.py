@@ -161,3 +161,48 @@ def test_a_fit_from_init_uses_the_refinement_schedule(synthetic):
     assert kept.iters_pose == FAST.iters_pose and kept.sigma_schedule == (4.0, 1.0) and kept.iters_shape == 7
     with pytest.raises(InputError, match="refine_sigma_schedule"):
         FitConfig(refine_sigma_schedule=())
+
+
+def _scrambled_init(synthetic, frames):
+    """The true parameters with the body pose of ``frames`` replaced by a far-off random pose."""
+    g = torch.Generator().manual_seed(11)
+    p = synthetic.params
+    pose = p.body_pose.clone()
+    pose[frames] = 0.8 * torch.randn(len(frames), 23, 3, generator=g, dtype=pose.dtype)
+    return dataclasses.replace(p, body_pose=pose)
+
+
+def test_lower_energy_picks_the_better_start_frame_by_frame(synthetic):
+    from mvmocap.fit.model import KeypointModel
+    from mvmocap.fit.smplify import _Data, _lower_energy
+
+    truth = synthetic.params
+    odd, even = list(range(1, 24, 2)), list(range(0, 24, 2))
+    a, b = _scrambled_init(synthetic, odd), _scrambled_init(synthetic, even)  # each true on half the frames
+    model = KeypointModel(synthetic.model, dtype=torch.float64)
+    kp = synthetic.keypoints_2d
+    data = _Data(kp[..., :2], kp[..., 2], synthetic.keypoints3d, torch.ones(kp.shape[0], kp.shape[2], dtype=kp.dtype),
+                 consecutive=False)
+    chosen = _lower_energy(model, synthetic.rig, FitConfig(), data, a, b, truth.betas)
+    assert torch.equal(chosen.body_pose, truth.body_pose)
+    assert torch.equal(chosen.global_orient, truth.global_orient) and torch.equal(chosen.transl, truth.transl)
+
+
+@pytest.mark.parametrize("mode", ["init", "anchors", "best"])
+def test_refine_start_modes(synthetic, mode):
+    # Half the frames between the key frames start far off. "anchors" and "best" start them from a
+    # fitted neighbour instead, so a short refinement ends much nearer the truth than "init" does.
+    from mvmocap.fit.smplify import _keyframes
+
+    cfg = dataclasses.replace(FAST, shape_frames=4, refine_iters_pose=6, refine_start=mode)
+    keys = set(_keyframes(synthetic.params.valid, cfg.shape_frames).tolist())
+    bad = [f for f in range(synthetic.params.num_frames) if f not in keys][::2]
+    result = fit_sequence(synthetic.keypoints_2d, synthetic.rig, synthetic.model, config=cfg,
+                          init=_scrambled_init(synthetic, bad), progress=False)
+    error = (result.keypoints3d[bad] - synthetic.keypoints3d[bad].float()).norm(dim=-1).mean()
+    if mode == "init":
+        assert float(error) > 0.03
+    else:
+        assert float(error) < 0.015
+    with pytest.raises(InputError, match="refine_start"):
+        FitConfig(refine_start="nearest")

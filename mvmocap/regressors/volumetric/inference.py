@@ -9,6 +9,11 @@ carry masks) is resampled into the crop through the lens model, and the pelvis c
 triangulated hips. Frames are processed in batches. One shape (the median betas of the valid
 frames) is returned for the sequence; the translation puts the model's joints on the
 triangulated ones (confidence-weighted mean offset).
+
+By default (``keypoint_ik=True``; ``--method volumetric``) the network's limbs are then turned
+towards the triangulated joints in closed form (:mod:`mvmocap.body.keypoint_ik`), an addition
+to the paper: the network places the wrists, ankles, elbows and knees a few centimetres off
+where triangulation knows them better. ``volumetric-net`` is the network alone.
 """
 
 from __future__ import annotations
@@ -21,7 +26,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from mvmocap.body.keypoint_ik import solve_keypoint_ik
 from mvmocap.errors import FileFormatError, InputError, MissingFileError
+from mvmocap.keypoints import COCO23
 from mvmocap.io.atomic import atomic_path
 from mvmocap.regressors.volumetric.evidence import crop_projection, joint_heatmaps
 from mvmocap.regressors.volumetric.model import HIPS, DEFAULT_OPTIONS, ViewBatch, VolumetricNet, decode
@@ -36,6 +43,8 @@ KEYPOINT_BOX_GROWTH = (1.15, 1.12)
 # Detector masks are decoded with their longer side at most this many pixels: the person still
 # spans several times the network's 64-pixel crop, and the crop sampling costs 10x less.
 MASK_DECODE_SIDE = 320
+# Partial pull of the limb IK (mvmocap.body.keypoint_ik.blended_targets), metres.
+IK_BLEND_M = 0.03
 
 _CACHE: dict[str, Any] = {}
 
@@ -253,7 +262,7 @@ def _hold_invalid(values: Tensor, ok: Tensor) -> Tensor:
     return values[idx[nearest]]
 
 
-def regress(inputs, checkpoint: str | Path | None = None, batch_size: int = 64):
+def regress(inputs, checkpoint: str | Path | None = None, batch_size: int = 64, keypoint_ik: bool = True):
     """``MethodInputs`` -> :class:`mvmocap.fit.params.BodyParams` (see the module docstring)."""
     from mvmocap.fit.params import BodyParams
     from mvmocap.geometry.rotations import matrix_to_axis_angle
@@ -271,10 +280,38 @@ def regress(inputs, checkpoint: str | Path | None = None, batch_size: int = 64):
         out = body(global_orient=go, body_pose=pose, betas=betas.expand(len(ok), -1))
     joints = out.coco23
     transl = _translation(inputs, joints, _hold_invalid(views.pelvis, ok))
+    if keypoint_ik:
+        targets, confidence = _ik_targets(inputs)
+        pose, transl = solve_keypoint_ik(body, go, pose, betas.expand(len(ok), -1), transl, targets,
+                                         confidence * ok[:, None], blend_m=IK_BLEND_M)
     return BodyParams(
         global_orient=matrix_to_axis_angle(go).float(), body_pose=matrix_to_axis_angle(pose).float(),
         betas=betas.float(), transl=transl.float(), valid=ok.clone(),
     )
+
+
+def _ik_targets(inputs) -> tuple[Tensor, Tensor]:
+    """COCO-23 targets ``(F, 23, 3)`` metres and confidences ``(F, 23)`` for the keypoint IK: the
+    pipeline's triangulated joints when given, else a robust triangulation of the keypoints (a
+    plain one would let a left/right swap in one view pull a limb away)."""
+    if inputs.joints3d is not None:
+        points = torch.as_tensor(inputs.joints3d, dtype=torch.float32)
+        conf = (torch.as_tensor(inputs.joints3d_confidence, dtype=torch.float32)
+                if inputs.joints3d_confidence is not None else torch.ones(points.shape[:2]))
+    else:
+        kp = torch.as_tensor(inputs.keypoints_2d).to(torch.float64)
+        tri = inputs.rig.to(dtype=torch.float64, device="cpu").triangulate_robust(kp[..., :2], kp[..., 2])
+        points, conf = tri.points.float(), tri.confidence.float()
+    conf = conf * torch.isfinite(points).all(-1)
+    return torch.nan_to_num(points), conf
+
+
+def _coco23(joints17: Tensor, seen17: Tensor) -> tuple[Tensor, Tensor]:
+    """COCO-17 ``(B, 17, 3)`` and ``(B, 17)`` padded to COCO-23 (the feet unknown)."""
+    B = joints17.shape[0]
+    pad = len(COCO23) - joints17.shape[1]
+    return (torch.cat([joints17, joints17.new_zeros(B, pad, 3)], 1),
+            torch.cat([seen17, seen17.new_zeros(B, pad)], 1))
 
 
 def _translation(inputs, joints: Tensor, pelvis: Tensor) -> Tensor:
@@ -300,10 +337,15 @@ def _register() -> None:
 
     @register_regressor("volumetric")
     def volumetric(inputs):
-        """Volumetric progressive-aggregation regressor (the shipped checkpoint)."""
+        """Volumetric progressive-aggregation regressor (the shipped checkpoint) + limb IK."""
         return regress(inputs)
 
-    def estimator(use_masks: bool, overrides: dict | None = None):
+    @register_regressor("volumetric-net")
+    def volumetric_net(inputs):
+        """The volumetric network alone (no limb IK)."""
+        return regress(inputs, keypoint_ik=False)
+
+    def estimator(use_masks: bool, overrides: dict | None = None, keypoint_ik: bool = True):
         def estimate(batch: dict, body_model, device: str) -> dict:
             from mvmocap.regressors.volumetric.training import synthetic_views
 
@@ -311,14 +353,31 @@ def _register() -> None:
             body = body_model.to(dtype=torch.float32, device="cpu")
             views = synthetic_views(batch, body, net.options, training=False, use_masks=use_masks)
             pred = predict(net, views, body)
+            if keypoint_ik:
+                pred = _synthetic_ik(pred, batch, body)
             return {"joints3d": pred["joints3d"], "vertices": pred["vertices"]}
 
         return estimate
 
     register_estimator("volumetric")(estimator(True))
+    register_estimator("volumetric-net")(estimator(True, keypoint_ik=False))
     register_estimator("volumetric-nomask")(estimator(False))
     for part in ("consensus", "diversity", "balance"):
-        register_estimator(f"volumetric-test-no-{part}")(estimator(True, {part: False}))
+        register_estimator(f"volumetric-test-no-{part}")(estimator(True, {part: False}, keypoint_ik=False))
+
+
+def _synthetic_ik(pred: dict[str, Tensor], batch: dict, body) -> dict[str, Tensor]:
+    """:func:`predict`'s output with the limb IK towards the joints that the reconstruct pipeline
+    would triangulate from the batch's detections (left/right repair, robust triangulation)."""
+    from mvmocap.evaluate.synthetic import triangulate_batch
+
+    tri = triangulate_batch(batch)
+    targets, confidence = _coco23(tri.points.float(), tri.confidence.float())
+    with torch.no_grad():
+        pose, transl = solve_keypoint_ik(body, pred["global_orient"], pred["body_pose"], pred["betas"], pred["transl"],
+                                         targets, confidence, blend_m=IK_BLEND_M)
+        out = body(global_orient=pred["global_orient"], body_pose=pose, betas=pred["betas"], transl=transl)
+    return {**pred, "body_pose": pose, "transl": transl, "joints3d": out.coco23[:, :17], "vertices": out.vertices}
 
 
 _register()
