@@ -1,14 +1,15 @@
 """``fit`` vs ``volumetric`` vs ``volumetric+fit`` on the shared real capture (Qualisys calibration).
 
-Usage: python benchmarks/volumetric_demo.py [--out /tmp/bench_volumetric_demo] [--methods fit volumetric volumetric+fit]
+Usage: python benchmarks/volumetric_demo.py [--out /tmp/bench_volumetric_demo] [--methods fit volumetric volumetric-net volumetric+fit]
            [--detections WORK_DIR] [--fit KEY=VALUE ...]
 
 Detection runs once (for the first method) and is reused by the others (its cache is copied), so
 the printed totals compare everything after detection. Prints, per method, the median
 reprojection error of the model's COCO joints against the detections, the stage timings and the
 height. Targets (issue #8): volumetric <= 1.5 x fit's median reprojection error,
-volumetric+fit <= 1.0 x, in less total time than fit. ``volumetric+fit`` runs SMPLify with its
-refinement schedule (``FitConfig.refine_*``); ``--fit`` changes fit options of every method.
+volumetric+fit <= 1.0 x, in less total time than fit. ``volumetric`` is the network + limb IK,
+``volumetric-net`` the network alone. ``volumetric+fit`` runs SMPLify with its refinement settings
+(``FitConfig.refine_*``); ``--fit`` changes fit options of every method.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ SHARED = REPO.parent / "shared" / "data" / "pose2sim_demo"
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("/tmp/bench_volumetric_demo"))
-    parser.add_argument("--methods", nargs="+", default=["fit", "volumetric", "volumetric+fit"])
+    parser.add_argument("--methods", nargs="+", default=["fit", "volumetric", "volumetric-net", "volumetric+fit"])
     parser.add_argument("--detections", type=Path, default=None, help="a reconstruct 'work' folder to reuse")
     parser.add_argument("--fit", nargs="*", default=[], metavar="KEY=VALUE", help="fit options (YAML values)")
     args = parser.parse_args()
@@ -65,7 +66,7 @@ def main() -> None:
         ref_t = rows["fit"][1]["total"] - rows["fit"][1].get("detect", 0)
         for method, (s, t, _) in rows.items():
             after = t["total"] - t.get("detect", 0)
-            print(f"{method}: reprojection ratio to fit {s['median_reprojection_fit_px'] / ref:.3f}, time after "
+            print(f"{method}: reprojection ratio to fit {s['median_reprojection_fit_px'] / ref:.4f}, time after "
                   f"detection {after:.1f} s (fit {ref_t:.1f} s)")
 
 

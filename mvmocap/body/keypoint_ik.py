@@ -18,11 +18,11 @@ before which the whole body is moved by the confidence-weighted mean offset betw
 keypoints (face, shoulders, hips: those the limbs do not carry) and their targets. The steps are
 repeated ``passes`` times, the body model posed anew before each; within a step the keypoints are taken as rigidly attached to the segment that
 moves (skinning blends them slightly, so targets are reached to within millimetres, not
-exactly). Targets may be pulled in only partly (``blend_m``, :func:`blended_targets`).
+exactly). Targets may be pulled in only partly (``blend_m``, :func:`blended_targets`), and
+targets too far from the body's keypoints to be believed are ignored (``outlier_m``).
 
-Torso, spine, collar and neck steps were tried on the shared demo and left out: with noisier
-triangulated shoulders, ears and nose they moved the head and trunk away from the detections
-(``models/regressors/MODEL_CARD.md``).
+Torso, spine and neck steps were tried on the shared demo and left out: they turned the head and
+trunk away from the detections (a collar step gained 0.5 %; ``models/regressors/MODEL_CARD.md``).
 
 Everything is in one world frame, metres; rotations are matrices, ``body_pose (B, 23, 3, 3)``
 local (SMPL), batched over frames ``B``; pure torch, meant to run without gradients.
@@ -205,8 +205,8 @@ def solve_limb(body_pose: Tensor, G: Tensor, joints: Tensor, keypoints: Tensor, 
 
 # -- the solver ------------------------------------------------------------------------------------
 def solve_keypoint_ik(body_model, global_orient: Tensor, body_pose: Tensor, betas: Tensor, transl: Tensor,
-                      targets: Tensor, confidence: Tensor, blend_m: float = 0.0, passes: int = 2
-                      ) -> tuple[Tensor, Tensor]:
+                      targets: Tensor, confidence: Tensor, blend_m: float = 0.0, outlier_m: float = float("inf"),
+                      passes: int = 2) -> tuple[Tensor, Tensor]:
     """Turn the limbs towards target keypoints and move the body onto them (see the module doc).
 
     Args:
@@ -217,20 +217,23 @@ def solve_keypoint_ik(body_model, global_orient: Tensor, body_pose: Tensor, beta
         confidence: ``(B, 23)``; 0 = no target (it is ignored).
         blend_m: partial pull (:func:`blended_targets`, metres, from the starting keypoints);
             0 = all the way.
+        outlier_m: a target farther than this (metres) from the starting keypoint is ignored, as
+            a target is whose confidence is 0 (a mistriangulated joint, e.g. after a left/right
+            swap in one view, must not drag a limb away).
         passes: how many times the steps are repeated.
     Returns:
         ``(body_pose (B, 23, 3, 3), transl (B, 3))``; the global orientation is not changed.
     """
-    seen = confidence > 0
-    # the translation is taken from the keypoints that the limbs do not carry (torso and face)
-    weight = (confidence.clamp(min=0) * seen)[..., None] * _TRUNK_MASK.to(confidence)[:, None]
     pose = body_pose
 
     def posed():
         return body_model(global_orient=global_orient, body_pose=pose, betas=betas, transl=transl)
 
     out = posed()
+    seen = (confidence > 0) & ((targets - out.coco23).norm(dim=-1) <= outlier_m)
     targets = torch.where(seen[..., None], blended_targets(out.coco23, targets, blend_m), out.coco23)
+    # the translation is taken from the keypoints that the limbs do not carry (torso and face)
+    weight = (confidence.clamp(min=0) * seen)[..., None] * _TRUNK_MASK.to(confidence)[:, None]
     for _ in range(passes):
         transl = transl + ((targets - out.coco23) * weight).sum(1) / weight.sum(1).clamp(min=1e-9)
         out = posed()

@@ -160,3 +160,24 @@ def test_ik_ignores_targets_without_confidence(body):
                                                                                                       dtype=torch.float64))
     assert torch.allclose(kept_pose, start, atol=1e-12) and torch.equal(kept_transl, transl)
     assert math.isfinite(float(kept_pose.sum()))
+
+
+def test_ik_ignores_targets_beyond_outlier_m(body):
+    g = torch.Generator().manual_seed(6)
+    go, pose = _true_pose(8, g)
+    betas = torch.zeros(8, 10, dtype=torch.float64)
+    transl = torch.zeros(8, 3, dtype=torch.float64)
+    truth = body(global_orient=go, body_pose=pose, betas=betas).coco23
+    start = _perturbed_limbs(pose, g, scale=0.1)
+    wild = truth.clone()
+    wrist = COCO23.index("left_wrist")
+    wild[:, wrist] += torch.tensor([0.0, 0.0, 0.6], dtype=torch.float64)  # a mistriangulated wrist, 60 cm off
+    ones = torch.ones(8, 23, dtype=torch.float64)
+    believed, _ = ik.solve_keypoint_ik(body, go, start, betas, transl, wild, ones)
+    robust, _ = ik.solve_keypoint_ik(body, go, start, betas, transl, wild, ones, outlier_m=0.3)
+
+    def wrist_error(p):
+        return float((body(global_orient=go, body_pose=p, betas=betas).coco23[:, wrist] - truth[:, wrist]).norm(dim=-1).mean())
+
+    assert wrist_error(believed) > 0.2  # dragged towards the wild target
+    assert wrist_error(robust) < wrist_error(start) + 0.01  # left where the elbow's target puts it

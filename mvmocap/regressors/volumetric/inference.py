@@ -43,8 +43,11 @@ KEYPOINT_BOX_GROWTH = (1.15, 1.12)
 # Detector masks are decoded with their longer side at most this many pixels: the person still
 # spans several times the network's 64-pixel crop, and the crop sampling costs 10x less.
 MASK_DECODE_SIDE = 320
-# Partial pull of the limb IK (mvmocap.body.keypoint_ik.blended_targets), metres.
+# The limb IK's partial pull (mvmocap.body.keypoint_ik.blended_targets) and the distance beyond
+# which a triangulated joint is not believed, metres; chosen on synthetic validation samples (seed
+# 5, not the benchmark's seed 0): models/regressors/MODEL_CARD.md.
 IK_BLEND_M = 0.03
+IK_OUTLIER_M = 0.2
 
 _CACHE: dict[str, Any] = {}
 
@@ -283,7 +286,7 @@ def regress(inputs, checkpoint: str | Path | None = None, batch_size: int = 64, 
     if keypoint_ik:
         targets, confidence = _ik_targets(inputs)
         pose, transl = solve_keypoint_ik(body, go, pose, betas.expand(len(ok), -1), transl, targets,
-                                         confidence * ok[:, None], blend_m=IK_BLEND_M)
+                                         confidence * ok[:, None], blend_m=IK_BLEND_M, outlier_m=IK_OUTLIER_M)
     return BodyParams(
         global_orient=matrix_to_axis_angle(go).float(), body_pose=matrix_to_axis_angle(pose).float(),
         betas=betas.float(), transl=transl.float(), valid=ok.clone(),
@@ -375,7 +378,7 @@ def _synthetic_ik(pred: dict[str, Tensor], batch: dict, body) -> dict[str, Tenso
     targets, confidence = _coco23(tri.points.float(), tri.confidence.float())
     with torch.no_grad():
         pose, transl = solve_keypoint_ik(body, pred["global_orient"], pred["body_pose"], pred["betas"], pred["transl"],
-                                         targets, confidence, blend_m=IK_BLEND_M)
+                                         targets, confidence, blend_m=IK_BLEND_M, outlier_m=IK_OUTLIER_M)
         out = body(global_orient=pred["global_orient"], body_pose=pose, betas=pred["betas"], transl=transl)
     return {**pred, "body_pose": pose, "transl": transl, "joints3d": out.coco23[:, :17], "vertices": out.vertices}
 
