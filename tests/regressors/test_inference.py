@@ -108,6 +108,9 @@ def test_limb_ik_pulls_the_limbs_onto_the_triangulated_joints(tiny_checkpoint, m
 
     body, cfg, _, path = tiny_checkpoint
     monkeypatch.setenv(inference.CHECKPOINT_ENV, str(path))
+    # this untrained network's limbs are half a metre off: believe every target (the outlier test
+    # is tested in tests/body/test_keypoint_ik.py)
+    monkeypatch.setattr(inference, "IK_OUTLIER_M", float("inf"))
     b = SyntheticMultiView(body, cfg, length=3, seed=4).batch([0, 1, 2])
     C = b["K"].shape[1]
     rig = CameraRig(tuple(f"cam{c}" for c in range(C)), b["K"][0].double(), b["dist"][0].double(),

@@ -1,4 +1,4 @@
-"""The shipped volumetric regressor, alone and with the limb IK, on the first frames of the shared
+"""The shipped volumetric regressor, alone and with its closed-form shape and limb IK, on the first frames of the shared
 Pose2Sim demo (real detections)."""
 
 import pytest
@@ -35,8 +35,8 @@ def test_shipped_regressor_on_real_detections(demo, monkeypatch):
     print(f"24 demo frames: network {errors[False]:.2f} px, with limb IK {errors[True]:.2f} px, "
           f"triangulation {tri_px:.2f} px")
     # Measured on these frames: the network alone 2.0 x triangulation's error (23.1 px; the version 1
-    # checkpoint, without skeleton feedback, 3.1 x); with the limb IK 1.65 x (18.8 px, 0.82 x the
-    # network's).
+    # checkpoint, without skeleton feedback, 3.1 x); with the bone-length shape and the limb IK
+    # 1.57 x (18.0 px, 0.78 x the network's).
     assert errors[False] <= 2.5 * tri_px, (errors, tri_px)
     assert errors[True] <= 1.8 * tri_px, (errors, tri_px)
     assert errors[True] <= 0.9 * errors[False], errors

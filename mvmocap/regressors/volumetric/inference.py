@@ -10,10 +10,12 @@ triangulated hips. Frames are processed in batches. One shape (the median betas 
 frames) is returned for the sequence; the translation puts the model's joints on the
 triangulated ones (confidence-weighted mean offset).
 
-By default (``keypoint_ik=True``; ``--method volumetric``) the network's limbs are then turned
-towards the triangulated joints in closed form (:mod:`mvmocap.body.keypoint_ik`), an addition
-to the paper: the network places the wrists, ankles, elbows and knees a few centimetres off
-where triangulation knows them better. ``volumetric-net`` is the network alone.
+By default (``keypoint_ik=True``; ``--method volumetric``), two additions to the paper follow,
+both in closed form from the triangulated joints: the shape whose bone lengths match the
+triangulated ones (median over the frames; :mod:`mvmocap.body.bone_shape`), pulled towards the
+network's betas, and the limb IK (:mod:`mvmocap.body.keypoint_ik`), which turns the limbs towards
+the triangulated joints: the network places the wrists, ankles, elbows and knees some centimetres
+off where triangulation knows them better. ``volumetric-net`` is the network alone.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from mvmocap.body.bone_shape import betas_from_bone_lengths, bone_lengths, rest_keypoint_basis
 from mvmocap.body.keypoint_ik import solve_keypoint_ik
 from mvmocap.errors import FileFormatError, InputError, MissingFileError
 from mvmocap.keypoints import COCO23
@@ -44,10 +47,14 @@ KEYPOINT_BOX_GROWTH = (1.15, 1.12)
 # spans several times the network's 64-pixel crop, and the crop sampling costs 10x less.
 MASK_DECODE_SIDE = 320
 # The limb IK's partial pull (mvmocap.body.keypoint_ik.blended_targets) and the distance beyond
-# which a triangulated joint is not believed, metres; chosen on synthetic validation samples (seed
-# 5, not the benchmark's seed 0): models/regressors/MODEL_CARD.md.
+# which a triangulated joint is not believed, metres, and the weight (m^2 per unit of beta) that
+# keeps the bone-length shape (mvmocap.body.bone_shape) near the network's betas (None: keep the
+# network's betas); chosen on synthetic validation samples (seed 5, not the benchmark's seed 0):
+# models/regressors/MODEL_CARD.md.
 IK_BLEND_M = 0.03
 IK_OUTLIER_M = 0.2
+SHAPE_PRIOR: float | None = 1e-2
+SHAPE_MAX_CHANGE = 0.25
 
 _CACHE: dict[str, Any] = {}
 
@@ -285,12 +292,26 @@ def regress(inputs, checkpoint: str | Path | None = None, batch_size: int = 64, 
     transl = _translation(inputs, joints, _hold_invalid(views.pelvis, ok))
     if keypoint_ik:
         targets, confidence = _ik_targets(inputs)
+        confidence = confidence * ok[:, None]
+        if SHAPE_PRIOR is not None:
+            betas = _sequence_betas(body, targets, confidence, betas)
         pose, transl = solve_keypoint_ik(body, go, pose, betas.expand(len(ok), -1), transl, targets,
-                                         confidence * ok[:, None], blend_m=IK_BLEND_M, outlier_m=IK_OUTLIER_M)
+                                         confidence, blend_m=IK_BLEND_M, outlier_m=IK_OUTLIER_M)
     return BodyParams(
         global_orient=matrix_to_axis_angle(go).float(), body_pose=matrix_to_axis_angle(pose).float(),
         betas=betas.float(), transl=transl.float(), valid=ok.clone(),
     )
+
+
+def _sequence_betas(body, targets: Tensor, confidence: Tensor, betas: Tensor) -> Tensor:
+    """One shape ``(S,)`` for a sequence: the betas whose bones match the median (over the frames
+    where both ends are triangulated) of the triangulated bone lengths, pulled towards ``betas``."""
+    lengths, weights = bone_lengths(targets, confidence)  # (F, N)
+    known = weights > 0
+    medians = torch.stack([lengths[known[:, k], k].median() if bool(known[:, k].any()) else lengths.new_zeros(())
+                           for k in range(lengths.shape[1])])
+    return betas_from_bone_lengths(rest_keypoint_basis(body, betas.shape[-1]), medians[None],
+                                   known.any(0)[None].to(lengths.dtype), betas[None], SHAPE_PRIOR, SHAPE_MAX_CHANGE)[0]
 
 
 def _ik_targets(inputs) -> tuple[Tensor, Tensor]:
@@ -377,10 +398,16 @@ def _synthetic_ik(pred: dict[str, Tensor], batch: dict, body) -> dict[str, Tenso
     tri = triangulate_batch(batch)
     targets, confidence = _coco23(tri.points.float(), tri.confidence.float())
     with torch.no_grad():
-        pose, transl = solve_keypoint_ik(body, pred["global_orient"], pred["body_pose"], pred["betas"], pred["transl"],
+        betas = pred["betas"]
+        if SHAPE_PRIOR is not None:
+            lengths, weights = bone_lengths(targets, confidence)
+            betas = betas_from_bone_lengths(rest_keypoint_basis(body, betas.shape[-1]), lengths, weights, betas,
+                                            SHAPE_PRIOR, SHAPE_MAX_CHANGE)
+        pose, transl = solve_keypoint_ik(body, pred["global_orient"], pred["body_pose"], betas, pred["transl"],
                                          targets, confidence, blend_m=IK_BLEND_M, outlier_m=IK_OUTLIER_M)
-        out = body(global_orient=pred["global_orient"], body_pose=pose, betas=pred["betas"], transl=transl)
-    return {**pred, "body_pose": pose, "transl": transl, "joints3d": out.coco23[:, :17], "vertices": out.vertices}
+        out = body(global_orient=pred["global_orient"], body_pose=pose, betas=betas, transl=transl)
+    return {**pred, "betas": betas, "body_pose": pose, "transl": transl, "joints3d": out.coco23[:, :17],
+            "vertices": out.vertices}
 
 
 _register()
