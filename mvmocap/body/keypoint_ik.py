@@ -16,9 +16,9 @@ shoulder 16/17 -> elbow 18/19, hip 1/2 -> knee 4/5):
 
 before which the whole body is moved by the confidence-weighted mean offset between its trunk
 keypoints (face, shoulders, hips: those the limbs do not carry) and their targets. The steps are
-repeated ``passes`` times, the body model posed anew before each; within a step the keypoints are taken as rigidly attached to the segment that
-moves (skinning blends them slightly, so targets are reached to within millimetres, not
-exactly). Targets may be pulled in only partly (``blend_m``, :func:`blended_targets`), and
+repeated ``passes`` times, the body model posed anew before each; within a step the keypoints
+are taken as rigidly attached to the segment that moves (skinning blends them slightly, so
+targets are reached to within millimetres, not exactly). Targets may be pulled in only partly (``blend_m``, :func:`blended_targets`), and
 targets too far from the body's keypoints to be believed are ignored (``outlier_m``).
 
 Torso, spine and neck steps were tried on the shared demo and left out: they turned the head and
@@ -181,7 +181,7 @@ def _wrap(angle: Tensor) -> Tensor:
 
 def solve_limb(body_pose: Tensor, G: Tensor, joints: Tensor, keypoints: Tensor, targets: Tensor, seen: Tensor,
                limb: Limb) -> Tensor:
-    """Step 4 for one limb (see the module doc); returns the new ``body_pose``."""
+    """Flex, aim and twist one limb (see the module doc); returns the new ``body_pose``."""
     r, m = limb.root, limb.middle
     root, middle = joints[:, r], joints[:, m]
     mid_seen, end_seen = seen[:, limb.middle_point], seen[:, limb.end_point]
