@@ -31,8 +31,8 @@ from torch import Tensor
 from mvmocap.body.bone_shape import betas_from_bone_lengths, bone_lengths, rest_keypoint_basis
 from mvmocap.body.keypoint_ik import solve_keypoint_ik
 from mvmocap.errors import FileFormatError, InputError, MissingFileError
-from mvmocap.keypoints import COCO23
 from mvmocap.io.atomic import atomic_path
+from mvmocap.keypoints import COCO23
 from mvmocap.regressors.volumetric.evidence import crop_projection, joint_heatmaps
 from mvmocap.regressors.volumetric.model import HIPS, DEFAULT_OPTIONS, ViewBatch, VolumetricNet, decode
 from mvmocap.synth.evidence import CROP_SCALE, crop_transform, square_crops, to_crop
@@ -361,12 +361,13 @@ def _register() -> None:
 
     @register_regressor("volumetric")
     def volumetric(inputs):
-        """Volumetric progressive-aggregation regressor (the shipped checkpoint) + limb IK."""
+        """Volumetric progressive-aggregation regressor (the shipped checkpoint), then the bone-length
+        shape and the limb IK."""
         return regress(inputs)
 
     @register_regressor("volumetric-net")
     def volumetric_net(inputs):
-        """The volumetric network alone (no limb IK)."""
+        """The volumetric network alone (no bone-length shape, no limb IK)."""
         return regress(inputs, keypoint_ik=False)
 
     def estimator(use_masks: bool, overrides: dict | None = None, keypoint_ik: bool = True):
@@ -391,8 +392,9 @@ def _register() -> None:
 
 
 def _synthetic_ik(pred: dict[str, Tensor], batch: dict, body) -> dict[str, Tensor]:
-    """:func:`predict`'s output with the limb IK towards the joints that the reconstruct pipeline
-    would triangulate from the batch's detections (left/right repair, robust triangulation)."""
+    """:func:`predict`'s output with the bone-length shape (per sample) and the limb IK, towards the
+    joints that the reconstruct pipeline would triangulate from the batch's detections (left/right
+    repair, robust triangulation)."""
     from mvmocap.evaluate.synthetic import triangulate_batch
 
     tri = triangulate_batch(batch)
