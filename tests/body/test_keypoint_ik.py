@@ -141,13 +141,18 @@ def test_ik_brings_perturbed_limbs_back_to_their_keypoints(body):
         assert bool((flexion > -0.1).all() and (flexion < 2.8).all()), row
 
 
-def test_ik_ignores_targets_without_confidence(body):
-    g = torch.Generator().manual_seed(5)
+def _mean_shape_case(body, seed: int, scale: float):
+    """8 frames of the mean shape at the origin: ``(go, truth keypoints, start pose, betas, transl)``."""
+    g = torch.Generator().manual_seed(seed)
     go, pose = _true_pose(8, g)
     betas = torch.zeros(8, 10, dtype=torch.float64)
     transl = torch.zeros(8, 3, dtype=torch.float64)
     truth = body(global_orient=go, body_pose=pose, betas=betas).coco23
-    start = _perturbed_limbs(pose, g)
+    return go, truth, _perturbed_limbs(pose, g, scale), betas, transl
+
+
+def test_ik_ignores_targets_without_confidence(body):
+    go, truth, start, betas, transl = _mean_shape_case(body, 5, 0.4)
     confidence = torch.ones(8, 23, dtype=torch.float64)
     right_arm = [COCO23.index("right_elbow"), COCO23.index("right_wrist")]
     confidence[:, right_arm] = 0.0
@@ -162,12 +167,7 @@ def test_ik_ignores_targets_without_confidence(body):
 
 
 def test_ik_ignores_targets_beyond_outlier_m(body):
-    g = torch.Generator().manual_seed(6)
-    go, pose = _true_pose(8, g)
-    betas = torch.zeros(8, 10, dtype=torch.float64)
-    transl = torch.zeros(8, 3, dtype=torch.float64)
-    truth = body(global_orient=go, body_pose=pose, betas=betas).coco23
-    start = _perturbed_limbs(pose, g, scale=0.1)
+    go, truth, start, betas, transl = _mean_shape_case(body, 6, 0.1)
     wild = truth.clone()
     wrist = COCO23.index("left_wrist")
     wild[:, wrist] += torch.tensor([0.0, 0.0, 0.6], dtype=torch.float64)  # a mistriangulated wrist, 60 cm off
