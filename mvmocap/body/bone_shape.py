@@ -32,16 +32,16 @@ BONES = tuple(
 """COCO-23 keypoint pairs whose distance hardly depends on the pose: shoulder and hip widths, upper
 and lower arms and legs (within 1-3 cm under 0.3 rad of random rotation at every joint; the
 shoulder-hip sides change by up to 14 cm as the spine bends and are left out)."""
+_ENDS_A, _ENDS_B = [a for a, _ in BONES], [b for _, b in BONES]
 
 
 def bone_lengths(points: Tensor, confidence: Tensor | None = None) -> tuple[Tensor, Tensor]:
     """Lengths ``(..., len(BONES))`` metres of :data:`BONES` between COCO-23 ``points (..., 23, 3)``,
     and their confidence (the smaller of the two ends' ``confidence (..., 23)``; 1 when None)."""
-    a, b = [i for i, _ in BONES], [j for _, j in BONES]
-    lengths = (points[..., a, :] - points[..., b, :]).norm(dim=-1)
+    lengths = (points[..., _ENDS_A, :] - points[..., _ENDS_B, :]).norm(dim=-1)
     if confidence is None:
         return lengths, torch.ones_like(lengths)
-    return lengths, torch.minimum(confidence[..., a], confidence[..., b]).clamp(min=0)
+    return lengths, torch.minimum(confidence[..., _ENDS_A], confidence[..., _ENDS_B]).clamp(min=0)
 
 
 def rest_keypoint_basis(body_model, num_betas: int | None = None) -> tuple[Tensor, Tensor]:
@@ -63,8 +63,7 @@ def betas_from_bone_lengths(basis: tuple[Tensor, Tensor], lengths: Tensor, weigh
     from the ``beta_prior`` body's by more than the fraction ``max_change`` of it is not believed
     (weight 0: e.g. from joints that two views triangulate badly)."""
     K0, D = (t.to(lengths.dtype) for t in basis)
-    a, b = [i for i, _ in BONES], [j for _, j in BONES]
-    d0, dD = K0[a] - K0[b], D[a] - D[b]  # (N, 3), (N, 3, S)
+    d0, dD = K0[_ENDS_A] - K0[_ENDS_B], D[_ENDS_A] - D[_ENDS_B]  # (N, 3), (N, 3, S)
     beta = beta_prior.clone()
     start = (d0 + torch.einsum("ncs,bs->bnc", dD, beta)).norm(dim=-1)
     weights = weights * ((lengths - start).abs() <= max_change * start)

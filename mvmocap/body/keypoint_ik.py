@@ -234,11 +234,13 @@ def solve_keypoint_ik(body_model, global_orient: Tensor, body_pose: Tensor, beta
     targets = torch.where(seen[..., None], blended_targets(out.coco23, targets, blend_m), out.coco23)
     # the translation is taken from the keypoints that the limbs do not carry (torso and face)
     weight = (confidence.clamp(min=0) * seen)[..., None] * _TRUNK_MASK.to(confidence)[:, None]
-    for _ in range(passes):
-        transl = transl + ((targets - out.coco23) * weight).sum(1) / weight.sum(1).clamp(min=1e-9)
-        out = posed()
-        G = world_rotations(global_orient, pose)
+    G = world_rotations(global_orient, pose)
+    for k in range(passes):
+        if k:
+            out, G = posed(), world_rotations(global_orient, pose)
+        shift = ((targets - out.coco23) * weight).sum(1) / weight.sum(1).clamp(min=1e-9)
+        transl = transl + shift
+        joints, keypoints = out.joints + shift[:, None], out.coco23 + shift[:, None]  # a shift needs no posing
         for limb in LIMBS:  # four independent subtrees: one posing serves them all
-            pose = solve_limb(pose, G, out.joints, out.coco23, targets, seen, limb)
-        out = posed()
+            pose = solve_limb(pose, G, joints, keypoints, targets, seen, limb)
     return pose, transl

@@ -99,7 +99,8 @@ class FitConfig:
     # orientation and translation corrected by the difference between the fitted and the
     # regressed anchor); "init" = the regressor's estimate; "best" = whichever of the two has the
     # lower data energy (robust 2D + 3D terms at the first robust scale), frame by frame. On the
-    # real demo (volumetric+fit) the three ended within 0.6 % of each other, "anchors" lowest.
+    # real demo (volumetric+fit) the three end within 0.7 % of each other
+    # (models/regressors/MODEL_CARD.md).
     refine_start: str = "anchors"
     optimizer: str = "lbfgs"  # or "adam"
     adam_lr: float = 0.02
@@ -575,6 +576,11 @@ def _fit_chunks(
     context_points = context_pose = None
     for c0 in range(0, F, cfg.chunk_size):
         c1 = min(c0 + cfg.chunk_size, F)
+        e = evidence
+        data = _Data(
+            e.observed[c0:c1], e.conf2d[c0:c1], e.joints3d[c0:c1], e.conf3d[c0:c1], consecutive=True,
+            context_points=context_points, context_pose=context_pose,
+        )
         chunk_start = start.frames(slice(c0, c1))
         if warm_from_anchors:
             # Anchors: fitted frames whose pose (and orientation / translation
@@ -590,18 +596,11 @@ def _fit_chunks(
             from_anchors = _start_from_anchors(own_starts.frames(slice(c0, c1)), frame_ids[c0:c1], anchors, anchor_ids,
                                                own_starts.frames(anchor_ids))
             if start_mode == "best":
-                e = evidence
-                data = _Data(e.observed[c0:c1], e.conf2d[c0:c1], e.joints3d[c0:c1], e.conf3d[c0:c1], consecutive=False)
                 chunk_start = _lower_energy(model, rig, cfg, data, chunk_start, from_anchors, betas)
             else:
                 chunk_start = from_anchors
         chunk_start = BodyParams(
             chunk_start.global_orient, chunk_start.body_pose, betas, chunk_start.transl, frame_valid[c0:c1]
-        )
-        e = evidence
-        data = _Data(
-            e.observed[c0:c1], e.conf2d[c0:c1], e.joints3d[c0:c1], e.conf3d[c0:c1], consecutive=True,
-            context_points=context_points, context_pose=context_pose,
         )
         fitted = _fit_frames(
             model, rig, cfg, data, chunk_start,

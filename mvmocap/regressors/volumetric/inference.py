@@ -308,8 +308,7 @@ def _sequence_betas(body, targets: Tensor, confidence: Tensor, betas: Tensor) ->
     where both ends are triangulated) of the triangulated bone lengths, pulled towards ``betas``."""
     lengths, weights = bone_lengths(targets, confidence)  # (F, N)
     known = weights > 0
-    medians = torch.stack([lengths[known[:, k], k].median() if bool(known[:, k].any()) else lengths.new_zeros(())
-                           for k in range(lengths.shape[1])])
+    medians = torch.nan_to_num(torch.where(known, lengths, torch.nan).nanmedian(0).values)  # 0 where never known
     return betas_from_bone_lengths(rest_keypoint_basis(body, betas.shape[-1]), medians[None],
                                    known.any(0)[None].to(lengths.dtype), betas[None], SHAPE_PRIOR, SHAPE_MAX_CHANGE)[0]
 
