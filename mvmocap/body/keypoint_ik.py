@@ -6,8 +6,14 @@ reach such targets, in closed form (no optimiser; in the spirit of hybrid analyt
 which keeps the network's twist and solves the swing from the joints). For each limb (SMPL
 shoulder 16/17 -> elbow 18/19, hip 1/2 -> knee 4/5):
 
+0. *place*: where both the middle (elbow, knee) and the end (wrist, ankle) targets are known,
+   replace them by the points of the chain, with the limb's own segment lengths and from its
+   root joint as it stands, that come nearest to both in the least-squares sense
+   (:func:`chain_targets`): the root joint is the network's and centimetres off, so that no
+   chain from it meets both targets, and putting the end exactly on its target throws all the
+   error onto the middle joint;
 1. *flex* the middle joint about its anatomical hinge (elbow: the rest frame's y, knee: x) so
-   that the end keypoint (wrist, ankle) is as far from the root joint as its target, keeping the
+   that the end keypoint (wrist, ankle) is as far from the root joint as its (placed) target, keeping the
    flexion within the joint's range;
 2. *aim*: the smallest rotation of the root joint pointing the end keypoint at its target (only
    the middle keypoint's target known: the middle keypoint at its);
@@ -175,17 +181,55 @@ def flex_angle(root: Tensor, middle: Tensor, end: Tensor, axis: Tensor, reach: T
     return options.gather(-1, cost.argmin(-1, keepdim=True))[..., 0]
 
 
+def chain_targets(root: Tensor, middle: Tensor, end: Tensor, middle_target: Tensor, end_target: Tensor,
+                  middle_weight: float = 1.0, iterations: int = 30) -> tuple[Tensor, Tensor]:
+    """The placement ``(M, E)`` of a two-segment chain ``root -> M -> E`` nearest to two targets.
+
+    Minimises ``middle_weight |M - middle_target|^2 + |E - end_target|^2`` over chains whose
+    segment lengths are those of the current ``middle`` and ``end`` keypoints,
+    ``a = |middle - root|`` and ``b = |end - middle|``, with ``root`` fixed. For a given ``M`` the
+    best ``E`` lies on the line from ``M`` to its target, ``E = M + b unit(end_target - M)``, which
+    leaves a search of ``M`` over the sphere of radius ``a`` about ``root``: projected gradient
+    descent from ``root + a unit(middle_target - root)``. The joint's range of motion is not
+    considered here (:func:`flex_angle` keeps it).
+
+    Args:
+        root, middle, end: ``(..., 3)`` metres, the chain's root joint and its current middle and end points.
+        middle_target, end_target: ``(..., 3)`` metres.
+        middle_weight: the middle target's weight relative to the end target's (> 0).
+        iterations: gradient steps.
+    Returns:
+        ``M, E``: ``(..., 3)`` metres each.
+    """
+    a = (middle - root).norm(dim=-1, keepdim=True)
+    b = (end - middle).norm(dim=-1, keepdim=True)
+    m = root + a * _unit(middle_target - root)
+    step = 0.5 / (middle_weight + 1.0)  # the energy's curvature in m is at most middle_weight + 1
+    for _ in range(iterations):
+        to_end = m - end_target
+        distance = to_end.norm(dim=-1, keepdim=True).clamp(min=1e-9)
+        gradient = middle_weight * (m - middle_target) + (distance - b) * to_end / distance
+        m = root + a * _unit(m - step * gradient - root)
+    return m, m + b * _unit(end_target - m)
+
+
 def _wrap(angle: Tensor) -> Tensor:
     return torch.atan2(torch.sin(angle), torch.cos(angle))
 
 
 def solve_limb(body_pose: Tensor, G: Tensor, joints: Tensor, keypoints: Tensor, targets: Tensor, seen: Tensor,
-               limb: Limb) -> Tensor:
-    """Flex, aim and twist one limb (see the module doc); returns the new ``body_pose``."""
+               limb: Limb, middle_weight: float = 1.0) -> Tensor:
+    """Place, flex, aim and twist one limb (see the module doc); returns the new ``body_pose``."""
     r, m = limb.root, limb.middle
     root, middle = joints[:, r], joints[:, m]
     mid_seen, end_seen = seen[:, limb.middle_point], seen[:, limb.end_point]
     end = keypoints[:, limb.end_point]
+    placed = chain_targets(root, keypoints[:, limb.middle_point], end, targets[:, limb.middle_point],
+                           targets[:, limb.end_point], middle_weight)
+    both = (mid_seen & end_seen)[:, None]
+    targets = targets.clone()
+    targets[:, limb.middle_point] = torch.where(both, placed[0], targets[:, limb.middle_point])
+    targets[:, limb.end_point] = torch.where(both, placed[1], targets[:, limb.end_point])
     # flex: a turn about the hinge, whose axis is fixed in the root segment's frame
     axis_local = torch.zeros(3, dtype=G.dtype, device=G.device)
     axis_local[limb.axis] = 1.0
@@ -206,7 +250,7 @@ def solve_limb(body_pose: Tensor, G: Tensor, joints: Tensor, keypoints: Tensor, 
 # -- the solver ------------------------------------------------------------------------------------
 def solve_keypoint_ik(body_model, global_orient: Tensor, body_pose: Tensor, betas: Tensor, transl: Tensor,
                       targets: Tensor, confidence: Tensor, blend_m: float = 0.0, outlier_m: float = float("inf"),
-                      passes: int = 2) -> tuple[Tensor, Tensor]:
+                      passes: int = 2, middle_weight: float = 1.0) -> tuple[Tensor, Tensor]:
     """Turn the limbs towards target keypoints and move the body onto them (see the module doc).
 
     Args:
@@ -221,6 +265,8 @@ def solve_keypoint_ik(body_model, global_orient: Tensor, body_pose: Tensor, beta
             a target is whose confidence is 0 (a mistriangulated joint, e.g. after a left/right
             swap in one view, must not drag a limb away).
         passes: how many times the steps are repeated.
+        middle_weight: the weight of the elbow and knee targets relative to the wrist and ankle
+            targets in the limbs' placement (:func:`chain_targets`).
     Returns:
         ``(body_pose (B, 23, 3, 3), transl (B, 3))``; the global orientation is not changed.
     """
@@ -242,5 +288,5 @@ def solve_keypoint_ik(body_model, global_orient: Tensor, body_pose: Tensor, beta
         transl = transl + shift
         joints, keypoints = out.joints + shift[:, None], out.coco23 + shift[:, None]  # a shift needs no posing
         for limb in LIMBS:  # four independent subtrees: one posing serves them all
-            pose = solve_limb(pose, G, joints, keypoints, targets, seen, limb)
+            pose = solve_limb(pose, G, joints, keypoints, targets, seen, limb, middle_weight)
     return pose, transl

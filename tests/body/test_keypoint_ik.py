@@ -180,3 +180,54 @@ def test_ik_ignores_targets_beyond_outlier_m(body):
 
     assert wrist_error(believed) > 0.2  # dragged towards the wild target
     assert wrist_error(robust) < wrist_error(start) + 0.01  # left where the elbow's target puts it
+
+
+def _chains(n: int, g: torch.Generator):
+    """Random chains ``root -> middle -> end`` (segments 0.25-0.45 m) and targets near them."""
+    root = torch.randn(n, 3, generator=g, dtype=torch.float64)
+    a = 0.25 + 0.2 * torch.rand(n, 1, generator=g, dtype=torch.float64)
+    b = 0.25 + 0.2 * torch.rand(n, 1, generator=g, dtype=torch.float64)
+    middle = root + a * ik._unit(torch.randn(n, 3, generator=g, dtype=torch.float64))
+    end = middle + b * ik._unit(torch.randn(n, 3, generator=g, dtype=torch.float64))
+    return root, middle, end, a, b
+
+
+def test_chain_targets_keeps_the_segment_lengths_and_meets_reachable_targets():
+    g = torch.Generator().manual_seed(11)
+    root, middle, end, a, b = _chains(200, g)
+    # reachable targets: another chain with the same lengths from the same root
+    _, m_goal, e_goal, _, _ = _chains(200, g)
+    m_goal = root + a * ik._unit(m_goal - root)
+    e_goal = m_goal + b * ik._unit(e_goal - m_goal)
+    m, e = ik.chain_targets(root, middle, end, m_goal, e_goal)
+    assert torch.allclose(m, m_goal, atol=1e-9) and torch.allclose(e, e_goal, atol=1e-9)
+    # unreachable targets (the root is off): lengths kept whatever the targets
+    m, e = ik.chain_targets(root, middle, end, m_goal + 0.05 * torch.randn(200, 3, generator=g, dtype=torch.float64),
+                            e_goal + 0.05 * torch.randn(200, 3, generator=g, dtype=torch.float64), middle_weight=2.0)
+    assert torch.allclose((m - root).norm(dim=-1, keepdim=True), a, atol=1e-9)
+    assert torch.allclose((e - m).norm(dim=-1, keepdim=True), b, atol=1e-9)
+
+
+@pytest.mark.parametrize("middle_weight", [0.5, 1.0, 2.0])
+def test_chain_targets_minimises_the_squared_distances(middle_weight):
+    g = torch.Generator().manual_seed(12)
+    n = 100
+    root, middle, end, a, b = _chains(n, g)
+    # targets a few centimetres off a chain of these lengths, as a displaced shoulder or hip leaves them
+    m_goal = root + a * ik._unit(torch.randn(n, 3, generator=g, dtype=torch.float64))
+    e_goal = m_goal + b * ik._unit(torch.randn(n, 3, generator=g, dtype=torch.float64))
+    m_goal = m_goal + 0.04 * torch.randn(n, 3, generator=g, dtype=torch.float64)
+    e_goal = e_goal + 0.04 * torch.randn(n, 3, generator=g, dtype=torch.float64)
+
+    def energy(m, e):
+        return middle_weight * ((m - m_goal) ** 2).sum(-1) + ((e - e_goal) ** 2).sum(-1)
+
+    m, e = ik.chain_targets(root, middle, end, m_goal, e_goal, middle_weight)
+    # brute force: 20,000 directions of the first segment, each with the end on the line to its target
+    k = torch.arange(20000, dtype=torch.float64) + 0.5
+    z, phi = 1 - 2 * k / 20000, math.pi * (1 + 5**0.5) * k
+    dirs = torch.stack([(1 - z**2).sqrt() * phi.cos(), (1 - z**2).sqrt() * phi.sin(), z], -1)  # (K, 3)
+    grid_m = root[:, None] + a[:, None] * dirs  # (n, K, 3)
+    grid_e = grid_m + b[:, None] * ik._unit(e_goal[:, None] - grid_m)
+    best = (middle_weight * ((grid_m - m_goal[:, None]) ** 2).sum(-1) + ((grid_e - e_goal[:, None]) ** 2).sum(-1)).amin(1)
+    assert bool((energy(m, e) <= best + 1e-6).all())

@@ -51,8 +51,9 @@ MASK_DECODE_SIDE = 320
 # keeps the bone-length shape (mvmocap.body.bone_shape) near the network's betas (None: keep the
 # network's betas); chosen on synthetic validation samples (seed 5, not the benchmark's seed 0):
 # models/regressors/MODEL_CARD.md.
-IK_BLEND_M = 0.03
+IK_BLEND_M = 0.02
 IK_OUTLIER_M = 0.2
+IK_MIDDLE_WEIGHT = 1.0  # elbow/knee against wrist/ankle targets (mvmocap.body.keypoint_ik.chain_targets)
 SHAPE_PRIOR: float | None = 1e-2
 SHAPE_MAX_CHANGE = 0.25
 
@@ -296,7 +297,8 @@ def regress(inputs, checkpoint: str | Path | None = None, batch_size: int = 64, 
         if SHAPE_PRIOR is not None:
             betas = _sequence_betas(body, targets, confidence, betas)
         pose, transl = solve_keypoint_ik(body, go, pose, betas.expand(len(ok), -1), transl, targets,
-                                         confidence, blend_m=IK_BLEND_M, outlier_m=IK_OUTLIER_M)
+                                         confidence, blend_m=IK_BLEND_M, outlier_m=IK_OUTLIER_M,
+                                         middle_weight=IK_MIDDLE_WEIGHT)
     return BodyParams(
         global_orient=matrix_to_axis_angle(go).float(), body_pose=matrix_to_axis_angle(pose).float(),
         betas=betas.float(), transl=transl.float(), valid=ok.clone(),
@@ -405,7 +407,8 @@ def _synthetic_ik(pred: dict[str, Tensor], batch: dict, body) -> dict[str, Tenso
             betas = betas_from_bone_lengths(rest_keypoint_basis(body, betas.shape[-1]), lengths, weights, betas,
                                             SHAPE_PRIOR, SHAPE_MAX_CHANGE)
         pose, transl = solve_keypoint_ik(body, pred["global_orient"], pred["body_pose"], betas, pred["transl"],
-                                         targets, confidence, blend_m=IK_BLEND_M, outlier_m=IK_OUTLIER_M)
+                                         targets, confidence, blend_m=IK_BLEND_M, outlier_m=IK_OUTLIER_M,
+                                         middle_weight=IK_MIDDLE_WEIGHT)
         out = body(global_orient=pred["global_orient"], body_pose=pose, betas=betas, transl=transl)
     return {**pred, "betas": betas, "body_pose": pose, "transl": transl, "joints3d": out.coco23[:, :17],
             "vertices": out.vertices}
