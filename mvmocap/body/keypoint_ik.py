@@ -190,7 +190,8 @@ def chain_targets(root: Tensor, middle: Tensor, end: Tensor, middle_target: Tens
     ``a = |middle - root|`` and ``b = |end - middle|``, with ``root`` fixed. For a given ``M`` the
     best ``E`` lies on the line from ``M`` to its target, ``E = M + b unit(end_target - M)``, which
     leaves a search of ``M`` over the sphere of radius ``a`` about ``root``: projected gradient
-    descent from ``root + a unit(middle_target - root)``. The joint's range of motion is not
+    descent from ``root + a unit(middle_target - root)`` (from ``middle`` if that target lies on
+    the root). The joint's range of motion is not
     considered here (:func:`flex_angle` keeps it).
 
     Args:
@@ -203,7 +204,9 @@ def chain_targets(root: Tensor, middle: Tensor, end: Tensor, middle_target: Tens
     """
     a = (middle - root).norm(dim=-1, keepdim=True)
     b = (end - middle).norm(dim=-1, keepdim=True)
-    m = root + a * _unit(middle_target - root)
+    towards = middle_target - root
+    towards = torch.where(towards.norm(dim=-1, keepdim=True) > 1e-6, towards, middle - root)  # a target on the root
+    m = root + a * _unit(towards)
     step = 0.5 / (middle_weight + 1.0)  # the energy's curvature in m is at most middle_weight + 1
     for _ in range(iterations):
         to_end = m - end_target

@@ -206,6 +206,12 @@ def test_chain_targets_keeps_the_segment_lengths_and_meets_reachable_targets():
                             e_goal + 0.05 * torch.randn(200, 3, generator=g, dtype=torch.float64), middle_weight=2.0)
     assert torch.allclose((m - root).norm(dim=-1, keepdim=True), a, atol=1e-9)
     assert torch.allclose((e - m).norm(dim=-1, keepdim=True), b, atol=1e-9)
+    # degenerate: targets on the root, a middle point on the root; finite, lengths still kept
+    m, e = ik.chain_targets(root, middle, end, root, root)
+    assert bool(torch.isfinite(m).all() and torch.isfinite(e).all())
+    assert torch.allclose((m - root).norm(dim=-1, keepdim=True), a, atol=1e-9)
+    m, e = ik.chain_targets(root, root, end, m_goal, e_goal)
+    assert torch.allclose(m, root) and bool(torch.isfinite(e).all())
 
 
 @pytest.mark.parametrize("middle_weight", [0.5, 1.0, 2.0])
