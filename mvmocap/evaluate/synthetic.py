@@ -102,20 +102,16 @@ def triangulate_batch(batch: dict, repair: bool = True):
     )
 
 
-def _triangulate_batch(batch: dict, repair: bool) -> torch.Tensor:
-    return triangulate_batch(batch, repair).points.to(torch.float32)
-
-
 @register_estimator("triangulation")
 def _triangulation(batch: dict, body_model, device: str) -> dict:
     """The pipeline's geometric joints: left/right repair, then robust triangulation (joints only)."""
-    return {"joints3d": _triangulate_batch(batch, repair=True)}
+    return {"joints3d": triangulate_batch(batch).points.to(torch.float32)}
 
 
 @register_estimator("triangulation_raw")
 def _triangulation_raw(batch: dict, body_model, device: str) -> dict:
     """Robust triangulation of the detections as they are (no left/right repair; joints only)."""
-    return {"joints3d": _triangulate_batch(batch, repair=False)}
+    return {"joints3d": triangulate_batch(batch, repair=False).points.to(torch.float32)}
 
 
 def benchmark_config(views: int) -> SynthConfig:

@@ -296,9 +296,7 @@ def regress(inputs, checkpoint: str | Path | None = None, batch_size: int = 64, 
         confidence = confidence * ok[:, None]
         if SHAPE_PRIOR is not None:
             betas = _sequence_betas(body, targets, confidence, betas)
-        pose, transl = solve_keypoint_ik(body, go, pose, betas.expand(len(ok), -1), transl, targets,
-                                         confidence, blend_m=IK_BLEND_M, outlier_m=IK_OUTLIER_M,
-                                         middle_weight=IK_MIDDLE_WEIGHT)
+        pose, transl = _limb_ik(body, go, pose, betas.expand(len(ok), -1), transl, targets, confidence)
     return BodyParams(
         global_orient=matrix_to_axis_angle(go).float(), body_pose=matrix_to_axis_angle(pose).float(),
         betas=betas.float(), transl=transl.float(), valid=ok.clone(),
@@ -311,32 +309,51 @@ def _sequence_betas(body, targets: Tensor, confidence: Tensor, betas: Tensor) ->
     lengths, weights = bone_lengths(targets, confidence)  # (F, N)
     known = weights > 0
     medians = torch.nan_to_num(torch.where(known, lengths, torch.nan).nanmedian(0).values)  # 0 where never known
-    return betas_from_bone_lengths(rest_keypoint_basis(body, betas.shape[-1]), medians[None],
-                                   known.any(0)[None].to(lengths.dtype), betas[None], SHAPE_PRIOR, SHAPE_MAX_CHANGE)[0]
+    return _bone_shape(body, medians[None], known.any(0)[None].to(lengths.dtype), betas[None])[0]
+
+
+def _bone_shape(body, lengths: Tensor, weights: Tensor, betas: Tensor) -> Tensor:
+    """:func:`betas_from_bone_lengths` with the shipped constants: ``(B, S)`` betas for bone
+    ``lengths`` and ``weights (B, N)``, pulled towards ``betas (B, S)``."""
+    return betas_from_bone_lengths(rest_keypoint_basis(body, betas.shape[-1]), lengths, weights, betas,
+                                   SHAPE_PRIOR, SHAPE_MAX_CHANGE)
+
+
+def _limb_ik(body, global_orient: Tensor, body_pose: Tensor, betas: Tensor, transl: Tensor, targets: Tensor,
+             confidence: Tensor) -> tuple[Tensor, Tensor]:
+    """:func:`solve_keypoint_ik` with the shipped constants: ``(body_pose, transl)``."""
+    return solve_keypoint_ik(body, global_orient, body_pose, betas, transl, targets, confidence,
+                             blend_m=IK_BLEND_M, outlier_m=IK_OUTLIER_M, middle_weight=IK_MIDDLE_WEIGHT)
+
+
+def _given_joints(inputs) -> tuple[Tensor, Tensor] | None:
+    """The pipeline's triangulated joints ``(F, J, 3)`` metres (NaN -> 0) and their confidences
+    ``(F, J)`` (0 where not finite; 1 when none are given), float32; None without joints."""
+    if inputs.joints3d is None:
+        return None
+    points = torch.as_tensor(inputs.joints3d, dtype=torch.float32)
+    conf = (torch.as_tensor(inputs.joints3d_confidence, dtype=torch.float32)
+            if inputs.joints3d_confidence is not None else torch.ones(points.shape[:2]))
+    return torch.nan_to_num(points), conf * torch.isfinite(points).all(-1)
 
 
 def _ik_targets(inputs) -> tuple[Tensor, Tensor]:
     """COCO-23 targets ``(F, 23, 3)`` metres and confidences ``(F, 23)`` for the keypoint IK: the
     pipeline's triangulated joints when given, else a robust triangulation of the keypoints (a
     plain one would let a left/right swap in one view pull a limb away)."""
-    if inputs.joints3d is not None:
-        points = torch.as_tensor(inputs.joints3d, dtype=torch.float32)
-        conf = (torch.as_tensor(inputs.joints3d_confidence, dtype=torch.float32)
-                if inputs.joints3d_confidence is not None else torch.ones(points.shape[:2]))
-    else:
-        kp = torch.as_tensor(inputs.keypoints_2d).to(torch.float64)
-        tri = inputs.rig.to(dtype=torch.float64, device="cpu").triangulate_robust(kp[..., :2], kp[..., 2])
-        points, conf = tri.points.float(), tri.confidence.float()
-    conf = conf * torch.isfinite(points).all(-1)
-    return torch.nan_to_num(points), conf
+    given = _given_joints(inputs)
+    if given is not None:
+        return given
+    kp = torch.as_tensor(inputs.keypoints_2d).to(torch.float64)
+    tri = inputs.rig.to(dtype=torch.float64, device="cpu").triangulate_robust(kp[..., :2], kp[..., 2])
+    points = tri.points.float()
+    return torch.nan_to_num(points), tri.confidence.float() * torch.isfinite(points).all(-1)
 
 
 def _coco23(joints17: Tensor, seen17: Tensor) -> tuple[Tensor, Tensor]:
     """COCO-17 ``(B, 17, 3)`` and ``(B, 17)`` padded to COCO-23 (the feet unknown)."""
-    B = joints17.shape[0]
     pad = len(COCO23) - joints17.shape[1]
-    return (torch.cat([joints17, joints17.new_zeros(B, pad, 3)], 1),
-            torch.cat([seen17, seen17.new_zeros(B, pad)], 1))
+    return torch.nn.functional.pad(joints17, (0, 0, 0, pad)), torch.nn.functional.pad(seen17, (0, pad))
 
 
 def _translation(inputs, joints: Tensor, pelvis: Tensor) -> Tensor:
@@ -344,13 +361,12 @@ def _translation(inputs, joints: Tensor, pelvis: Tensor) -> Tensor:
     triangulated ones when the pipeline gives them, else the mid-hip onto ``pelvis``."""
     mid = joints[:, list(HIPS)].mean(-2)
     fallback = pelvis - mid
-    if inputs.joints3d is None:
+    given = _given_joints(inputs)
+    if given is None:
         return fallback
-    target = torch.nan_to_num(torch.as_tensor(inputs.joints3d, dtype=torch.float32))
+    target, w = given
     J = min(target.shape[1], joints.shape[1])
-    w = (torch.as_tensor(inputs.joints3d_confidence, dtype=torch.float32)[:, :J] if inputs.joints3d_confidence is not None
-         else torch.ones(target.shape[:2])[:, :J])
-    w = w * torch.isfinite(torch.as_tensor(inputs.joints3d, dtype=torch.float32)[:, :J]).all(-1)
+    w = w[:, :J]
     offset = ((target[:, :J] - joints[:, :J]) * w[..., None]).sum(1) / w.sum(1, keepdim=True).clamp(min=1e-6)
     return torch.where((w.sum(1) > 0.5)[:, None], offset, fallback)
 
@@ -403,12 +419,9 @@ def _synthetic_ik(pred: dict[str, Tensor], batch: dict, body) -> dict[str, Tenso
     with torch.no_grad():
         betas = pred["betas"]
         if SHAPE_PRIOR is not None:
-            lengths, weights = bone_lengths(targets, confidence)
-            betas = betas_from_bone_lengths(rest_keypoint_basis(body, betas.shape[-1]), lengths, weights, betas,
-                                            SHAPE_PRIOR, SHAPE_MAX_CHANGE)
-        pose, transl = solve_keypoint_ik(body, pred["global_orient"], pred["body_pose"], betas, pred["transl"],
-                                         targets, confidence, blend_m=IK_BLEND_M, outlier_m=IK_OUTLIER_M,
-                                         middle_weight=IK_MIDDLE_WEIGHT)
+            betas = _bone_shape(body, *bone_lengths(targets, confidence), betas)
+        pose, transl = _limb_ik(body, pred["global_orient"], pred["body_pose"], betas, pred["transl"], targets,
+                                confidence)
         out = body(global_orient=pred["global_orient"], body_pose=pose, betas=betas, transl=transl)
     return {**pred, "betas": betas, "body_pose": pose, "transl": transl, "joints3d": out.coco23[:, :17],
             "vertices": out.vertices}
