@@ -75,6 +75,24 @@ class Detections:
     def joint_names(self) -> tuple[str, ...]:
         return COCO23[: self.keypoints.shape[2]]
 
+    def subset_frames(self, frames) -> "Detections":
+        """The same detections at the frame positions ``frames`` (indices into 0..F-1, in that order)."""
+        idx = np.asarray(frames, dtype=np.int64).reshape(-1)
+        if idx.size and (idx.min() < 0 or idx.max() >= self.num_frames):
+            raise InputError(f"frame positions must lie in 0..{self.num_frames - 1}, got {idx.min()}..{idx.max()}")
+        return Detections(
+            camera_names=self.camera_names,
+            frame_ids=self.frame_ids[idx],
+            keypoints=self.keypoints[:, idx],
+            boxes=self.boxes[:, idx],
+            image_sizes=self.image_sizes,
+            fps=self.fps,
+            detector=self.detector,
+            mono3d=None if self.mono3d is None else self.mono3d[:, idx],
+            masks=None if self.masks is None else [[per_camera[i] for i in idx] for per_camera in self.masks],
+            iuv=None if self.iuv is None else self.iuv[:, idx],
+        )
+
     def subset_cameras(self, names: list[str] | tuple[str, ...]) -> "Detections":
         """The same detections restricted to (and reordered as) ``names``."""
         missing = [n for n in names if n not in self.camera_names]

@@ -6,7 +6,9 @@ regressors (later issues) register an *initialiser*; the spec then selects:
 
 * ``fit``: SMPLify alone;
 * ``<regressor>``: the regressor's parameters as they are;
-* ``<regressor>+fit``: the regressor's parameters as SMPLify's starting point.
+* ``<regressor>+fit``: the regressor's parameters as SMPLify's starting point, asked for only
+  on the frames the fit starts from them (the key frames with ``FitConfig.refine_start =
+  "anchors"``, the default; every frame otherwise).
 
 A regressor registers with::
 
@@ -18,7 +20,7 @@ A regressor registers with::
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 import torch
@@ -41,7 +43,8 @@ class MethodInputs:
         joints3d: ``(F, 23, 3)`` metres or None; joints3d_confidence ``(F, 23)`` or None.
         config: the fit configuration.
         extras: stage outputs a learned method may want (e.g. ``"detections"``,
-            ``"videos"``: paths); free-form, documented by each method.
+            ``"videos"``: paths; ``"frames"``: the positions in the full sequence when these
+            inputs are a part of it, :meth:`frames`); free-form, documented by each method.
     """
 
     keypoints_2d: Tensor
@@ -52,6 +55,23 @@ class MethodInputs:
     config: FitConfig = field(default_factory=FitConfig)
     extras: dict[str, Any] = field(default_factory=dict)
     progress: bool = True
+
+
+    def frames(self, frames: Tensor) -> "MethodInputs":
+        """These inputs at the frame positions ``frames (K,)``: keypoints, joints and the
+        ``"detections"`` extra (a :class:`mvmocap.detect.detections.Detections`) are sliced, and
+        ``extras["frames"]`` holds the positions (in the full sequence); other extras are passed
+        on as they are."""
+        from mvmocap.detect.detections import Detections
+
+        idx = torch.as_tensor(frames, dtype=torch.long).reshape(-1)
+        extras = dict(self.extras)
+        extras["frames"] = idx if "frames" not in extras else torch.as_tensor(extras["frames"])[idx]
+        if isinstance(extras.get("detections"), Detections):
+            extras["detections"] = extras["detections"].subset_frames(idx.numpy())
+        pick = lambda value: None if value is None else torch.as_tensor(value)[idx]  # noqa: E731
+        return replace(self, keypoints_2d=pick(self.keypoints_2d), joints3d=pick(self.joints3d),
+                       joints3d_confidence=pick(self.joints3d_confidence), extras=extras)
 
 
 Regressor = Callable[[MethodInputs], BodyParams]
@@ -84,8 +104,8 @@ def available_methods() -> list[str]:
     return names
 
 
-def run_fit(inputs: MethodInputs, init: BodyParams | None = None) -> FitResult:
-    """SMPLify from ``init`` (None: geometric initialisation)."""
+def run_fit(inputs: MethodInputs, init: BodyParams | Callable[[Tensor], BodyParams] | None = None) -> FitResult:
+    """SMPLify from ``init`` (see :func:`mvmocap.fit.smplify.fit_sequence`; None: geometric initialisation)."""
     return fit_sequence(
         inputs.keypoints_2d,
         inputs.rig,
@@ -124,7 +144,7 @@ def resolve_method(spec: str) -> Callable[[MethodInputs], FitResult]:
     name, plus, tail = spec.partition("+")
     if name in _REGRESSORS and (not plus or tail == "fit"):
         regressor = _REGRESSORS[name]
-        if plus:
-            return lambda inputs: run_fit(inputs, init=regressor(inputs))
+        if plus:  # the fit asks for the frames it starts from the regressor (only the key frames by default)
+            return lambda inputs: run_fit(inputs, init=lambda frames: regressor(inputs.frames(frames)))
         return lambda inputs: evaluate_params(inputs, regressor(inputs))
     raise InputError(f"unknown method {spec!r}; available: {', '.join(available_methods())}")

@@ -18,7 +18,7 @@ from torch import Tensor
 import functools
 
 from mvmocap.errors import InputError
-from mvmocap.geometry.rotations import axis_angle_to_matrix
+from mvmocap.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from mvmocap.keypoints import COCO23
 
 _SMPL_FORMAT = ("v_template", "shapedirs", "posedirs", "joint_regressor", "weights", "parents", "coco23_regressor")
@@ -95,10 +95,22 @@ class ReducedSkinning:
         self.joints_shapedirs = torch.einsum("jv,vcb->jcb", m.joint_regressor, m.shapedirs)
         self.parents = tuple(int(p) for p in m.parents.tolist())
         self.kinematics = LevelKinematics(self.parents)
+        if any(p >= j for j, p in enumerate(self.parents) if j):
+            raise InputError("the body model's joints must be ordered parents first")
+        subtree = torch.eye(len(self.parents), dtype=self.mass.dtype, device=self.mass.device)
+        for j in range(len(self.parents) - 1, 0, -1):  # children have larger indices in SMPL's tree
+            subtree[self.parents[j]] += subtree[j]
+        self.subtree = subtree  # (J, J): 1 where column joint j is row joint i or below it
         self.num_betas = m.shapedirs.shape[-1]
 
     def __call__(self, global_orient: Tensor, body_pose: Tensor, betas: Tensor, transl: Tensor) -> Tensor:
         """``global_orient (B, 3, 3)`` or ``(B, 3)``, ``body_pose (B, 23, 3)``, ``betas (B, S)``, ``transl (B, 3)`` -> ``(B, 23, 3)``."""
+        return self._posed(global_orient, body_pose, betas)["points"] + transl.unsqueeze(1)
+
+    def _posed(self, global_orient: Tensor, body_pose: Tensor, betas: Tensor) -> dict[str, Tensor]:
+        """The keypoints before translation ``points (B, K, 3)`` and the intermediates the
+        Jacobian needs: local ``rotations (B, 24, 3, 3)``, world ``world_r (B, 24, 3, 3)``,
+        ``posed_joints (B, 24, 3)``, ``t (B, 24, 3)`` and ``moment (B, K, 24, 3)``."""
         B = body_pose.shape[0]
         root = global_orient if global_orient.dim() == 3 else axis_angle_to_matrix(global_orient)
         rotations = torch.cat([root.unsqueeze(1), axis_angle_to_matrix(body_pose)], dim=1)  # (B, 24, 3, 3)
@@ -115,7 +127,58 @@ class ReducedSkinning:
         R, t = transforms[..., :3], transforms[..., 3]
         points = torch.einsum("njcd,nkjd->nkc", R, moment) + torch.einsum("kj,njc->nkc", self.mass, t)
         points = points + torch.einsum("kj,njc->nkc", self.keypoint_joint_weights, posed_joints)
-        return points + transl.unsqueeze(1)
+        return {"points": points, "rotations": rotations, "world_r": R, "posed_joints": posed_joints, "t": t,
+                "moment": moment}
+
+    def jacobian(self, rotation: Tensor, root_delta: Tensor, body_pose: Tensor, betas: Tensor,
+                 transl: Tensor) -> tuple[Tensor, Tensor]:
+        """Keypoints and their Jacobian with respect to the per-frame pose parameters, in closed form.
+
+        The root's world rotation is ``rotation (B, 3, 3) = R_start @ exp(root_delta)``
+        (``root_delta (B, 3)`` the fitter's correction); ``body_pose (B, 23, 3)`` axis-angle,
+        ``betas (B, S)``, ``transl (B, 3)`` metres.
+
+        Returns ``points (B, K, 3)`` metres and ``jacobian (B, K, 3, 75)``, the columns in the
+        order ``root_delta (3), body_pose (69), transl (3)``. A change of joint i's parameters
+        turns everything below it in the tree about its posed position by the angular velocity
+        ``world_r_i @ right_jacobian(phi_i) @ d``; a keypoint moves by that velocity crossed with
+        its lever, the (skinning-weighted) part of the keypoint carried by the subtree minus the
+        joint's position times that part's weight.
+        """
+        from mvmocap.geometry.so3 import hat, right_jacobian
+
+        posed = self._posed(rotation, body_pose, betas)
+        R, P = posed["world_r"], posed["posed_joints"]
+        # n: batch, i: joint turned, j: joint carrying the part, k: keypoint, c/d/e: coordinates
+        carried = (torch.einsum("njcd,nkjd->nkjc", R, posed["moment"]) + self.mass[..., None] * posed["t"][:, None]
+                   + self.keypoint_joint_weights[..., None] * P[:, None])
+        weight = torch.einsum("ij,kj->ki", self.subtree, self.mass + self.keypoint_joint_weights)
+        lever = torch.einsum("ij,nkjc->nkic", self.subtree, carried) - weight[..., None] * P[:, None]
+        phi = torch.cat([root_delta.unsqueeze(1), body_pose], dim=1)  # (B, 24, 3)
+        velocity = R @ right_jacobian(phi)  # (B, 24, 3, 3): parameter change -> world angular velocity
+        turned = -hat(lever) @ velocity.unsqueeze(1)  # (B, K, 24, 3, 3)
+        if self.moment_pose is not None:
+            turned = turned + self._corrective_jacobian(posed, phi)
+        B, K = turned.shape[:2]
+        rot = turned.permute(0, 1, 3, 2, 4).reshape(B, K, 3, 72)
+        shift = torch.eye(3, dtype=rot.dtype, device=rot.device).expand(B, K, 3, 3)
+        return posed["points"] + transl.unsqueeze(1), torch.cat([rot, shift], dim=-1)
+
+    def _corrective_jacobian(self, posed: dict[str, Tensor], phi: Tensor) -> Tensor:
+        """``(B, K, 24, 3, 3)``: how the pose-corrective offsets move the keypoints when a body
+        joint's parameters change (the root's column block is zero: its rotation has no feature).
+        ``d R_local = R_local @ hat(right_jacobian(phi) @ d)``."""
+        from mvmocap.geometry.so3 import hat, right_jacobian
+
+        local = posed["rotations"][:, 1:]  # (B, 23, 3, 3)
+        axes = right_jacobian(phi[:, 1:]).transpose(-1, -2)  # (B, 23, 3, 3): row a = column a of J_r
+        d_local = (local.unsqueeze(2) @ hat(axes)).flatten(-2)  # (B, 23, a, 9)
+        K, J = self.moment_pose.shape[:2]
+        blocks = self.moment_pose.reshape(K, J, 3, 23, 9)
+        # n: batch, j: joint, k: keypoint, c/d: coordinates, m: body joint, a: parameter, q: feature
+        rotated = torch.einsum("njcd,kjdmq->nkcmq", posed["world_r"], blocks)
+        d_points = torch.einsum("nkcmq,nmaq->nkmca", rotated, d_local)  # (B, K, 23, 3, 3)
+        return torch.cat([torch.zeros_like(d_points[:, :, :1]), d_points], dim=2)
 
 
 class KeypointModel:
@@ -156,8 +219,36 @@ class KeypointModel:
             betas = betas.unsqueeze(0).expand(B, -1)
         if self.reduced is not None:
             return self.reduced(global_orient, body_pose, betas, transl)
+        if global_orient.dim() == 3:  # the body-model API takes axis-angle
+            global_orient = matrix_to_axis_angle(global_orient)
         out = self.body_model(global_orient=global_orient, body_pose=body_pose, betas=betas, transl=transl)
         return out.coco23
+
+    def jacobian(self, rotation: Tensor, root_delta: Tensor, body_pose: Tensor, betas: Tensor,
+                 transl: Tensor) -> tuple[Tensor, Tensor]:
+        """COCO-23 points ``(B, 23, 3)`` and their Jacobian ``(B, 23, 3, 75)`` with respect to
+        ``root_delta (3), body_pose (69), transl (3)`` of each frame, where the root's world
+        rotation is ``rotation (B, 3, 3) = R_start @ exp(root_delta (B, 3))`` (see
+        :meth:`ReducedSkinning.jacobian`; other body models: forward-mode autodiff, 75 passes)."""
+        B = body_pose.shape[0]
+        if betas.dim() == 1:
+            betas = betas.unsqueeze(0).expand(B, -1)
+        if self.reduced is not None:
+            return self.reduced.jacobian(rotation, root_delta, body_pose, betas, transl)
+        start = rotation @ axis_angle_to_matrix(root_delta).transpose(-1, -2)
+        x = torch.cat([root_delta, body_pose.flatten(1), transl], dim=1)
+
+        def points(x: Tensor) -> Tensor:
+            R = start @ axis_angle_to_matrix(x[:, :3])
+            return self(R, x[:, 3:72].reshape(B, 23, 3), betas, x[:, 72:])
+
+        columns = []
+        for col in range(x.shape[1]):
+            tangent = torch.zeros_like(x)
+            tangent[:, col] = 1
+            value, column = torch.func.jvp(points, (x,), (tangent,))
+            columns.append(column)
+        return value, torch.stack(columns, dim=-1)
 
     def forward_full(self, global_orient: Tensor | None, body_pose: Tensor, betas: Tensor, transl: Tensor | None):
         """The body model's full output (vertices, joints, coco23) for ``B`` frames (None = zeros)."""

@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 
 from mvmocap.errors import InputError
-from mvmocap.geometry.projection import camera_centers, project_points
+from mvmocap.geometry.projection import camera_centers, project_points, project_points_jacobian
 from mvmocap.geometry.triangulation import (
     TriangulationResult,
     reprojection_errors,
@@ -207,6 +207,12 @@ class CameraRig:
         """World points ``(..., J, 3)`` m -> pixels in every camera ``(..., C, J, 2)``."""
         points = torch.as_tensor(points_world, dtype=self.K.dtype, device=self.K.device)
         return project_points(points.unsqueeze(-3), self.K, self.dist if distort else None, self.R, self.t)
+
+    def project_jacobian(self, points_world: Tensor) -> tuple[Tensor, Tensor]:
+        """:meth:`project` ``(..., C, J, 2)`` px and its derivative with respect to each world point
+        ``(..., C, J, 2, 3)`` px/m (closed form, distortion included)."""
+        points = torch.as_tensor(points_world, dtype=self.K.dtype, device=self.K.device)
+        return project_points_jacobian(points.unsqueeze(-3), self.K, self.dist, self.R, self.t)
 
     def depths(self, points_world: Tensor) -> Tensor:
         """Camera-frame depth (z) of world points ``(..., J, 3)`` in every camera -> ``(..., C, J)`` m."""

@@ -88,6 +88,46 @@ def project_points(
     return normalized_to_pixels(xy, K)
 
 
+def project_points_jacobian(
+    points_world: Tensor,
+    K: Tensor,
+    dist: Tensor | None,
+    R: Tensor,
+    t: Tensor,
+    *,
+    min_depth: float = 1e-6,
+) -> tuple[Tensor, Tensor]:
+    """:func:`project_points` ``(..., N, 2)`` px and its derivative with respect to each world point
+    ``(..., N, 2, 3)`` px/m, in closed form (same arguments). Where the depth is clamped the
+    derivative is that of the clamped projection (zero along the depth)."""
+    cam = world_to_camera(points_world, R, t)
+    z = cam[..., 2]
+    clamped = z < min_depth
+    depth = z.clamp(min=min_depth)
+    x, y = cam[..., 0] / depth, cam[..., 1] / depth
+    zero = torch.zeros_like(x)
+    inv = 1 / depth
+    # d(x, y) / d(cam): (..., N, 2, 3)
+    d_xy = torch.stack([torch.stack([inv, zero, torch.where(clamped, zero, -x * inv)], -1),
+                        torch.stack([zero, inv, torch.where(clamped, zero, -y * inv)], -1)], -2)
+    xy = torch.stack([x, y], -1)
+    if dist is not None:
+        k1, k2, p1, p2, k3 = (dist[..., i : i + 1] for i in range(5))  # each (..., 1)
+        r2 = x * x + y * y
+        radial = 1 + r2 * (k1 + r2 * (k2 + r2 * k3))
+        d_radial_d_r2 = k1 + r2 * (2 * k2 + 3 * k3 * r2)
+        dxd_dx = radial + 2 * x * x * d_radial_d_r2 + 2 * p1 * y + 6 * p2 * x
+        dxd_dy = 2 * x * y * d_radial_d_r2 + 2 * p1 * x + 2 * p2 * y
+        dyd_dy = radial + 2 * y * y * d_radial_d_r2 + 6 * p1 * y + 2 * p2 * x
+        d_dist = torch.stack([torch.stack([dxd_dx, dxd_dy], -1), torch.stack([dxd_dy, dyd_dy], -1)], -2)
+        d_xy = d_dist @ d_xy
+        xy = distort_normalized(xy, dist)
+    fx, s, fy = K[..., 0, 0, None, None], K[..., 0, 1, None, None], K[..., 1, 1, None, None]
+    d_pixels = torch.stack([fx * d_xy[..., 0, :] + s * d_xy[..., 1, :], fy * d_xy[..., 1, :]], -2)
+    # the chain through x_cam = R x_world + t: (..., N, 2, 3) @ (..., 1, 3, 3)
+    return normalized_to_pixels(xy, K), d_pixels @ R.unsqueeze(-3)
+
+
 def undistort_points(
     points_px: Tensor, K: Tensor, dist: Tensor | None, *, iterations: int = 20
 ) -> Tensor:

@@ -68,3 +68,56 @@ def test_level_kinematics_matches_the_body_stage():
     got = LevelKinematics(SMPL_PARENTS)(rotations, joints)
     torch.testing.assert_close(got[0], expected[0])
     torch.testing.assert_close(got[1], expected[1])
+
+
+def _autodiff_jacobian(model, rotation_start, delta, pose, betas, transl):
+    from mvmocap.geometry.rotations import axis_angle_to_matrix
+
+    B = pose.shape[0]
+
+    def points(x):
+        R = rotation_start @ axis_angle_to_matrix(x[:, :3])
+        return model(R, x[:, 3:72].reshape(B, 23, 3), betas, x[:, 72:])
+
+    x = torch.cat([delta, pose.flatten(1), transl], dim=1)
+    full = torch.autograd.functional.jacobian(points, x)  # (B, 23, 3, B, 75)
+    return torch.stack([full[b, :, :, b] for b in range(B)])
+
+
+def test_closed_form_jacobian_matches_autodiff(tiny_model):
+    """The tiny model has pose correctives, so their part of the Jacobian is checked too."""
+    from mvmocap.geometry.rotations import axis_angle_to_matrix
+
+    model = KeypointModel(tiny_model, dtype=torch.float64)
+    assert model.reduced is not None and model.reduced.moment_pose is not None
+    orient, pose, betas, transl = random_inputs(4, seed=5)
+    g = torch.Generator().manual_seed(6)
+    delta = 0.3 * torch.randn(4, 3, generator=g, dtype=torch.float64)
+    delta[0] = 0.0  # the series branch of the right Jacobian
+    pose[1, 3] = 0.0
+    start = axis_angle_to_matrix(orient)
+    rotation = start @ axis_angle_to_matrix(delta)
+    points, jac = model.jacobian(rotation, delta, pose, betas, transl)
+    assert jac.shape == (4, 23, 3, 75)
+    torch.testing.assert_close(points, model(rotation, pose, betas, transl))
+    torch.testing.assert_close(jac, _autodiff_jacobian(model, start, delta, pose, betas, transl))
+
+
+def test_generic_model_jacobian_matches_the_closed_form(tiny_model):
+    from mvmocap.geometry.rotations import axis_angle_to_matrix
+
+    class Wrapper:
+        num_betas = 10
+        coco23_available = tiny_model.coco23_available
+
+        def __call__(self, **kwargs):
+            return tiny_model(**kwargs)
+
+    closed, generic = KeypointModel(tiny_model, dtype=torch.float64), KeypointModel(Wrapper(), dtype=torch.float64)
+    orient, pose, betas, transl = random_inputs(2, seed=7)
+    delta = torch.full((2, 3), 0.1, dtype=torch.float64)
+    rotation = axis_angle_to_matrix(orient) @ axis_angle_to_matrix(delta)
+    expected = closed.jacobian(rotation, delta, pose, betas[0], transl)
+    got = generic.jacobian(rotation, delta, pose, betas[0], transl)
+    torch.testing.assert_close(got[0], expected[0])
+    torch.testing.assert_close(got[1], expected[1])

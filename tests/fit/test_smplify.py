@@ -146,7 +146,7 @@ def test_single_frame(synthetic):
 
 def test_a_fit_from_init_uses_the_refinement_schedule(synthetic):
     cfg = dataclasses.replace(FAST, sigma_schedule=(4.0, 1.0), refine_sigma_schedule=(1.0,), refine_iters_global=3,
-                              refine_iters_shape=7, refine_iters_pose=9)
+                              refine_iters_shape=7, refine_iters_pose=9, optimizer="lbfgs", refine_optimizer=None)
     kwargs = dict(config=cfg, progress=False)
     fresh = fit_sequence(synthetic.keypoints_2d, synthetic.rig, synthetic.model, **kwargs)
     refined = fit_sequence(synthetic.keypoints_2d, synthetic.rig, synthetic.model, init=synthetic.params, **kwargs)
@@ -161,6 +161,41 @@ def test_a_fit_from_init_uses_the_refinement_schedule(synthetic):
     assert kept.iters_pose == FAST.iters_pose and kept.sigma_schedule == (4.0, 1.0) and kept.iters_shape == 7
     with pytest.raises(InputError, match="refine_sigma_schedule"):
         FitConfig(refine_sigma_schedule=())
+
+
+def test_gauss_newton_stages_and_refinement_optimizer(synthetic):
+    """Gauss-Newton fits the pose stages (the shape stage stays with L-BFGS), at most gn_iters steps a
+    pass, and recovers the sequence like L-BFGS does; refine_optimizer picks the refinement's."""
+    cfg = dataclasses.replace(FAST, optimizer="gauss-newton", gn_iters=6, refine_optimizer="lbfgs")
+    result = fit_sequence(synthetic.keypoints_2d, synthetic.rig, synthetic.model, config=cfg, progress=False)
+    pose = [h for h in result.history if h["stage"].startswith("pose[")]
+    assert [h["stage"].split("/")[1] for h in pose] == ["global", "all1", "all2"]
+    assert all(1 <= h["iterations"] <= 6 for h in pose)
+    assert pose[-1]["loss"] < pose[0]["loss"]
+    shape = [h for h in result.history if h["stage"].startswith("shape/")]
+    assert shape[-1]["iterations"] == FAST.iters_shape // 2  # L-BFGS's split of iters_shape over 2 passes
+    error = (result.keypoints3d - synthetic.keypoints3d.float()).norm(dim=-1)
+    assert float(error.mean()) < 0.01 and float(error.max()) < 0.04
+    assert cfg.for_refinement().optimizer == "lbfgs"
+    assert dataclasses.replace(cfg, refine_optimizer=None).for_refinement().optimizer == "gauss-newton"
+    with pytest.raises(InputError, match="refine_optimizer"):
+        FitConfig(refine_optimizer="newton")
+    with pytest.raises(InputError, match="optimizer"):
+        FitConfig(optimizer="sgd")
+
+
+def test_gauss_newton_lowers_the_energy_more_than_lbfgs_in_as_many_steps(synthetic):
+    """From the same start and with the same few steps, Levenberg-Marquardt ends lower than L-BFGS."""
+    start = _scrambled_init(synthetic, list(range(0, 24, 3)))
+    losses = {}
+    for optimizer in ("gauss-newton", "lbfgs"):
+        cfg = dataclasses.replace(FAST, optimizer=optimizer, refine_optimizer=None, gn_iters=5, refine_iters_pose=5,
+                                  refine_iters_global=0, refine_iters_shape=0, refine_start="init",
+                                  refine_sigma_schedule=(1.0,), gn_tolerance=0.0)
+        result = fit_sequence(synthetic.keypoints_2d, synthetic.rig, synthetic.model, config=cfg, init=start,
+                              progress=False)
+        losses[optimizer] = result.history[-1]["loss"]
+    assert losses["gauss-newton"] < 0.75 * losses["lbfgs"]  # measured: 0.61
 
 
 def _scrambled_init(synthetic, frames):

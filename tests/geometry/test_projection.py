@@ -75,3 +75,26 @@ def test_gradcheck_project_points(rng):
     points = as_t(rng.normal(0, 0.5, (4, 3)) + [0, 0, 1.0]).requires_grad_(True)
     K, dist, R, t = (as_t(getattr(cam, a)).requires_grad_(True) for a in ("K", "dist", "R", "t"))
     assert torch.autograd.gradcheck(project_points, (points, K, dist, R, t))
+
+
+def test_projection_jacobian_matches_autodiff_with_distortion():
+    from mvmocap.geometry.projection import project_points, project_points_jacobian
+
+    g = torch.Generator().manual_seed(11)
+    C, N = 3, 6
+    K = torch.tensor([[800.0, 0.5, 320.0], [0.0, 780.0, 240.0], [0.0, 0.0, 1.0]], dtype=torch.float64).expand(C, 3, 3)
+    dist = torch.tensor([[-0.2, 0.05, 0.001, -0.002, 0.01]], dtype=torch.float64).expand(C, 5)
+    from mvmocap.geometry.rotations import axis_angle_to_matrix
+
+    R = axis_angle_to_matrix(0.3 * torch.randn(C, 3, generator=g, dtype=torch.float64))
+    t = torch.tensor([0.1, -0.2, 4.0], dtype=torch.float64).expand(C, 3)
+    points = torch.randn(2, 1, N, 3, generator=g, dtype=torch.float64)
+    for d in (dist, None):
+        pixels, jac = project_points_jacobian(points, K, d, R, t)
+        assert jac.shape == (2, C, N, 2, 3)
+        torch.testing.assert_close(pixels, project_points(points, K, d, R, t))
+        for axis in range(3):
+            tangent = torch.zeros_like(points)
+            tangent[..., axis] = 1
+            _, column = torch.func.jvp(lambda p: project_points(p, K, d, R, t), (points,), (tangent,))
+            torch.testing.assert_close(jac[..., axis], column)
