@@ -2,7 +2,7 @@
 
 Usage: python benchmarks/volumetric_demo.py [--out /tmp/bench_volumetric_demo]
            [--methods fit volumetric volumetric-net volumetric+fit] [--detections WORK_DIR]
-           [--repeat 3] [--fit KEY=VALUE ...]
+           [--repeat 3] [--fit KEY=VALUE ...] [--subsets]
 
 Detection runs once (or is taken from ``--detections``, a reconstruct ``work`` folder) and its
 cache is copied to every run, so the times compare everything after detection. Each run is a
@@ -14,6 +14,11 @@ stage timings and the height. Targets (issue #8): volumetric <= 1.5 x fit's medi
 volumetric+fit <= 1.0 x, in less total time than fit. ``volumetric`` is the network + limb IK,
 ``volumetric-net`` the network alone; ``volumetric+fit`` runs SMPLify with its refinement settings
 (``FitConfig.refine_*``); ``--fit`` changes fit options of every method.
+
+``--subsets`` runs the methods (once each, fresh processes) on every set of two or more of the four
+cameras (the videos linked into a folder of their own, the detections reused) and prints, per
+method, its ratios to the first method's reprojection and time: how much the figures above depend
+on the one camera set.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ sys.path.insert(0, str(REPO))
 SHARED = REPO.parent / "shared" / "data" / "pose2sim_demo"
 
 
-def run_once(method: str, out: Path, detections: Path | None, fit_options: dict) -> dict:
+def run_once(method: str, out: Path, detections: Path | None, fit_options: dict, videos: Path) -> dict:
     """One reconstruct run in this process: summary, timings (s) and wall time."""
     import mvmocap.regressors  # noqa: F401  (registers --method volumetric)
     from mvmocap.reconstruct import ReconstructConfig, run
@@ -44,13 +49,14 @@ def run_once(method: str, out: Path, detections: Path | None, fit_options: dict)
         shutil.copytree(detections, out / "work")
     cfg = ReconstructConfig.from_dict({"method": method, "fit": fit_options})
     t0 = time.perf_counter()
-    result = run(SHARED / "videos", out, calibration=SHARED / "calibration" / "Calib.qca.txt", config=cfg, progress=False)
+    result = run(videos, out, calibration=SHARED / "calibration" / "Calib.qca.txt", config=cfg, progress=False)
     return {"summary": result.summary, "timings": result.timings, "wall": time.perf_counter() - t0}
 
 
-def run_fresh(method: str, out: Path, detections: Path | None, fit_args: list[str]) -> dict:
+def run_fresh(method: str, out: Path, detections: Path | None, fit_args: list[str],
+              videos: Path = SHARED / "videos") -> dict:
     """:func:`run_once` in a new Python process."""
-    cmd = [sys.executable, __file__, "--one", method, "--out", str(out), "--fit", *fit_args]
+    cmd = [sys.executable, __file__, "--one", method, "--out", str(out), "--videos", str(videos), "--fit", *fit_args]
     if detections is not None:
         cmd += ["--detections", str(detections)]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -66,19 +72,24 @@ def main() -> None:
     parser.add_argument("--detections", type=Path, default=None, help="a reconstruct 'work' folder to reuse")
     parser.add_argument("--repeat", type=int, default=3, help="fresh-process runs per method (median time)")
     parser.add_argument("--fit", nargs="*", default=[], metavar="KEY=VALUE", help="fit options (YAML values)")
+    parser.add_argument("--subsets", action="store_true", help="every set of >= 2 cameras, once per method")
     parser.add_argument("--one", default=None, help=argparse.SUPPRESS)  # internal: one run, JSON on stdout
+    parser.add_argument("--videos", type=Path, default=SHARED / "videos", help=argparse.SUPPRESS)
     args = parser.parse_args()
     import yaml
 
     if args.one is not None:
         options = {k: yaml.safe_load(v) for k, _, v in (item.partition("=") for item in args.fit)}
-        print(json.dumps(run_once(args.one, args.out, args.detections, options)))
+        print(json.dumps(run_once(args.one, args.out, args.detections, options, args.videos)))
         return
     detections = args.detections
     if detections is None:  # detect once, in a run of its own
         first = run_fresh("fit", args.out / "detect", None, args.fit)
         detections = args.out / "detect" / "work"
         print(f"detection: {first['timings'].get('detect', 0):.1f} s", flush=True)
+    if args.subsets:
+        camera_subsets(args, detections)
+        return
     rows = {}
     for method in args.methods:
         runs = [run_fresh(method, args.out / method.replace("+", "_plus_"), detections, args.fit)
@@ -97,6 +108,38 @@ def main() -> None:
         for method, (px, after) in rows.items():
             print(f"{method}: reprojection ratio to fit {px / ref_px:.4f}, median time after detection "
                   f"{after:.2f} s (fit {ref_t:.2f} s)")
+
+
+def camera_subsets(args, detections: Path) -> None:
+    """The methods on every set of >= 2 cameras: per set the reprojection and time of each, then per
+    method the median (min-max) of its ratios to the first method's and how often it is at most 1."""
+    import itertools
+
+    cameras = sorted(p.stem for p in (SHARED / "videos").glob("*.mp4"))
+    ratios: dict[str, list[tuple[float, float]]] = {m: [] for m in args.methods[1:]}
+    for size in range(len(cameras), 1, -1):
+        for subset in itertools.combinations(cameras, size):
+            videos = args.out / "videos" / "+".join(subset)
+            videos.mkdir(parents=True, exist_ok=True)
+            for name in subset:
+                link = videos / f"{name}.mp4"
+                if not link.exists():
+                    link.symlink_to(SHARED / "videos" / f"{name}.mp4")
+            results = {}
+            for method in args.methods:
+                r = run_fresh(method, args.out / "subset" / method.replace("+", "_plus_"), detections, args.fit, videos)
+                results[method] = (r["summary"]["median_reprojection_fit_px"],
+                                   r["timings"]["total"] - r["timings"].get("detect", 0))
+            ref_px, ref_t = results[args.methods[0]]
+            for method in ratios:
+                ratios[method].append((results[method][0] / ref_px, results[method][1] / ref_t))
+            print("+".join(subset) + ": " + ", ".join(f"{m} {px:.2f} px {t:.2f} s" for m, (px, t) in results.items()),
+                  flush=True)
+    for method, values in ratios.items():
+        px, t = [v[0] for v in values], [v[1] for v in values]
+        print(f"{method} / {args.methods[0]} over {len(values)} camera sets: reprojection median {statistics.median(px):.3f} "
+              f"({min(px):.3f}-{max(px):.3f}, <= 1 in {sum(v <= 1 for v in px)}), time median {statistics.median(t):.3f} "
+              f"({min(t):.3f}-{max(t):.3f}, < 1 in {sum(v < 1 for v in t)})")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -137,8 +138,9 @@ class BodyModel:
         betas_t, betas_batch = self._betas(betas)
         transl_t, transl_batch = self._vector("transl", transl, 3)
         try:
-            batch_shape = torch.broadcast_shapes(body_batch, root_batch, betas_batch, transl_batch)
-        except RuntimeError:
+            # numpy's rule: torch.broadcast_shapes imports sympy on first use (0.4 s a process)
+            batch_shape = torch.Size(np.broadcast_shapes(body_batch, root_batch, betas_batch, transl_batch))
+        except ValueError:
             raise InputError(
                 "parameter batch shapes do not broadcast: global_orient "
                 f"{tuple(root_batch)}, body_pose {tuple(body_batch)}, betas {tuple(betas_batch)}, "

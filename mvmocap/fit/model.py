@@ -242,13 +242,25 @@ class KeypointModel:
             R = start @ axis_angle_to_matrix(x[:, :3])
             return self(R, x[:, 3:72].reshape(B, 23, 3), betas, x[:, 72:])
 
-        columns = []
-        for col in range(x.shape[1]):
-            tangent = torch.zeros_like(x)
-            tangent[:, col] = 1
-            value, column = torch.func.jvp(points, (x,), (tangent,))
-            columns.append(column)
-        return value, torch.stack(columns, dim=-1)
+        return _forward_jacobian(points, x)
+
+    def shape_jacobian(self, rotation: Tensor, body_pose: Tensor, betas: Tensor, transl: Tensor) -> Tensor:
+        """``(B, 23, 3, S)``: the COCO-23 points' derivative with respect to the shared ``betas (S,)``
+        (``rotation (B, 3, 3)``, ``body_pose (B, 23, 3)``, ``transl (B, 3)``).
+
+        For an SMPL-format body the points are affine in the betas at a fixed pose (shape blend
+        shapes, a joint regressor and forward kinematics all linear in them; the pose correctives do
+        not depend on them), so the columns are differences of one batched evaluation at
+        ``betas + e_s``; other body models: forward-mode autodiff, one pass per beta."""
+        B, S = body_pose.shape[0], betas.shape[-1]
+        if self.reduced is None:
+            return _forward_jacobian(lambda b: self(rotation, body_pose, b, transl), betas)[1]
+        shifted = betas + torch.eye(S, dtype=betas.dtype, device=betas.device)  # (S, S): row s = betas + e_s
+        all_betas = torch.cat([betas[None], shifted]).repeat_interleave(B, dim=0)  # ((S + 1) B, S)
+        # without the translation (it does not change the derivative): smaller numbers, less rounding
+        points = self.reduced(rotation.repeat(S + 1, 1, 1), body_pose.repeat(S + 1, 1, 1), all_betas,
+                              torch.zeros_like(transl).repeat(S + 1, 1)).reshape(S + 1, B, -1, 3)
+        return (points[1:] - points[:1]).permute(1, 2, 3, 0)
 
     def forward_full(self, global_orient: Tensor | None, body_pose: Tensor, betas: Tensor, transl: Tensor | None):
         """The body model's full output (vertices, joints, coco23) for ``B`` frames (None = zeros)."""
@@ -256,6 +268,24 @@ class KeypointModel:
         if betas.dim() == 1:
             betas = betas.unsqueeze(0).expand(B, -1)
         return self.body_model(global_orient=global_orient, body_pose=body_pose, betas=betas, transl=transl)
+
+
+def _forward_jacobian(function, x: Tensor) -> Tensor:
+    """Value and Jacobian ``(*out, N)`` of ``function`` at ``x (..., N)`` with respect to its last dim, one
+    forward-mode pass per column (torch.autograd.forward_ad: torch.func would import torch._dynamo,
+    0.7 s a process). For a batch ``x (B, N)`` whose rows act independently, column ``i`` of every
+    row comes from the same pass."""
+    import torch.autograd.forward_ad as fwAD
+
+    value = None
+    columns = []
+    with fwAD.dual_level():
+        for i in range(x.shape[-1]):
+            tangent = torch.zeros_like(x)
+            tangent[..., i] = 1
+            value, column = fwAD.unpack_dual(function(fwAD.make_dual(x, tangent)))
+            columns.append(column)
+    return value, torch.stack(columns, dim=-1)
 
 
 def _cached(function):

@@ -21,11 +21,11 @@ at once, no per-frame Python loop):
    narrowing over ``sigma_schedule``; the temporal smoothness terms include the
    previous chunk's last two frames, so chunks join without a jump.
 
-Stage 2 (shape and pose of the key frames, the betas shared) runs L-BFGS; stage 3 runs
-Levenberg-Marquardt on the block-banded Gauss-Newton matrix of the chunk
-(:mod:`mvmocap.fit.gauss_newton`, ``optimizer="gauss-newton"``, the default) or L-BFGS
-(``optimizer="lbfgs"``). On the shared demo the Gauss-Newton pose stage took 1.1 s where L-BFGS took
-2.3 s, and ended lower (median reprojection 12.51 against 12.63 px).
+Every stage runs Levenberg-Marquardt on its Gauss-Newton matrix (:mod:`mvmocap.fit.gauss_newton`,
+``optimizer="gauss-newton"``, the default; at most ``gn_iters`` steps per stage and robust pass)
+or L-BFGS / Adam (``optimizer="lbfgs"`` / ``"adam"``, ``iters_*`` iterations). On the shared demo
+(fresh processes, ``benchmarks/volumetric_demo.py``) the Gauss-Newton fit took 1.8 s after
+detection against 4.2 s for L-BFGS, at a median reprojection of 12.42 against 12.63 px.
 
 Frames where nobody is seen keep ``valid = False`` and get parameters
 interpolated (or held) from their neighbours, never NaN.
@@ -59,8 +59,8 @@ OPTIMIZERS = ("lbfgs", "adam", "gauss-newton")
 class FitConfig:
     """Weights, robust scales and iteration counts of the fit.
 
-    The defaults were tuned on the 4-camera, 60 fps, 1080x1920 Pose2Sim demo
-    (``benchmarks/fit.py``): light smoothing, since stronger joint smoothing
+    The weights were tuned on the 4-camera, 60 fps, 1080x1920 Pose2Sim demo
+    (``benchmarks/fit.py``, with L-BFGS): light smoothing, since stronger joint smoothing
     visibly raises the reprojection error against the (noisy) detections.
 
     Energy (per frame, averaged over frames; see :mod:`mvmocap.fit.losses`)::
@@ -76,9 +76,13 @@ class FitConfig:
     weight_3d: float = 1.0
     sigma_2d_px: float = 25.0
     sigma_3d_m: float = 0.1
-    # priors
+    # priors. weight_pose was 0.005 while the fit ran L-BFGS for a fixed number of iterations, which
+    # stopped it early in the directions the keypoints barely see (the twist of spine, collars,
+    # wrists, ankles); Gauss-Newton converges there, so the prior must hold them: chosen among
+    # 0.05 / 0.1 / 0.2 on synthetic validation samples (seed 5, n = 100; MPJPE / PA-MPJPE / PVE mm
+    # 25.7 / 16.8 / 41.2, 25.5 / 16.5 / 37.4, 25.8 / 16.5 / 35.9; L-BFGS with 0.005: 25.7 / 16.9 / 38.3).
     weight_shape: float = 0.02
-    weight_pose: float = 0.005
+    weight_pose: float = 0.1
     weight_bending: float = 10.0
     weight_hinge: float = 0.5
     weight_smooth_joints: float = 0.005
@@ -88,7 +92,7 @@ class FitConfig:
     # scales multiplied by it, the iterations shared out; wide first, so that
     # joints starting far from their evidence are not written off as outliers.
     sigma_schedule: tuple[float, ...] = (4.0, 1.0)
-    # schedule
+    # schedule (iterations of L-BFGS / Adam; Gauss-Newton takes gn_iters steps instead)
     chunk_size: int = 100
     shape_frames: int = 24
     iters_shape: int = 150
@@ -98,11 +102,11 @@ class FitConfig:
     # these replace sigma_schedule, iters_global, iters_shape, iters_pose and optimizer
     # (None = keep). By default it makes one robust pass at the final scale (the regressor
     # starts every frame near its evidence, so the wide pass that guards a geometric start
-    # against writing joints off as outliers is not needed; the plain fit loses 2-4 % without
-    # it) and fits the pose by Gauss-Newton (mvmocap.fit.gauss_newton), whose few steps
-    # converge from such a start: models/regressors/MODEL_CARD.md.
+    # against writing joints off as outliers is not needed; from its geometric start the plain fit
+    # ends 1.6 % worse with one pass on the demo, 12.61 against 12.42 px) and uses Gauss-Newton
+    # (mvmocap.fit.gauss_newton): models/regressors/MODEL_CARD.md.
     refine_sigma_schedule: tuple[float, ...] | None = (1.0,)
-    refine_iters_global: int | None = 0
+    refine_iters_global: int | None = None
     refine_iters_shape: int | None = None
     refine_iters_pose: int | None = None
     # Where each frame of a refinement starts once the key frames are fitted (they always
@@ -114,12 +118,12 @@ class FitConfig:
     # (models/regressors/MODEL_CARD.md).
     refine_start: str = "anchors"
     refine_optimizer: str | None = "gauss-newton"
-    # "lbfgs", "adam" or "gauss-newton" (Levenberg-Marquardt on the pose stages, the shape
-    # stage staying with L-BFGS: mvmocap.fit.gauss_newton).
+    # "gauss-newton" (Levenberg-Marquardt on the Gauss-Newton matrix: mvmocap.fit.gauss_newton),
+    # "lbfgs" or "adam" (torch optimisers, iters_* iterations per stage).
     optimizer: str = "gauss-newton"
     adam_lr: float = 0.02
-    # Gauss-Newton: the most steps per stage and robust pass, and the relative energy
-    # decrease below which a pass stops early.
+    # Gauss-Newton: the most steps per stage and robust pass (iters_* only switch a stage off
+    # when 0), and the relative energy decrease below which a pass stops early.
     gn_iters: int = 8
     gn_tolerance: float = 1e-5
     fit_shape: bool = True
@@ -329,9 +333,9 @@ def _fit_frames(
     The orientation is optimised as a correction ``delta`` in the body frame:
     ``R = R_start @ exp(delta)``, free of the axis-angle singularity at pi.
     """
-    if cfg.optimizer == "gauss-newton" and not fit_betas:
-        return _fit_frames_gauss_newton(model, rig, cfg, data, start, fit_pose=fit_pose, iters_global=iters_global,
-                                        iters_all=iters_all, label=label, history=history)
+    if cfg.optimizer == "gauss-newton" and not (fit_betas and data.consecutive):
+        return _fit_frames_gauss_newton(model, rig, cfg, data, start, fit_pose=fit_pose, fit_betas=fit_betas,
+                                        iters_global=iters_global, iters_all=iters_all, label=label, history=history)
     R_start = axis_angle_to_matrix(start.global_orient).detach()
     delta = torch.zeros_like(start.global_orient, requires_grad=True)
     transl = start.transl.detach().clone().requires_grad_(True)
@@ -377,49 +381,59 @@ def _fit_frames(
 
 
 def _fit_frames_gauss_newton(model: KeypointModel, rig: CameraRig, cfg: FitConfig, data: _Data, start: BodyParams, *,
-                             fit_pose: bool, iters_global: int, iters_all: int, label: str,
+                             fit_pose: bool, fit_betas: bool, iters_global: int, iters_all: int, label: str,
                              history: list[dict]) -> BodyParams:
-    """:func:`_fit_frames` with Levenberg-Marquardt steps (:mod:`mvmocap.fit.gauss_newton`), betas fixed:
-    the same stages (orientation + translation, then everything over the robust passes), at most
-    ``cfg.gn_iters`` steps each; ``iters_global`` / ``iters_all`` = 0 skip a stage, as with L-BFGS."""
-    from mvmocap.fit.gauss_newton import GLOBAL_COLUMNS, levenberg_marquardt, normal_matrix
+    """:func:`_fit_frames` with Levenberg-Marquardt steps (:mod:`mvmocap.fit.gauss_newton`): the same
+    stages (orientation + translation, then everything over the robust passes), at most
+    ``cfg.gn_iters`` steps each; ``iters_global`` / ``iters_all`` = 0 skip a stage, as with L-BFGS.
+    The betas move only for independent frames (the key frames), whose matrix is an arrow."""
+    from mvmocap.fit.gauss_newton import (GLOBAL_COLUMNS, ArrowSystem, BandedSystem, arrow_matrix,
+                                          levenberg_marquardt, normal_matrix)
 
     F = start.num_frames
     R_start = axis_angle_to_matrix(start.global_orient).detach()
-    betas = start.betas.detach()
-    x = torch.cat([torch.zeros_like(start.global_orient), start.body_pose.reshape(F, 69), start.transl], 1).detach()
+    frames = torch.cat([torch.zeros_like(start.global_orient), start.body_pose.reshape(F, 69), start.transl], 1)
+    x = torch.cat([frames.reshape(-1), start.betas]).detach()  # flat: the frames' 75 each, then the betas
     sigma_scale = cfg.sigma_schedule[0]
 
-    def unpack(x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        return R_start @ axis_angle_to_matrix(x[:, :3]), x[:, 3:72].reshape(F, 23, 3), x[:, 72:]
+    def unpack(x: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        per_frame = x[: F * 75].reshape(F, 75)
+        return (R_start @ axis_angle_to_matrix(per_frame[:, :3]), per_frame[:, 3:72].reshape(F, 23, 3),
+                x[F * 75:], per_frame[:, 72:])
 
     def energy(x: Tensor) -> Tensor:
-        rotation, pose, transl = unpack(x)
-        return _energy(model, rig, cfg, data, rotation, pose, betas, transl, sigma_scale)[0]
+        return _energy(model, rig, cfg, data, *unpack(x), sigma_scale)[0]
 
-    def matrix(x: Tensor):
-        return normal_matrix(model, rig, cfg, data, R_start, x, betas, sigma_scale)
+    def banded(columns):
+        def system(x: Tensor) -> BandedSystem:
+            matrix = normal_matrix(model, rig, cfg, data, R_start, x[: F * 75].reshape(F, 75), x[F * 75:], sigma_scale)
+            return BandedSystem(*matrix, columns, fixed=x.numel() - F * 75)
+        return system
+
+    def arrow(x: Tensor) -> ArrowSystem:
+        return ArrowSystem(*arrow_matrix(model, rig, cfg, data, R_start, x[: F * 75].reshape(F, 75), x[F * 75:],
+                                         sigma_scale))
 
     def record(stage: str, steps: int, evaluations: int) -> None:
         with torch.no_grad():
-            rotation, pose, transl = unpack(x)
-            total, terms = _energy(model, rig, cfg, data, rotation, pose, betas, transl, sigma_scale)
+            total, terms = _energy(model, rig, cfg, data, *unpack(x), sigma_scale)
         history.append({"stage": f"{label}/{stage}", "frames": int(F), "iterations": steps,
                         "evaluations": evaluations, "sigma_scale": sigma_scale, "loss": float(total),
                         **{k: float(v) for k, v in terms.items()}})
 
     if iters_global > 0:
-        x, steps, evaluations = levenberg_marquardt(energy, matrix, x, cfg.gn_iters, GLOBAL_COLUMNS, cfg.gn_tolerance)
+        x, steps, evaluations = levenberg_marquardt(energy, banded(GLOBAL_COLUMNS), x, cfg.gn_iters, cfg.gn_tolerance)
         record("global", steps, evaluations)
-    if fit_pose and iters_all > 0:
+    if (fit_pose or fit_betas) and iters_all > 0:
+        system = arrow if fit_betas else banded(None if fit_pose else GLOBAL_COLUMNS)
         passes = len(cfg.sigma_schedule)
         for k, sigma_scale in enumerate(cfg.sigma_schedule):
-            x, steps, evaluations = levenberg_marquardt(energy, matrix, x, cfg.gn_iters, None, cfg.gn_tolerance)
+            x, steps, evaluations = levenberg_marquardt(energy, system, x, cfg.gn_iters, cfg.gn_tolerance)
             record("all" if passes == 1 else f"all{k + 1}", steps, evaluations)
     with torch.no_grad():
-        rotation, pose, transl = unpack(x)
+        rotation, pose, betas, transl = unpack(x)
         orient = matrix_to_axis_angle(rotation)
-    return BodyParams(orient, pose.clone(), betas, transl.clone(), start.valid)
+    return BodyParams(orient, pose.clone(), betas.clone(), transl.clone(), start.valid)
 
 
 # -- the public entry point -----------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -30,7 +31,7 @@ def similarity_procrustes(
     """
     if weights is None:
         weights = torch.ones(source.shape[:-1], dtype=source.dtype, device=source.device)
-    weights = weights.expand(torch.broadcast_shapes(weights.shape, source.shape[:-1]))
+    weights = weights.expand(np.broadcast_shapes(weights.shape, source.shape[:-1]))  # not torch's: it imports sympy
     mu_s = _weighted_centroid(source, weights)
     mu_t = _weighted_centroid(target, weights)
     xs = source - mu_s.unsqueeze(-2)

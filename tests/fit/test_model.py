@@ -121,3 +121,25 @@ def test_generic_model_jacobian_matches_the_closed_form(tiny_model):
     got = generic.jacobian(rotation, delta, pose, betas[0], transl)
     torch.testing.assert_close(got[0], expected[0])
     torch.testing.assert_close(got[1], expected[1])
+
+
+def test_shape_jacobian_matches_autodiff_and_the_generic_path(tiny_model):
+    """The affine shortcut of the SMPL-format body equals autograd's derivative (pose correctives on)."""
+    from mvmocap.geometry.rotations import axis_angle_to_matrix
+
+    class Wrapper:
+        num_betas = 10
+        coco23_available = tiny_model.coco23_available
+
+        def __call__(self, **kwargs):
+            return tiny_model(**kwargs)
+
+    model = KeypointModel(tiny_model, dtype=torch.float64)
+    orient, pose, betas, transl = random_inputs(3, seed=9)
+    rotation = axis_angle_to_matrix(orient)
+    jac = model.shape_jacobian(rotation, pose, betas[0], transl)
+    assert jac.shape == (3, 23, 3, 10)
+    expected = torch.autograd.functional.jacobian(lambda b: model(rotation, pose, b, transl), betas[0])
+    torch.testing.assert_close(jac, expected)
+    generic = KeypointModel(Wrapper(), dtype=torch.float64).shape_jacobian(rotation, pose, betas[0], transl)
+    torch.testing.assert_close(generic, expected)
