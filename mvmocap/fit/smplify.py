@@ -24,8 +24,8 @@ at once, no per-frame Python loop):
 Every stage runs Levenberg-Marquardt on its Gauss-Newton matrix (:mod:`mvmocap.fit.gauss_newton`,
 ``optimizer="gauss-newton"``, the default; at most ``gn_iters`` steps per stage and robust pass)
 or L-BFGS / Adam (``optimizer="lbfgs"`` / ``"adam"``, ``iters_*`` iterations). On the shared demo
-(fresh processes, ``benchmarks/volumetric_demo.py``) the Gauss-Newton fit took 1.8 s after
-detection against 4.2 s for L-BFGS, at a median reprojection of 12.42 against 12.63 px.
+(fresh processes, ``benchmarks/volumetric_demo.py``) the Gauss-Newton fit took 1.7 s after
+detection against 4.1 s for L-BFGS, at a median reprojection of 12.13 against 12.69 px.
 
 Frames where nobody is seen keep ``valid = False`` and get parameters
 interpolated (or held) from their neighbours, never NaN.
