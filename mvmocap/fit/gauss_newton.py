@@ -130,6 +130,7 @@ class BandedSystem:
         self.fixed = fixed
         self.frames, self.size = diagonal.shape[:2]
         self.columns = torch.arange(self.size) if columns is None else torch.tensor(columns)
+        self.columns = self.columns.to(diagonal.device)
         c = self.columns
         self.diagonal = diagonal[:, c][:, :, c]
         self.upper = [u[:, c][:, :, c] for u in upper]
@@ -198,23 +199,23 @@ def _add_smoothness(cfg, data, jac: Tensor, diagonal: Tensor, upper: list[Tensor
     """Add (in place) the joint-acceleration and pose-velocity terms' blocks."""
     F = jac.shape[0]
     context = 0 if data.context_points is None else data.context_points.shape[0]
-    dtype = diagonal.dtype
+    like = {"dtype": diagonal.dtype, "device": diagonal.device}
     c0, c1, c2, count = _band_coefficients(F, context, 2)
     if count:
         w = 2 * cfg.weight_smooth_joints / cfg.smooth_scale_m**2 / count
         # f: frame, k: keypoint, d: coordinate, i/j: parameters
-        diagonal += w * c0.to(dtype)[:, None, None] * torch.einsum("fkdi,fkdj->fij", jac, jac)
+        diagonal += w * c0.to(**like)[:, None, None] * torch.einsum("fkdi,fkdj->fij", jac, jac)
         if F > 1:
-            upper[0] += w * c1.to(dtype)[:, None, None] * torch.einsum("fkdi,fkdj->fij", jac[:-1], jac[1:])
+            upper[0] += w * c1.to(**like)[:, None, None] * torch.einsum("fkdi,fkdj->fij", jac[:-1], jac[1:])
         if F > 2:
-            upper[1] += w * c2.to(dtype)[:, None, None] * torch.einsum("fkdi,fkdj->fij", jac[:-2], jac[2:])
+            upper[1] += w * c2.to(**like)[:, None, None] * torch.einsum("fkdi,fkdj->fij", jac[:-2], jac[2:])
     c0, c1, _, count = _band_coefficients(F, context, 1)
     if count:
         w = 2 * cfg.weight_smooth_pose / count
-        idx = torch.arange(3, 72)
-        diagonal[:, idx, idx] += w * c0.to(dtype)[:, None]
+        idx = torch.arange(3, 72, device=diagonal.device)
+        diagonal[:, idx, idx] += w * c0.to(**like)[:, None]
         if F > 1:
-            upper[0][:, idx, idx] += w * c1.to(dtype)[:, None]
+            upper[0][:, idx, idx] += w * c1.to(**like)[:, None]
 
 
 def levenberg_marquardt(
