@@ -159,6 +159,8 @@ class ArrowSystem:
         self.shared_scale = shared.diagonal().clamp(min=1e-9)
 
     def step(self, gradient: Tensor, damping: float) -> Tensor | None:
+        """``-(H + damping diag H)^-1 gradient`` for the flat ``gradient (F * n + S,)``; None if not
+        positive definite."""
         F, n = self.blocks.shape[:2]
         g_frames, g_shared = gradient[: F * n].reshape(F, n, 1), gradient[F * n :]
         L, info = torch.linalg.cholesky_ex(self.blocks + torch.diag_embed(damping * self.scale))
