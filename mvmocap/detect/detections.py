@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -80,14 +80,11 @@ class Detections:
         idx = np.asarray(frames, dtype=np.int64).reshape(-1)
         if idx.size and (idx.min() < 0 or idx.max() >= self.num_frames):
             raise InputError(f"frame positions must lie in 0..{self.num_frames - 1}, got {idx.min()}..{idx.max()}")
-        return Detections(
-            camera_names=self.camera_names,
+        return replace(
+            self,
             frame_ids=self.frame_ids[idx],
             keypoints=self.keypoints[:, idx],
             boxes=self.boxes[:, idx],
-            image_sizes=self.image_sizes,
-            fps=self.fps,
-            detector=self.detector,
             mono3d=None if self.mono3d is None else self.mono3d[:, idx],
             masks=None if self.masks is None else [[per_camera[i] for i in idx] for per_camera in self.masks],
             iuv=None if self.iuv is None else self.iuv[:, idx],

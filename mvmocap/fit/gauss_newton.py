@@ -57,11 +57,14 @@ def _band_coefficients(frames: int, context: int, order: int) -> tuple[Tensor, T
     return lags[0], lags[1], lags[2], count
 
 
-def _data_metric(model, rig, cfg, data, rotation: Tensor, delta: Tensor, pose: Tensor, betas: Tensor, transl: Tensor,
-                 sigma_scale: float) -> tuple[Tensor, Tensor]:
-    """The keypoints' Jacobian ``(F, K, 3, 75)`` and the robust data terms' metric ``(F, K, 3, 3)``
-    on the keypoints (``d^2 E_data ~= J^T metric J``, IRLS weights at the current residuals)."""
-    F = pose.shape[0]
+def _data_metric(model, rig, cfg, data, R_start: Tensor, x: Tensor, betas: Tensor,
+                 sigma_scale: float) -> tuple[Tensor, Tensor, Tensor]:
+    """At the frames' parameters ``x (F, 75)``: their body poses ``(F, 23, 3)``, the keypoints'
+    Jacobian ``(F, K, 3, 75)`` and the robust data terms' metric ``(F, K, 3, 3)`` on the keypoints
+    (``d^2 E_data ~= J^T metric J``, IRLS weights at the current residuals)."""
+    F = x.shape[0]
+    delta, pose, transl = x[:, :3], x[:, POSE].reshape(F, 23, 3), x[:, 72:]
+    rotation = R_start @ axis_angle_to_matrix(delta)
     points, jac = model.jacobian(rotation, delta, pose, betas.expand(F, -1), transl)  # (F,K,3), (F,K,3,75)
     s2 = sigma_scale**2
     pixels, d_pixels = rig.project_jacobian(points)
@@ -71,7 +74,7 @@ def _data_metric(model, rig, cfg, data, rotation: Tensor, delta: Tensor, pose: T
     # f: frame, c: camera, k: keypoint, u: pixel coordinate, i/j: world coordinates
     metric = 2 * torch.einsum("fck,fckui,fckuj->fkij", w2, d_pixels, d_pixels)
     metric = metric + 2 * w3[..., None, None] * torch.eye(3, dtype=points.dtype, device=points.device)
-    return jac, metric
+    return pose, jac, metric
 
 
 def normal_matrix(model, rig, cfg, data, R_start: Tensor, x: Tensor, betas: Tensor,
@@ -89,9 +92,7 @@ def normal_matrix(model, rig, cfg, data, R_start: Tensor, x: Tensor, betas: Tens
     """
     F = x.shape[0]
     with torch.no_grad():
-        delta, pose, transl = x[:, :3], x[:, POSE].reshape(F, 23, 3), x[:, 72:]
-        rotation = R_start @ axis_angle_to_matrix(delta)
-        jac, metric = _data_metric(model, rig, cfg, data, rotation, delta, pose, betas, transl, sigma_scale)
+        pose, jac, metric = _data_metric(model, rig, cfg, data, R_start, x, betas, sigma_scale)
         # f: frame, k: keypoint, d/e: coordinates, i/j: parameters
         diagonal = torch.einsum("fkdi,fkde,fkej->fij", jac, metric, jac)
         diagonal = diagonal + torch.diag_embed(_prior_curvature(cfg, pose) / F)
@@ -108,10 +109,9 @@ def arrow_matrix(model, rig, cfg, data, R_start: Tensor, x: Tensor, betas: Tenso
     (F, 75, S)`` (frame-betas) and ``shared (S, S)`` (betas-betas, with the shape prior's curvature)."""
     F = x.shape[0]
     with torch.no_grad():
-        delta, pose, transl = x[:, :3], x[:, POSE].reshape(F, 23, 3), x[:, 72:]
-        rotation = R_start @ axis_angle_to_matrix(delta)
-        jac, metric = _data_metric(model, rig, cfg, data, rotation, delta, pose, betas, transl, sigma_scale)
-        jac_shape = model.shape_jacobian(rotation, pose, betas, transl)  # (F, K, 3, S)
+        pose, jac, metric = _data_metric(model, rig, cfg, data, R_start, x, betas, sigma_scale)
+        rotation = R_start @ axis_angle_to_matrix(x[:, :3])
+        jac_shape = model.shape_jacobian(rotation, pose, betas, x[:, 72:])  # (F, K, 3, S)
         # f: frame, k: keypoint, d/e: coordinates, i/j: frame parameters, a/b: betas
         frames = torch.einsum("fkdi,fkde,fkej->fij", jac, metric, jac) + torch.diag_embed(_prior_curvature(cfg, pose) / F)
         coupling = torch.einsum("fkdi,fkde,fkea->fia", jac, metric, jac_shape)
@@ -132,8 +132,8 @@ class BandedSystem:
         self.columns = torch.arange(self.size) if columns is None else torch.tensor(columns)
         self.columns = self.columns.to(diagonal.device)
         c = self.columns
-        self.diagonal = diagonal[:, c][:, :, c]
-        self.upper = [u[:, c][:, :, c] for u in upper]
+        self.diagonal = diagonal if columns is None else diagonal[:, c][:, :, c]
+        self.upper = upper if columns is None else [u[:, c][:, :, c] for u in upper]
         self.scale = self.diagonal.diagonal(dim1=-2, dim2=-1).clamp(min=1e-9)
 
     def step(self, gradient: Tensor, damping: float) -> Tensor | None:

@@ -56,7 +56,6 @@ class MethodInputs:
     extras: dict[str, Any] = field(default_factory=dict)
     progress: bool = True
 
-
     def frames(self, frames: Tensor) -> "MethodInputs":
         """These inputs at the frame positions ``frames (K,)``: keypoints, joints and the
         ``"detections"`` extra (a :class:`mvmocap.detect.detections.Detections`) are sliced, and

@@ -103,7 +103,7 @@ class FitConfig:
     # (None = keep). By default it makes one robust pass at the final scale (the regressor
     # starts every frame near its evidence, so the wide pass that guards a geometric start
     # against writing joints off as outliers is not needed; from its geometric start the plain fit
-    # ends 1.6 % worse with one pass on the demo, 12.61 against 12.42 px) and uses Gauss-Newton
+    # ends 2.4 % worse with one pass on the demo, 12.42 against 12.13 px) and uses Gauss-Newton
     # (mvmocap.fit.gauss_newton): models/regressors/MODEL_CARD.md.
     refine_sigma_schedule: tuple[float, ...] | None = (1.0,)
     refine_iters_global: int | None = None
@@ -114,8 +114,9 @@ class FitConfig:
     # orientation and translation corrected by the difference between the fitted and the
     # regressed anchor); "init" = the regressor's estimate; "best" = whichever of the two has the
     # lower data energy (robust 2D + 3D terms at the first robust scale), frame by frame. On the
-    # real demo (volumetric+fit) the three end within 0.7 % of each other
-    # (models/regressors/MODEL_CARD.md).
+    # real demo (volumetric+fit, Gauss-Newton, pose prior 0.005, experiment script) "anchors"
+    # ended lowest (12.44 px) and "best" 0.3-0.4 % above; "init" ended 0.4 % or 8 % above in two
+    # processes, a few frames starting far off.
     refine_start: str = "anchors"
     refine_optimizer: str | None = "gauss-newton"
     # "gauss-newton" (Levenberg-Marquardt on the Gauss-Newton matrix: mvmocap.fit.gauss_newton),
@@ -295,7 +296,7 @@ def _minimise(closure_loss, variables: list[Tensor], cfg: FitConfig, iterations:
         loss.backward()
         return loss
 
-    if cfg.optimizer != "adam":  # L-BFGS, also for the stages Gauss-Newton leaves to it
+    if cfg.optimizer != "adam":  # L-BFGS, also for Gauss-Newton's one gap: shared betas over consecutive frames
         optimiser = torch.optim.LBFGS(
             variables,
             lr=1.0,
@@ -597,8 +598,9 @@ def _fit_sequence(keypoints_2d, rig, body_model, joints3d, joints3d_confidence, 
     # 1. initialisation
     t0 = time.perf_counter()
     keys = _keyframes(frame_valid, cfg.shape_frames)
+    init_keys_only = callable(init) and cfg.refine_start == "anchors"  # the other frames start as in the plain fit
     with torch.no_grad():
-        if init is None or (callable(init) and cfg.refine_start == "anchors"):
+        if init is None or init_keys_only:
             start = initial_params(model, j3d, conf3d, arm_drop=cfg.arm_drop)
             seen = start.valid & frame_valid
             if bool(seen.any()):
@@ -606,7 +608,7 @@ def _fit_sequence(keypoints_2d, rig, body_model, joints3d, joints3d_confidence, 
         else:
             start = _given_start(init, torch.arange(F, device=keys.device), "the keypoints").to(dtype=dtype, device=device)
         key_start = start.frames(keys)
-        if callable(init) and cfg.refine_start == "anchors":  # only the key frames start from init
+        if init_keys_only:
             key_start = _given_start(init, keys, "the key frames").to(dtype=dtype, device=device)
         betas = _pad_betas(key_start.betas, model.num_betas)
     timings["initialise"] = time.perf_counter() - t0

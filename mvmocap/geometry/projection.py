@@ -42,6 +42,20 @@ def distort_normalized(xy: Tensor, dist: Tensor) -> Tensor:
     return torch.stack([xd, yd], dim=-1)
 
 
+def distortion_jacobian(xy: Tensor, dist: Tensor) -> Tensor:
+    """Derivative ``(..., N, 2, 2)`` of :func:`distort_normalized` at ``xy (..., N, 2)`` with respect
+    to the undistorted coordinates (``dist (..., 5)`` as there)."""
+    k1, k2, p1, p2, k3 = (dist[..., i : i + 1] for i in range(5))  # each (..., 1)
+    x, y = xy[..., 0], xy[..., 1]
+    r2 = x * x + y * y
+    radial = 1 + r2 * (k1 + r2 * (k2 + r2 * k3))
+    d_radial_d_r2 = k1 + r2 * (2 * k2 + 3 * k3 * r2)
+    dxd_dx = radial + 2 * x * x * d_radial_d_r2 + 2 * p1 * y + 6 * p2 * x
+    dxd_dy = 2 * x * y * d_radial_d_r2 + 2 * p1 * x + 2 * p2 * y  # = dyd_dx
+    dyd_dy = radial + 2 * y * y * d_radial_d_r2 + 6 * p1 * y + 2 * p2 * x
+    return torch.stack([torch.stack([dxd_dx, dxd_dy], -1), torch.stack([dxd_dy, dyd_dy], -1)], -2)
+
+
 def normalized_to_pixels(xy: Tensor, K: Tensor) -> Tensor:
     """Normalised coordinates ``(..., N, 2)`` -> pixels ``(..., N, 2)`` with ``K (..., 3, 3)``."""
     fx, s, cx = K[..., 0, 0, None], K[..., 0, 1, None], K[..., 0, 2, None]
@@ -58,6 +72,14 @@ def pixels_to_normalized(uv: Tensor, K: Tensor) -> Tensor:
     y = (uv[..., 1] - cy) / fy
     x = (uv[..., 0] - cx - s * y) / fx
     return torch.stack([x, y], dim=-1)
+
+
+def _normalized(points_world: Tensor, R: Tensor, t: Tensor, min_depth: float) -> tuple[Tensor, Tensor, Tensor]:
+    """Normalised image coordinates ``(..., N, 2)`` of world points ``(..., N, 3)``, the depth they
+    were divided by ``(..., N)`` (clamped to ``min_depth``) and where it was clamped ``(..., N)``."""
+    cam = world_to_camera(points_world, R, t)
+    depth = cam[..., 2].clamp(min=min_depth)
+    return cam[..., :2] / depth[..., None], depth, cam[..., 2] < min_depth
 
 
 def project_points(
@@ -80,9 +102,7 @@ def project_points(
             points behind the camera give finite (meaningless) pixels, never NaN.
             Use :func:`world_to_camera` to test visibility.
     """
-    cam = world_to_camera(points_world, R, t)
-    depth = cam[..., 2:].clamp(min=min_depth)
-    xy = cam[..., :2] / depth
+    xy = _normalized(points_world, R, t, min_depth)[0]
     if dist is not None:
         xy = distort_normalized(xy, dist)
     return normalized_to_pixels(xy, K)
@@ -100,27 +120,14 @@ def project_points_jacobian(
     """:func:`project_points` ``(..., N, 2)`` px and its derivative with respect to each world point
     ``(..., N, 2, 3)`` px/m, in closed form (same arguments). Where the depth is clamped the
     derivative is that of the clamped projection (zero along the depth)."""
-    cam = world_to_camera(points_world, R, t)
-    z = cam[..., 2]
-    clamped = z < min_depth
-    depth = z.clamp(min=min_depth)
-    x, y = cam[..., 0] / depth, cam[..., 1] / depth
-    zero = torch.zeros_like(x)
+    xy, depth, clamped = _normalized(points_world, R, t, min_depth)
     inv = 1 / depth
+    zero = torch.zeros_like(inv)
     # d(x, y) / d(cam): (..., N, 2, 3)
-    d_xy = torch.stack([torch.stack([inv, zero, torch.where(clamped, zero, -x * inv)], -1),
-                        torch.stack([zero, inv, torch.where(clamped, zero, -y * inv)], -1)], -2)
-    xy = torch.stack([x, y], -1)
+    d_xy = torch.stack([torch.stack([inv, zero, torch.where(clamped, zero, -xy[..., 0] * inv)], -1),
+                        torch.stack([zero, inv, torch.where(clamped, zero, -xy[..., 1] * inv)], -1)], -2)
     if dist is not None:
-        k1, k2, p1, p2, k3 = (dist[..., i : i + 1] for i in range(5))  # each (..., 1)
-        r2 = x * x + y * y
-        radial = 1 + r2 * (k1 + r2 * (k2 + r2 * k3))
-        d_radial_d_r2 = k1 + r2 * (2 * k2 + 3 * k3 * r2)
-        dxd_dx = radial + 2 * x * x * d_radial_d_r2 + 2 * p1 * y + 6 * p2 * x
-        dxd_dy = 2 * x * y * d_radial_d_r2 + 2 * p1 * x + 2 * p2 * y
-        dyd_dy = radial + 2 * y * y * d_radial_d_r2 + 6 * p1 * y + 2 * p2 * x
-        d_dist = torch.stack([torch.stack([dxd_dx, dxd_dy], -1), torch.stack([dxd_dy, dyd_dy], -1)], -2)
-        d_xy = d_dist @ d_xy
+        d_xy = distortion_jacobian(xy, dist) @ d_xy
         xy = distort_normalized(xy, dist)
     fx, s, fy = K[..., 0, 0, None, None], K[..., 0, 1, None, None], K[..., 1, 1, None, None]
     d_pixels = torch.stack([fx * d_xy[..., 0, :] + s * d_xy[..., 1, :], fy * d_xy[..., 1, :]], -2)

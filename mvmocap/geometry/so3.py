@@ -10,8 +10,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-# Below this angle (rad) the closed form switches to its Taylor expansion (error ~ angle^4 / 120).
-_SMALL_ANGLE = 1e-3
+from mvmocap.geometry.rotations import _SMALL_ANGLE, _safe_norm
 
 
 def hat(v: Tensor) -> Tensor:
@@ -27,9 +26,8 @@ def right_jacobian(axis_angle: Tensor) -> Tensor:
     ``J_r(phi) = I - (1 - cos a) / a^2 hat(phi) + (a - sin a) / a^3 hat(phi)^2`` with ``a = |phi|``;
     the Taylor series ``I - hat/2 + hat^2/6`` below 1e-3 rad keeps it (and its gradient) finite at 0.
     """
+    _, a, small = _safe_norm(axis_angle, _SMALL_ANGLE)
     sq = (axis_angle * axis_angle).sum(-1)
-    small = sq < _SMALL_ANGLE**2
-    a = torch.sqrt(torch.where(small, torch.ones_like(sq), sq))
     c1 = torch.where(small, 0.5 - sq / 24, (1 - torch.cos(a)) / a**2)
     c2 = torch.where(small, 1.0 / 6 - sq / 120, (a - torch.sin(a)) / a**3)
     K = hat(axis_angle)

@@ -13,6 +13,19 @@ def random_inputs(B, seed=0):
     )
 
 
+class _Generic:
+    """A body model that follows the API but exposes no SMPL arrays (KeypointModel calls it whole)."""
+
+    num_betas = 10
+
+    def __init__(self, body):
+        self.body = body
+        self.coco23_available = body.coco23_available
+
+    def __call__(self, **kwargs):
+        return self.body(**kwargs)
+
+
 def test_reduced_skinning_matches_full_model(tiny_model):
     model = KeypointModel(tiny_model, dtype=torch.float64)
     assert model.reduced is not None
@@ -27,14 +40,7 @@ def test_reduced_skinning_matches_full_model(tiny_model):
 
 
 def test_generic_callable_model_is_called_whole(tiny_model):
-    class Wrapper:  # follows the API but exposes no SMPL arrays
-        num_betas = 10
-        coco23_available = tiny_model.coco23_available
-
-        def __call__(self, **kwargs):
-            return tiny_model(**kwargs)
-
-    model = KeypointModel(Wrapper(), dtype=torch.float64)
+    model = KeypointModel(_Generic(tiny_model), dtype=torch.float64)
     assert model.reduced is None
     orient, pose, betas, transl = random_inputs(3, seed=1)
     full = tiny_model(global_orient=orient, body_pose=pose, betas=betas, transl=transl).coco23
@@ -106,14 +112,7 @@ def test_closed_form_jacobian_matches_autodiff(tiny_model):
 def test_generic_model_jacobian_matches_the_closed_form(tiny_model):
     from mvmocap.geometry.rotations import axis_angle_to_matrix
 
-    class Wrapper:
-        num_betas = 10
-        coco23_available = tiny_model.coco23_available
-
-        def __call__(self, **kwargs):
-            return tiny_model(**kwargs)
-
-    closed, generic = KeypointModel(tiny_model, dtype=torch.float64), KeypointModel(Wrapper(), dtype=torch.float64)
+    closed, generic = KeypointModel(tiny_model, dtype=torch.float64), KeypointModel(_Generic(tiny_model), dtype=torch.float64)
     orient, pose, betas, transl = random_inputs(2, seed=7)
     delta = torch.full((2, 3), 0.1, dtype=torch.float64)
     rotation = axis_angle_to_matrix(orient) @ axis_angle_to_matrix(delta)
@@ -127,13 +126,6 @@ def test_shape_jacobian_matches_autodiff_and_the_generic_path(tiny_model):
     """The affine shortcut of the SMPL-format body equals autograd's derivative (pose correctives on)."""
     from mvmocap.geometry.rotations import axis_angle_to_matrix
 
-    class Wrapper:
-        num_betas = 10
-        coco23_available = tiny_model.coco23_available
-
-        def __call__(self, **kwargs):
-            return tiny_model(**kwargs)
-
     model = KeypointModel(tiny_model, dtype=torch.float64)
     orient, pose, betas, transl = random_inputs(3, seed=9)
     rotation = axis_angle_to_matrix(orient)
@@ -141,5 +133,5 @@ def test_shape_jacobian_matches_autodiff_and_the_generic_path(tiny_model):
     assert jac.shape == (3, 23, 3, 10)
     expected = torch.autograd.functional.jacobian(lambda b: model(rotation, pose, b, transl), betas[0])
     torch.testing.assert_close(jac, expected)
-    generic = KeypointModel(Wrapper(), dtype=torch.float64).shape_jacobian(rotation, pose, betas[0], transl)
+    generic = KeypointModel(_Generic(tiny_model), dtype=torch.float64).shape_jacobian(rotation, pose, betas[0], transl)
     torch.testing.assert_close(generic, expected)
