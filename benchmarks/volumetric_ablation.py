@@ -2,16 +2,16 @@
 
 Usage: python benchmarks/volumetric_ablation.py [--base models/regressors/volumetric.pt] [--out runs/volumetric_ablation]
            [--steps 400] [--lr 1e-4] [--n 500] [--views 4] [--variants full no-consensus no-diversity no-balance]
-           [--from-scratch CONFIG] [--parallel 2]
+           [--from-scratch CONFIG] [--parallel 2] [--seed 2]
 
 By fine-tuning (default): each variant starts from the trained network of ``--base`` (a
 ``train-synthetic`` run or a slim checkpoint with a ``train_config``) and trains ``--steps`` more
-steps on fresh synthetic data (seed 2, constant ``--lr``) with one stage replaced by the plain view
+steps on fresh synthetic data (seed ``--seed``, default 2, constant ``--lr``) with one stage replaced by the plain view
 mean -- consensus (stage 1), diversity (stage 2) or balance (stage 3); ``full`` gets the same extra
 steps with every stage on (the control). The variants share the base's training.
 
 From scratch (``--from-scratch CONFIG``, a ``train-synthetic`` YAML such as
-``examples/configs/volumetric_arms.yaml``): each variant is a new network (seed 2, no
+``examples/configs/volumetric_arms.yaml``): each variant is a new network (seed ``--seed``, no
 ``init_from``) trained ``--steps`` steps with CONFIG's data and options and a cosine rate from
 ``--lr`` to ``--lr / 20``; every variant sees the same data stream. ``--parallel N`` trains N
 variants at a time, one process each (one thread, data generated in the process).
@@ -35,7 +35,7 @@ VARIANTS = {"full": {}, "no-consensus": {"consensus": False}, "no-diversity": {"
             "no-balance": {"balance": False}}
 
 
-def variant_config(base: Path, variant: str, steps: int, lr: float) -> dict:
+def variant_config(base: Path, variant: str, steps: int, lr: float, seed: int = 2) -> dict:
     """The fine-tuning config of ``variant``: the base run's, warm-started from its checkpoint."""
     import torch
     import yaml
@@ -46,18 +46,18 @@ def variant_config(base: Path, variant: str, steps: int, lr: float) -> dict:
     else:
         cfg = yaml.safe_load((base / "config.yaml").read_text())
         start = base / "checkpoint.pt"
-    cfg.update({"seed": 2, "steps": steps, "lr": lr, "lr_schedule": "constant", "lr_min": 0.0,
+    cfg.update({"seed": seed, "steps": steps, "lr": lr, "lr_schedule": "constant", "lr_min": 0.0,
                 "val_every": steps, "checkpoint_every": 100})
     cfg["model"] = {**cfg["model"], "init_from": str(start), **VARIANTS[variant]}
     return cfg
 
 
-def scratch_config(config: Path, variant: str, steps: int, lr: float) -> dict:
+def scratch_config(config: Path, variant: str, steps: int, lr: float, seed: int = 2) -> dict:
     """The from-scratch config of ``variant``: ``config``'s data and options, a new network."""
     import yaml
 
     cfg = yaml.safe_load(config.read_text())
-    cfg.update({"seed": 2, "steps": steps, "lr": lr, "lr_schedule": "cosine", "lr_min": lr / 20,
+    cfg.update({"seed": seed, "steps": steps, "lr": lr, "lr_schedule": "cosine", "lr_min": lr / 20,
                 "val_every": steps, "checkpoint_every": 100, "num_workers": 0, "threads": 1})
     model = {k: v for k, v in cfg["model"].items() if k != "init_from"}
     cfg["model"] = {**model, **VARIANTS[variant]}
@@ -96,6 +96,7 @@ def main() -> None:
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument("--from-scratch", type=Path, default=None, metavar="CONFIG")
     parser.add_argument("--parallel", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=2, help="training seed (data stream and initial weights)")
     args = parser.parse_args()
     import mvmocap.regressors  # noqa: F401  (registers the estimators)
     from mvmocap.evaluate.synthetic import run_benchmark
@@ -103,8 +104,8 @@ def main() -> None:
 
     def config(variant: str) -> dict:
         if args.from_scratch:
-            return scratch_config(args.from_scratch, variant, args.steps, args.lr)
-        return variant_config(args.base, variant, args.steps, args.lr)
+            return scratch_config(args.from_scratch, variant, args.steps, args.lr, args.seed)
+        return variant_config(args.base, variant, args.steps, args.lr, args.seed)
 
     if args.parallel > 1:
         from concurrent.futures import ProcessPoolExecutor
@@ -115,7 +116,8 @@ def main() -> None:
     else:
         checkpoints = {v: train_variant(args.out, v, config(v), args.steps) for v in args.variants}
     kind = "from-scratch training" if args.from_scratch else "fine-tuning"
-    print(f"\n### retrained ablation ({args.steps} {kind} steps each), {args.views} views, n={args.n}, seed 0")
+    print(f"\n### retrained ablation ({args.steps} {kind} steps each, training seed {args.seed}), {args.views} views, "
+          f"n={args.n}, benchmark seed 0")
     print("| variant | MPJPE | PA-MPJPE | N-MPJPE | PVE |\n|---|---|---|---|---|")
     for variant, ckpt in checkpoints.items():
         os.environ[CHECKPOINT_ENV] = str(ckpt)

@@ -9,8 +9,9 @@ cache is copied to every run, so the times compare everything after detection. E
 fresh Python process, as ``mvmocap reconstruct`` is (so no method profits from another's warm-up),
 and each method runs ``--repeat`` times: the time printed is the median, the reprojection the
 first run's (the runs are deterministic; a difference is reported). Prints, per method, the median
-reprojection error of the model's COCO joints against the detections, its ratio to ``fit``'s, the
-stage timings and the height. Targets (issue #8): volumetric <= 1.5 x fit's median reprojection,
+reprojection error of the model's COCO joints against the detections, its ratio to ``fit``'s with a
+95 % moving-block bootstrap interval (frames resampled in blocks of 10, both runs paired: ``mvmocap
+eval reconstructions``), the stage timings and the height. Targets (issue #8): volumetric <= 1.5 x fit's median reprojection,
 volumetric+fit <= 1.0 x, in less total time than fit. ``volumetric`` is the network + limb IK,
 ``volumetric-net`` the network alone; ``volumetric+fit`` runs SMPLify with its refinement settings
 (``FitConfig.refine_*``); ``--fit`` changes fit options of every method.
@@ -36,6 +37,17 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 SHARED = REPO.parent / "shared" / "data" / "pose2sim_demo"
+BLOCK_FRAMES = 10  # bootstrap block: 1/6 s at the demo's 60 fps
+
+
+def ratio_interval(reference: Path, other: Path) -> tuple[float, float]:
+    """95 % interval of the ratio of two runs' median reprojection errors (output folders):
+    :func:`mvmocap.evaluate.reconstructions.compare_reconstructions`, blocks of ``BLOCK_FRAMES``."""
+    from mvmocap.evaluate.reconstructions import compare_reconstructions
+    from mvmocap.io.joints3d import load_fit_reprojection
+
+    return compare_reconstructions(load_fit_reprojection(reference), load_fit_reprojection(other),
+                                   block_frames=BLOCK_FRAMES).interval
 
 
 def run_once(method: str, out: Path, detections: Path | None, fit_options: dict, videos: Path) -> dict:
@@ -90,10 +102,10 @@ def main() -> None:
     if args.subsets:
         camera_subsets(args, detections)
         return
-    rows = {}
+    rows, outs = {}, {}
     for method in args.methods:
-        runs = [run_fresh(method, args.out / method.replace("+", "_plus_"), detections, args.fit)
-                for _ in range(args.repeat)]
+        outs[method] = out = args.out / method.replace("+", "_plus_")
+        runs = [run_fresh(method, out, detections, args.fit) for _ in range(args.repeat)]
         afters = [r["timings"]["total"] - r["timings"].get("detect", 0) for r in runs]
         pixels = [r["summary"]["median_reprojection_fit_px"] for r in runs]
         s, t = runs[0]["summary"], {k: round(v, 2) for k, v in runs[0]["timings"].items()}
@@ -106,8 +118,9 @@ def main() -> None:
     if "fit" in rows:
         ref_px, ref_t = rows["fit"]
         for method, (px, after) in rows.items():
-            print(f"{method}: reprojection ratio to fit {px / ref_px:.4f}, median time after detection "
-                  f"{after:.2f} s (fit {ref_t:.2f} s)")
+            low, high = ratio_interval(outs["fit"], outs[method])
+            print(f"{method}: reprojection ratio to fit {px / ref_px:.4f} (95 % block bootstrap {low:.3f}-{high:.3f}), "
+                  f"median time after detection {after:.2f} s (fit {ref_t:.2f} s)")
 
 
 def camera_subsets(args, detections: Path) -> None:
@@ -125,16 +138,21 @@ def camera_subsets(args, detections: Path) -> None:
                 link = videos / f"{name}.mp4"
                 if not link.exists():
                     link.symlink_to(SHARED / "videos" / f"{name}.mp4")
-            results = {}
+            results, outs = {}, {}
             for method in args.methods:
-                r = run_fresh(method, args.out / "subset" / method.replace("+", "_plus_"), detections, args.fit, videos)
+                outs[method] = out = args.out / "subset" / "+".join(subset) / method.replace("+", "_plus_")
+                r = run_fresh(method, out, detections, args.fit, videos)
                 results[method] = (r["summary"]["median_reprojection_fit_px"],
                                    r["timings"]["total"] - r["timings"].get("detect", 0))
             ref_px, ref_t = results[args.methods[0]]
+            intervals = {}
             for method in ratios:
                 ratios[method].append((results[method][0] / ref_px, results[method][1] / ref_t))
-            print("+".join(subset) + ": " + ", ".join(f"{m} {px:.2f} px {t:.2f} s" for m, (px, t) in results.items()),
-                  flush=True)
+                intervals[method] = ratio_interval(outs[args.methods[0]], outs[method])
+            print("+".join(subset) + ": " + ", ".join(
+                f"{m} {px:.2f} px {t:.2f} s" + (f" (ratio {px / ref_px:.3f}, 95 % {intervals[m][0]:.3f}-{intervals[m][1]:.3f})"
+                                               if m in intervals else "")
+                for m, (px, t) in results.items()), flush=True)
     for method, values in ratios.items():
         px, t = [v[0] for v in values], [v[1] for v in values]
         print(f"{method} / {args.methods[0]} over {len(values)} camera sets: reprojection median {statistics.median(px):.3f} "

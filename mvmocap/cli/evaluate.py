@@ -1,6 +1,7 @@
 """``mvmocap eval``: compare estimates with references.
 
 * ``mvmocap eval calibration --estimate A --reference B``
+* ``mvmocap eval reconstructions --reference OUT_A --other OUT_B`` (two reconstruct outputs of one capture)
 * ``mvmocap eval synthetic --method M [--seed 0 --n 500 --views 4]``
   (also spelled ``mvmocap eval --dataset synthetic --method M ...``)
 """
@@ -53,6 +54,28 @@ def calibration(
     from mvmocap.io.calibration import load_rig
 
     comparison = compare_calibrations(load_rig(estimate), load_rig(reference))
+    typer.echo(comparison.to_text())
+    if json_out is not None:
+        atomic_write_text(json_out, json.dumps(comparison.to_dict(), indent=1))
+
+
+@app.command("reconstructions")
+@handle_errors
+def reconstructions(
+    reference: Path = typer.Option(..., "--reference", help="A reconstruct output folder (or its joints3d.npz)."),
+    other: Path = typer.Option(..., "--other", help="Another reconstruction of the same capture and cameras."),
+    block_frames: int = typer.Option(10, "--block-frames", help="Consecutive frames per bootstrap block."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the comparison as JSON."),
+) -> None:
+    """Median reprojection error of OTHER against REFERENCE on the same detections, with a 95 % bootstrap interval of the ratio."""
+    from mvmocap.evaluate.reconstructions import compare_reconstructions
+    from mvmocap.io.atomic import atomic_write_text
+    from mvmocap.io.joints3d import load_fit_reprojection
+
+    if block_frames < 1:
+        raise fail("--block-frames must be >= 1")
+    comparison = compare_reconstructions(load_fit_reprojection(reference), load_fit_reprojection(other),
+                                         block_frames=block_frames)
     typer.echo(comparison.to_text())
     if json_out is not None:
         atomic_write_text(json_out, json.dumps(comparison.to_dict(), indent=1))

@@ -287,6 +287,7 @@ def _export(out: Path, detections, rig, tri, fit, fit_err, mask, body_model, cfg
             triangulated_reprojection_px=tri.errors.numpy(),
             fitted=fit.keypoints3d.detach().to(torch.float64).numpy(),
             fitted_reprojection_px=fit_err.numpy(),
+            compared=mask.numpy(),
             smpl_joints=body.joints.numpy().astype(np.float64),
             valid=params.valid.numpy().astype(np.uint8),
         )

@@ -84,3 +84,19 @@ def test_eval_calibration_compares_resized_and_full_calibrations(shared_demo, tm
 def test_eval_unknown_dataset_is_refused():
     result = run("eval", "--dataset", "h36m")
     assert result.returncode == 2 and "unknown dataset" in result.stderr
+
+
+def test_eval_reconstructions_compares_two_outputs(tmp_path):
+    import json
+
+    from tests.io.test_joints3d import write_joints3d
+
+    write_joints3d(tmp_path / "a" / "joints3d.npz")
+    write_joints3d(tmp_path / "b" / "joints3d.npz", scale=0.9)
+    result = run("eval", "reconstructions", "--reference", str(tmp_path / "a"), "--other", str(tmp_path / "b"),
+                 "--json", str(tmp_path / "r.json"))
+    assert result.returncode == 0, result.stderr
+    assert "ratio other / reference: 0.9000" in result.stdout and "lower" in result.stdout
+    assert json.loads((tmp_path / "r.json").read_text())["ratio"] == pytest.approx(0.9)
+    missing = run("eval", "reconstructions", "--reference", str(tmp_path / "a"), "--other", str(tmp_path / "nowhere"))
+    assert missing.returncode == 2 and "not found" in missing.stderr and "Traceback" not in missing.stderr

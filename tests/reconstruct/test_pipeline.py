@@ -90,8 +90,16 @@ def test_outputs_are_complete_and_consistent(capture, tmp_path):
         assert joints["triangulated"].shape == (FRAMES, 23, 3)
         assert joints["fitted_reprojection_px"].shape == (FRAMES, 4, 23)
         assert joints["smpl_joints"].shape == (FRAMES, 24, 3)
+        compared = joints["compared"]
+        fitted_errors, triangulated_errors = joints["fitted_reprojection_px"], joints["triangulated_reprojection_px"]
     report = json.loads((out / "report.json").read_text())
     summary = report["summary"]
+    assert compared.dtype == bool and compared.shape == (FRAMES, 4, 23)
+    assert not compared[list(NOBODY)].any() and not compared[..., 17:].any() and compared.any()
+    # torch's median (the lower middle value), as the report's
+    assert summary["median_reprojection_fit_px"] == pytest.approx(float(torch.from_numpy(fitted_errors[compared]).median()))
+    assert summary["median_reprojection_triangulation_px"] == pytest.approx(
+        float(torch.from_numpy(triangulated_errors[compared]).median()))
     # Exact synthetic keypoints: triangulation is near-perfect and the fit lands within a few pixels.
     assert summary["median_reprojection_triangulation_px"] < 0.5
     assert summary["median_reprojection_fit_px"] < 6.0
