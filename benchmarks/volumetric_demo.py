@@ -130,6 +130,7 @@ def camera_subsets(args, detections: Path) -> None:
 
     cameras = sorted(p.stem for p in (SHARED / "videos").glob("*.mp4"))
     ratios: dict[str, list[tuple[float, float]]] = {m: [] for m in args.methods[1:]}
+    bounds: dict[str, list[tuple[float, float]]] = {m: [] for m in args.methods[1:]}
     for size in range(len(cameras), 1, -1):
         for subset in itertools.combinations(cameras, size):
             videos = args.out / "videos" / "+".join(subset)
@@ -149,6 +150,7 @@ def camera_subsets(args, detections: Path) -> None:
             for method in ratios:
                 ratios[method].append((results[method][0] / ref_px, results[method][1] / ref_t))
                 intervals[method] = ratio_interval(outs[args.methods[0]], outs[method])
+                bounds[method].append(intervals[method])
             print("+".join(subset) + ": " + ", ".join(
                 f"{m} {px:.2f} px {t:.2f} s" + (f" (ratio {px / ref_px:.3f}, 95 % {intervals[m][0]:.3f}-{intervals[m][1]:.3f})"
                                                if m in intervals else "")
@@ -157,7 +159,9 @@ def camera_subsets(args, detections: Path) -> None:
         px, t = [v[0] for v in values], [v[1] for v in values]
         print(f"{method} / {args.methods[0]} over {len(values)} camera sets: reprojection median {statistics.median(px):.3f} "
               f"({min(px):.3f}-{max(px):.3f}, <= 1 in {sum(v <= 1 for v in px)}), time median {statistics.median(t):.3f} "
-              f"({min(t):.3f}-{max(t):.3f}, < 1 in {sum(v < 1 for v in t)})")
+              f"({min(t):.3f}-{max(t):.3f}, < 1 in {sum(v < 1 for v in t)}); 95 % interval of the reprojection ratio "
+              f"below 1 in {sum(high < 1 for _, high in bounds[method])}, above 1 in "
+              f"{sum(low > 1 for low, _ in bounds[method])}")
 
 
 if __name__ == "__main__":
