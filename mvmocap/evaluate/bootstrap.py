@@ -19,7 +19,8 @@ DRAWS_PER_BATCH = 64  # resamples evaluated at once (memory: 64 x the errors' si
 
 def _check(errors: Tensor, mask: Tensor, frames: int | None, name: str) -> None:
     if errors.dim() < 1 or errors.shape != mask.shape:
-        raise InputError(f"{name}: errors {tuple(errors.shape)} and mask {tuple(mask.shape)} must have one shape (F, ...)")
+        raise InputError(f"{name}: errors {tuple(errors.shape)} and mask {tuple(mask.shape)} "
+                         "must have one shape (F, ...)")
     if frames is not None and errors.shape[0] != frames:
         raise InputError(f"{name} has {errors.shape[0]} frames, the reference {frames}")
     if not bool(mask.any()):
@@ -64,7 +65,8 @@ def median_ratio_interval(reference_errors: Tensor, reference_mask: Tensor, othe
         :class:`InputError` for mismatched shapes, an empty mask or out-of-range settings.
     """
     reference_errors, other_errors = torch.as_tensor(reference_errors), torch.as_tensor(other_errors)
-    reference_mask, other_mask = torch.as_tensor(reference_mask, dtype=torch.bool), torch.as_tensor(other_mask, dtype=torch.bool)
+    reference_mask = torch.as_tensor(reference_mask, dtype=torch.bool)
+    other_mask = torch.as_tensor(other_mask, dtype=torch.bool)
     _check(reference_errors, reference_mask, None, "reference")
     _check(other_errors, other_mask, reference_errors.shape[0], "other")
     if block < 1 or draws < 1 or not 0 < level < 1:
@@ -72,7 +74,8 @@ def median_ratio_interval(reference_errors: Tensor, reference_mask: Tensor, othe
     if generator is None:
         generator = torch.Generator().manual_seed(0)
     samples = block_bootstrap_frames(reference_errors.shape[0], block, draws, generator)
-    ratios = torch.cat([_resampled_medians(other_errors, other_mask, rows) / _resampled_medians(reference_errors, reference_mask, rows)
+    ratios = torch.cat([_resampled_medians(other_errors, other_mask, rows)
+                        / _resampled_medians(reference_errors, reference_mask, rows)
                         for rows in samples.split(DRAWS_PER_BATCH)])
     ratios = ratios[torch.isfinite(ratios)]
     if ratios.numel() == 0:

@@ -79,5 +79,6 @@ def compare_reconstructions(reference: FitReprojection, other: FitReprojection, 
     ref_px, other_px = _median(reference.errors[shared]), _median(other.errors[shared])
     per_camera = {name: (_median(reference.errors[:, c][shared[:, c]]), _median(other.errors[:, c][shared[:, c]]))
                   for c, name in enumerate(reference.camera_names)}
+    frames_with_points = int(shared.flatten(1).any(1).sum())
     return ReconstructionComparison(ref_px, other_px, other_px / ref_px, interval, level, per_camera,
-                                    int(shared.sum()), int(shared.any(-1).any(-1).sum()), min(block_frames, len(reference.frame_ids)))
+                                    int(shared.sum()), frames_with_points, min(block_frames, len(reference.frame_ids)))
