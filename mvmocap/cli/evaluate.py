@@ -72,8 +72,6 @@ def reconstructions(
     from mvmocap.io.atomic import atomic_write_text
     from mvmocap.io.joints3d import load_fit_reprojection
 
-    if block_frames < 1:
-        raise fail("--block-frames must be >= 1")
     comparison = compare_reconstructions(load_fit_reprojection(reference), load_fit_reprojection(other),
                                          block_frames=block_frames)
     typer.echo(comparison.to_text())
