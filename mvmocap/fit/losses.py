@@ -67,9 +67,11 @@ def shape_prior(betas: Tensor) -> Tensor:
     return (betas**2).sum(-1)
 
 
-def pose_prior(body_pose: Tensor) -> Tensor:
-    """Weak L2 pull of the body joints towards the rest pose: ``(F, 23, 3)`` -> scalar (mean over frames)."""
-    return (body_pose**2).sum(dim=(-1, -2)).mean()
+def pose_prior(body_pose: Tensor, mean: Tensor | None = None) -> Tensor:
+    """Weak L2 pull of the body joints towards ``mean`` (axis-angle, broadcast against
+    ``body_pose``; None: the rest pose, zeros): ``(F, 23, 3)`` -> scalar (mean over frames)."""
+    offset = body_pose if mean is None else body_pose - mean
+    return (offset**2).sum(dim=(-1, -2)).mean()
 
 
 @dataclass(frozen=True)

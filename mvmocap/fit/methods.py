@@ -8,7 +8,8 @@ regressors (later issues) register an *initialiser*; the spec then selects:
 * ``<regressor>``: the regressor's parameters as they are;
 * ``<regressor>+fit``: the regressor's parameters as SMPLify's starting point, asked for only
   on the frames the fit starts from them (the key frames with ``FitConfig.refine_start =
-  "anchors"``, the default; every frame otherwise).
+  "anchors"``, the default; every frame otherwise), and there also the mean of its pose prior
+  (``FitConfig.refine_pose_prior``).
 
 A regressor registers with::
 

@@ -47,6 +47,17 @@ def test_priors_zero_at_rest():
     assert torch.all(losses.hinge_off_axis_prior(rest) == 0)
 
 
+def test_pose_prior_about_a_mean():
+    g = torch.Generator().manual_seed(3)
+    pose = torch.randn(4, 23, 3, generator=g, dtype=torch.float64)
+    mean = torch.randn(4, 23, 3, generator=g, dtype=torch.float64)
+    assert float(losses.pose_prior(pose, pose)) == 0.0
+    torch.testing.assert_close(losses.pose_prior(pose, mean), losses.pose_prior(pose - mean))
+    assert float(losses.pose_prior(pose, None)) == pytest.approx(float((pose**2).sum() / 4))
+    # one mean for every frame broadcasts
+    torch.testing.assert_close(losses.pose_prior(pose, mean[0]), losses.pose_prior(pose - mean[:1]))
+
+
 def test_bending_prior_zero_for_natural_bending_positive_when_violated():
     pose = torch.zeros(len(HINGE_JOINTS), 23, 3, dtype=torch.float64)
     for k, h in enumerate(HINGE_JOINTS):

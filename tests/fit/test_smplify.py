@@ -257,3 +257,50 @@ def test_refine_start_modes(synthetic, mode):
         assert float(error) < 0.015
     with pytest.raises(InputError, match="refine_start"):
         FitConfig(refine_start="nearest")
+
+
+def test_regressed_pose_mean_only_where_the_regressor_answered(synthetic):
+    from mvmocap.fit.smplify import _regressed_pose_mean
+
+    p = synthetic.params
+    keys = torch.tensor([2, 9, 17])
+    regressed = p.frames(keys)
+    regressed = dataclasses.replace(regressed, valid=torch.tensor([True, False, True]))
+    mean = _regressed_pose_mean(p.num_frames, keys, regressed, keys_only=True)
+    assert mean.shape == (p.num_frames, 23, 3)
+    torch.testing.assert_close(mean[[2, 17]], p.body_pose[[2, 17]])
+    others = [f for f in range(p.num_frames) if f not in (2, 17)]
+    assert torch.all(mean[others] == 0)  # not a key frame, or the regressor had no answer there
+    every = _regressed_pose_mean(p.num_frames, keys, p, keys_only=False)
+    torch.testing.assert_close(every, p.body_pose)
+
+
+@pytest.mark.parametrize("asked_for_key_frames", [False, True])
+def test_refinement_pose_prior_pulls_towards_the_regressor(synthetic, asked_for_key_frames):
+    # A strong pose prior: about the rest pose it drags a refinement that starts at the truth away
+    # from it; about the regressor's estimate (here the truth) it keeps it there. A regressor asked
+    # for its key frames only (a callable init, refine_start="anchors") gives the prior's mean there.
+    from mvmocap.fit.smplify import _keyframes
+
+    truth = synthetic.params
+    init = (lambda frames: truth.frames(frames)) if asked_for_key_frames else truth
+    keys = _keyframes(truth.valid, 6)
+    errors = {}
+    for mean in ("regressor", "rest"):
+        cfg = dataclasses.replace(FAST, weight_pose=5.0, refine_pose_prior=mean, shape_frames=6)
+        result = fit_sequence(synthetic.keypoints_2d, synthetic.rig, synthetic.model, config=cfg, init=init,
+                              progress=False)
+        assert result.params.body_pose.shape == truth.body_pose.shape
+        errors[mean] = (result.params.body_pose - truth.body_pose.float()).norm(dim=-1).mean(-1)  # (F,) rad
+    assert float(errors["regressor"][keys].mean()) < 0.5 * float(errors["rest"][keys].mean())
+    if asked_for_key_frames:
+        return
+    assert float(errors["regressor"].mean()) < 0.5 * float(errors["rest"].mean())
+    plain = fit_sequence(synthetic.keypoints_2d, synthetic.rig, synthetic.model,
+                         config=dataclasses.replace(FAST, weight_pose=5.0, refine_pose_prior="regressor"),
+                         progress=False)  # no regressor: the rest pose, whatever the setting
+    rest = fit_sequence(synthetic.keypoints_2d, synthetic.rig, synthetic.model,
+                        config=dataclasses.replace(FAST, weight_pose=5.0, refine_pose_prior="rest"), progress=False)
+    torch.testing.assert_close(plain.params.body_pose, rest.params.body_pose)
+    with pytest.raises(InputError, match="refine_pose_prior"):
+        FitConfig(refine_pose_prior="network")
