@@ -128,7 +128,9 @@ class FitConfig:
     # that estimate, a learned prior in place of the rest pose; "rest" = to the rest pose, as the
     # plain fit does. Frames without an estimate always keep the rest pose. On the real demo
     # (benchmarks/volumetric_demo.py) "regressor" took volumetric+fit from 12.136 to 12.025 px
-    # (the fit: 12.128), and lowered it on 8 of the 11 camera sets of 2-4 cameras, in the same time.
+    # (the fit: 12.128), and lowered it on 8 of the 11 camera sets of 2-4 cameras, in the same time;
+    # on synthetic single frames it leaves 4 and 8 views about even and costs 1-2 mm with 2 views
+    # (models/regressors/MODEL_CARD.md).
     refine_pose_prior: str = "regressor"
     # "gauss-newton" (Levenberg-Marquardt on the Gauss-Newton matrix: mvmocap.fit.gauss_newton),
     # "lbfgs" or "adam" (torch optimisers, iters_* iterations per stage).
