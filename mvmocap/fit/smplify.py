@@ -477,7 +477,7 @@ def _regressed_pose_mean(num_frames: int, keys: Tensor, regressed: BodyParams, k
     else every frame) and the rest pose (zeros) elsewhere."""
     pose = regressed.body_pose * regressed.valid.to(regressed.body_pose.dtype)[:, None, None]
     if not keys_only:
-        return pose.clone()
+        return pose  # already a new tensor
     mean = pose.new_zeros(num_frames, *pose.shape[1:])
     mean[keys] = pose
     return mean
