@@ -85,7 +85,10 @@ class ReconstructConfig:
                 if bad:
                     raise InputError(f"{source}: unknown {name} option(s) {', '.join(bad)}; known: {', '.join(sorted(sub_known))}")
                 kwargs[name] = section(**sub)
-        return cls(**kwargs)
+        try:
+            return cls(**kwargs)
+        except InputError as exc:  # a value the settings refuse: say which file holds it
+            raise InputError(f"{source}: {exc}") from None
 
     @classmethod
     def load(cls, path: str | Path) -> "ReconstructConfig":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -182,6 +183,9 @@ def test_unknown_config_option_is_a_clear_error(tmp_path):
         ReconstructConfig.load(path)
     path.write_text("fit:\n  not_a_fit_option: 3\n")
     with pytest.raises(InputError, match="unknown fit option"):
+        ReconstructConfig.load(path)
+    path.write_text("fit:\n  refine_pose_prior: network\n")  # a known option with a refused value
+    with pytest.raises(InputError, match=re.escape(f"{path}: refine_pose_prior must be one of regressor, rest")):
         ReconstructConfig.load(path)
 
 
