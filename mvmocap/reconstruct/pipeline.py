@@ -10,6 +10,7 @@ optional ``smpl_params.json`` and overlays).
 from __future__ import annotations
 
 import json
+import shutil
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -21,14 +22,17 @@ import torch
 from mvmocap import __version__
 from mvmocap.console import console
 from mvmocap.detect.detections import Detections
-from mvmocap.errors import InputError, MissingFileError
+from mvmocap.errors import InputError, MissingFileError, MvmocapError
 from mvmocap.geometry.camera import CameraRig
 from mvmocap.io.atomic import atomic_path, atomic_write_text
 from mvmocap.reconstruct.config import ReconstructConfig
+from mvmocap.reconstruct.run_state import exclusive_run, mark_complete, mark_running
 from mvmocap.reconstruct.stage_cache import StageCache, stage_key
 
 COCO17 = slice(0, 17)
 SIZE_TOLERANCE = 0.05  # calibration vs video image size, relative
+# The files that make up a finished run (checksummed in run.json, written last).
+RESULT_FILES = ("smpl_params.npz", "smpl_params.json", "joints3d.npz", "cameras.yaml", "report.json", "config.yaml")
 
 
 @dataclass
@@ -59,15 +63,58 @@ def run(
     """
     cfg = config or ReconstructConfig()
     out = Path(out)
+    checked = _preflight(videos_dir, calibration, calibrate_from_joints, cfg)  # before any file is written
+    created = not out.exists()
+    with exclusive_run(out):
+        try:
+            return _run(videos_dir, out, checked, calibration, keypoints_dir, cfg, progress)
+        except MvmocapError:
+            if created:  # a refused run leaves nothing behind
+                shutil.rmtree(out, ignore_errors=True)
+            raise
+
+
+@dataclass
+class _Checked:
+    """What :func:`_preflight` validated and loaded, handed to the stages."""
+
+    rig: CameraRig | None
+    body_model: object  # mvmocap.body.BodyModel
+
+
+def _preflight(videos_dir, calibration, calibrate_from_joints: bool, cfg: ReconstructConfig) -> _Checked:
+    """Every check that needs no detection, so a bad input is refused in seconds, with nothing written."""
     if (calibration is None) == (not calibrate_from_joints):
         raise InputError("give a calibration file (--calibration FILE) or --calibrate-from-joints, not both or neither")
     if calibration is not None and not Path(calibration).exists():
         raise MissingFileError(calibration, "calibration file")
+    from mvmocap.body import load_body_model
     from mvmocap.fit.methods import resolve_method
+    from mvmocap.io.calibration import load_rig
+    from mvmocap.io.video import discover_cameras
 
-    resolve_method(cfg.method)  # an unknown --method fails before any long work
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "config.yaml", cfg.dumps())
+    resolve_method(cfg.method)
+    if cfg.device == "cuda" and not torch.cuda.is_available():
+        raise InputError("--device cuda: CUDA is not available on this machine (torch sees no GPU); use --device cpu")
+    rig = load_rig(calibration) if calibration is not None else None
+    if rig is not None and videos_dir is not None and Path(videos_dir).is_dir():
+        names = [p.stem if p.is_file() else p.name for p in discover_cameras(videos_dir, allow_folders_without_images=True)]
+        _check_camera_names(names, rig, calibration)
+    return _Checked(rig=rig, body_model=load_body_model(cfg.body_model))
+
+
+def _check_camera_names(names, rig: CameraRig, calibration) -> None:
+    missing = [n for n in names if n not in rig.names]
+    if missing:
+        raise InputError(
+            f"video names do not match the calibration {calibration}: no camera for {', '.join(missing)}; "
+            f"videos: {', '.join(names)}; calibration: {', '.join(rig.names)}"
+        )
+
+
+def _run(videos_dir, out: Path, checked: _Checked, calibration, keypoints_dir, cfg: ReconstructConfig,
+         progress: bool) -> ReconstructionResult:
+    mark_running(out)
     timings: dict[str, float] = {}
     start = time.perf_counter()
 
@@ -81,8 +128,8 @@ def run(
 
     tick = time.perf_counter()
     detections = _usable_cameras(detections)
-    if calibration is not None:
-        rig = _rig_for(calibration, detections)
+    if checked.rig is not None:
+        rig = _rig_for(checked.rig, calibration, detections)
     else:
         rig = _calibrate_from_joints(detections, out, cfg, progress)
     detections = detections.subset_cameras(rig.names)
@@ -101,9 +148,7 @@ def run(
     timings["triangulate"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
-    from mvmocap.body import load_body_model
-
-    body_model = load_body_model(cfg.body_model)
+    body_model = checked.body_model
     fit = _fit(keypoints, rig, body_model, tri, detections, cfg, out, progress)
     timings["fit"] = time.perf_counter() - tick
 
@@ -121,6 +166,8 @@ def run(
         timings["render"] = time.perf_counter() - tick
     timings["total"] = time.perf_counter() - start
     _write_report(out, detections, rig, tri, fit, fit_err, compared, summary, timings, cfg, calibration, keypoints_dir, flips)
+    atomic_write_text(out / "config.yaml", cfg.dumps())
+    mark_complete(out, RESULT_FILES)
     log(
         f"median reprojection {summary['median_reprojection_fit_px']:.1f} px (triangulation "
         f"{summary['median_reprojection_triangulation_px']:.1f} px), height {summary['height_m']:.2f} m, "
@@ -164,16 +211,8 @@ def _usable_cameras(detections: Detections) -> Detections:
     return detections.subset_cameras(usable)
 
 
-def _rig_for(calibration, detections: Detections) -> CameraRig:
-    from mvmocap.io.calibration import load_rig
-
-    rig = load_rig(calibration)
-    missing = [n for n in detections.camera_names if n not in rig.names]
-    if missing:
-        raise InputError(
-            f"video names do not match the calibration {calibration}: no camera for {', '.join(missing)}; "
-            f"videos: {', '.join(detections.camera_names)}; calibration: {', '.join(rig.names)}"
-        )
+def _rig_for(rig: CameraRig, calibration, detections: Detections) -> CameraRig:
+    _check_camera_names(detections.camera_names, rig, calibration)
     rig = rig.subset(detections.camera_names)
     for name, cal, vid in zip(rig.names, rig.sizes.numpy(), detections.image_sizes):
         if np.any(np.abs(cal / np.asarray(vid, dtype=float) - 1) > SIZE_TOLERANCE):

@@ -169,3 +169,27 @@ def test_folders_mvmocap_writes_beside_the_videos_are_skipped(tmp_path):
     (tmp_path / "other").mkdir()
     with pytest.raises(FileFormatError, match="no images"):
         discover_cameras(tmp_path)
+
+
+def test_damaged_video_reads_without_decoder_noise_on_stderr(tmp_path):
+    """FFmpeg's decoder complaints are silenced at the source (OPENCV_FFMPEG_LOGLEVEL)."""
+    import subprocess
+    import sys
+
+    rng = np.random.default_rng(0)
+    video = tmp_path / "cam.mp4"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (160, 120))
+    for _ in range(20):
+        writer.write(rng.integers(0, 256, (120, 160, 3), dtype=np.uint8))
+    writer.release()
+    data = bytearray(video.read_bytes())
+    for index in rng.integers(len(data) // 4, 3 * len(data) // 4, 100):  # damage the frames, keep the index
+        data[index] = int(rng.integers(256))
+    video.write_bytes(bytes(data))
+    script = ("import numpy as np; from mvmocap.io.video import open_camera, iter_frames; "
+              f"s = open_camera({str(video)!r}); print(sum(1 for _ in iter_frames(s, np.arange(s.num_frames))))")
+    env = {k: v for k, v in __import__("os").environ.items() if k != "OPENCV_FFMPEG_LOGLEVEL"}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "20"  # damaged frames are still yielded (or None), never a crash
+    assert "@ 0x" not in result.stderr, result.stderr
