@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Callable
 
-from mvmocap.calibrate.from_joints import CalibrationResult, calibrate_from_joints
+from mvmocap.calibrate.from_joints import CalibrationResult, calibrate_from_joints, check_subject_height
 from mvmocap.detect.detections import Detections
 from mvmocap.errors import MissingFileError
 
@@ -79,6 +79,7 @@ def calibrate_from_joints_to_file(
     from mvmocap.io.calibration import load_rig, save_rig, writable_format
 
     writable_format(out, out_format)  # fail before the work when the output cannot be written
+    check_subject_height(height_m)
     known = load_rig(intrinsics) if intrinsics is not None else None
     work_dir = default_work_dir(out) if work_dir is None else work_dir
     detections = detections_for_calibration(source, work_dir, progress=bool(progress))

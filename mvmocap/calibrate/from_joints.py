@@ -167,6 +167,12 @@ def _to_rig(cams: Pinholes, obs: Observations) -> CameraRig:
     return CameraRig(obs.names, K, dist, torch.as_tensor(cams.R), torch.as_tensor(cams.t), sizes)
 
 
+def check_subject_height(height_m: float) -> None:
+    """The metric scale comes from the subject's height: refuse what is not a person's height in metres."""
+    if not 0.5 < height_m < 2.8:  # also refuses NaN
+        raise InputError(f"subject height must be in metres (0.5 to 2.8), got {height_m}")
+
+
 def calibrate_from_joints(
     detections: Detections,
     intrinsics: CameraRig | None = None,
@@ -197,8 +203,7 @@ def calibrate_from_joints(
         InputError: fewer than two cameras, intrinsics missing for a camera, a bad height.
         CalibrationRefused: degenerate input, or a failed sanity check without ``force``.
     """
-    if not 0.5 < height_m < 2.8:
-        raise InputError(f"subject height must be in metres (0.5 to 2.8), got {height_m}")
+    check_subject_height(height_m)
     log = _logger(progress)
     start = time.perf_counter()
     obs = prepare_observations(detections, intrinsics, min_confidence=min_confidence, max_frames=max_frames)

@@ -53,6 +53,9 @@ class ReconstructConfig:
     def __post_init__(self) -> None:
         if self.device not in ("cpu", "cuda"):
             raise InputError(f"device must be 'cpu' or 'cuda', got {self.device!r}")
+        from mvmocap.calibrate.from_joints import check_subject_height
+
+        check_subject_height(self.subject_height_m)
         if self.export.render_stride < 1:
             raise InputError("export.render_stride must be >= 1")
         if not 0 <= self.triangulation.min_confidence < 1:

@@ -87,3 +87,17 @@ def test_report_and_work_folder_sit_beside_the_calibration(tmp_path):
     assert report_path(tmp_path / "calib.qca.txt") == tmp_path / "calib_report.json"
     assert report_path(tmp_path / "easymocap") == tmp_path / "easymocap_report.json"
     assert default_work_dir(tmp_path / "cams.toml") == tmp_path / "cams_work"
+
+
+def test_bad_height_is_refused_before_detection(tmp_path, monkeypatch):
+    """The height is checked before detection starts (which takes minutes on long videos)."""
+    from mvmocap.calibrate import command
+    from mvmocap.errors import InputError
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("detection started before the height was checked")
+
+    monkeypatch.setattr(command, "detections_for_calibration", refuse)
+    with pytest.raises(InputError, match="subject height"):
+        command.calibrate_from_joints_to_file(tmp_path, tmp_path / "cams.yaml", height_m=170.0, progress=False)
+    assert not (tmp_path / "cams.yaml").exists()

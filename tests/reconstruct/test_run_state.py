@@ -116,3 +116,11 @@ def test_output_path_that_is_a_file_is_refused(capture, tmp_path):
     with pytest.raises(InputError, match="cannot write the output folder"):
         _run(root, blocker / "o")
     assert blocker.read_text() == "x"
+
+
+@pytest.mark.parametrize("height", [0.0, -1.7, 170.0, float("nan")])
+def test_implausible_height_is_refused_by_the_settings(height):
+    from mvmocap.reconstruct import ReconstructConfig
+
+    with pytest.raises(InputError, match="subject height"):
+        ReconstructConfig.from_dict({"subject_height_m": height})
