@@ -52,7 +52,7 @@ def test_normal_matrix_is_the_hessian_where_every_residual_is_zero(tiny_model, r
         R = R_start @ axis_angle_to_matrix(x[:, :3])
         return _energy(model, rig, cfg, data, R, x[:, 3:72].reshape(F, 23, 3), betas, x[:, 72:], 2.0)[0]
 
-    expected = torch.autograd.functional.hessian(energy, x).reshape(F * 75, F * 75)
+    expected = torch.autograd.functional.hessian(energy, x, vectorize=True).reshape(F * 75, F * 75)
     diagonal, upper = normal_matrix(model, rig, cfg, data, R_start, x, betas, 2.0)
     assert diagonal.shape == (F, 75, 75) and [u.shape[0] for u in upper] == [F - 1, F - 2]
     torch.testing.assert_close(_dense(diagonal, upper), expected, rtol=1e-7, atol=1e-7 * float(expected.abs().max()))
@@ -132,7 +132,7 @@ def test_arrow_matrix_is_the_hessian_where_every_residual_is_zero(tiny_model, ri
         R = R_start @ axis_angle_to_matrix(frames[:, :3])
         return _energy(model, rig, cfg, data, R, frames[:, 3:72].reshape(F, 23, 3), b, frames[:, 72:], 1.0)[0]
 
-    expected = torch.autograd.functional.hessian(energy, torch.cat([x.reshape(-1), betas]))
+    expected = torch.autograd.functional.hessian(energy, torch.cat([x.reshape(-1), betas]), vectorize=True)
     frames, coupling, shared = arrow_matrix(model, rig, cfg, data, R_start, x, betas, 1.0)
     dense = torch.zeros_like(expected)
     for f in range(F):
