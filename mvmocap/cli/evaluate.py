@@ -99,8 +99,11 @@ def _run_synthetic(method: str, seed: int, n: int, views: int, device: str, json
     from mvmocap.evaluate.synthetic import format_table, run_benchmark
     from mvmocap.io.atomic import atomic_write_text
 
+    from mvmocap.devices import check_device
+
     if n < 1 or not 2 <= views <= 8:
         raise fail("--n must be >= 1 and --views between 2 and 8")
+    check_device(device)
     with Progress(console=console, transient=True) as bar:
         task = bar.add_task(f"eval {method}", total=n)
         result = run_benchmark(method, seed=seed, n=n, views=views, device=device,
