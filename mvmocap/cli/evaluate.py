@@ -51,12 +51,13 @@ def calibration(
     """Similarity-align ESTIMATE to REFERENCE on the camera centres; per-camera rotation, centre and focal errors."""
     from mvmocap.evaluate.calibration import compare_calibrations
     from mvmocap.io.atomic import atomic_write_text
+    from mvmocap.io.safe_read import json_safe
     from mvmocap.io.calibration import load_rig
 
     comparison = compare_calibrations(load_rig(estimate), load_rig(reference))
     typer.echo(comparison.to_text())
     if json_out is not None:
-        atomic_write_text(json_out, json.dumps(comparison.to_dict(), indent=1))
+        atomic_write_text(json_out, json.dumps(json_safe(comparison.to_dict()), indent=1))
 
 
 @app.command("reconstructions")
@@ -70,13 +71,14 @@ def reconstructions(
     """Median reprojection error of OTHER against REFERENCE on the same detections, with a 95 % bootstrap interval of the ratio."""
     from mvmocap.evaluate.reconstructions import compare_reconstructions
     from mvmocap.io.atomic import atomic_write_text
+    from mvmocap.io.safe_read import json_safe
     from mvmocap.io.joints3d import load_fit_reprojection
 
     comparison = compare_reconstructions(load_fit_reprojection(reference), load_fit_reprojection(other),
                                          block_frames=block_frames)
     typer.echo(comparison.to_text())
     if json_out is not None:
-        atomic_write_text(json_out, json.dumps(comparison.to_dict(), indent=1))
+        atomic_write_text(json_out, json.dumps(json_safe(comparison.to_dict()), indent=1))
 
 
 @app.command("synthetic")
@@ -98,6 +100,7 @@ def _run_synthetic(method: str, seed: int, n: int, views: int, device: str, json
 
     from mvmocap.evaluate.synthetic import format_table, run_benchmark
     from mvmocap.io.atomic import atomic_write_text
+    from mvmocap.io.safe_read import json_safe
 
     from mvmocap.devices import check_device
 
@@ -110,4 +113,4 @@ def _run_synthetic(method: str, seed: int, n: int, views: int, device: str, json
                                progress=lambda done, total: bar.update(task, completed=done))
     typer.echo(format_table(result))
     if json_out is not None:
-        atomic_write_text(json_out, json.dumps(result, indent=1))
+        atomic_write_text(json_out, json.dumps(json_safe(result), indent=1))

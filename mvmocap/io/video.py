@@ -265,6 +265,9 @@ def plan_frames(
             f"no frame common to all cameras in the requested range (common timeline {first}:{last}, asked "
             f"{start}:{'' if stop is None else stop})"
         )
+    if stop is not None and stop > last:
+        warnings.warn(f"--frames {start}:{stop}: the common timeline ends at frame {last}; using frames {lo}:{hi} "
+                      f"({len(range(lo, hi, step))} frames)", stacklevel=2)
     return FramePlan(np.arange(lo, hi, step, dtype=np.int64), {n: offsets.get(n, 0) for n in names})
 
 

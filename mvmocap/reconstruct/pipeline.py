@@ -24,6 +24,7 @@ from mvmocap.detect.detections import Detections
 from mvmocap.errors import InputError, MissingFileError
 from mvmocap.geometry.camera import CameraRig
 from mvmocap.io.atomic import atomic_path, atomic_write_text
+from mvmocap.io.safe_read import json_safe
 from mvmocap.reconstruct.config import ReconstructConfig
 from mvmocap.reconstruct.stage_cache import StageCache, stage_key
 
@@ -352,4 +353,4 @@ def _write_report(out, detections, rig, tri, fit, fit_err, mask, summary, timing
         "cameras": cameras,
         "frames": per_frame,
     }
-    atomic_write_text(out / "report.json", json.dumps(report, indent=1, allow_nan=True).replace("NaN", "null"))
+    atomic_write_text(out / "report.json", json.dumps(json_safe(report), indent=1, allow_nan=False))

@@ -169,3 +169,13 @@ def test_folders_mvmocap_writes_beside_the_videos_are_skipped(tmp_path):
     (tmp_path / "other").mkdir()
     with pytest.raises(FileFormatError, match="no images"):
         discover_cameras(tmp_path)
+
+
+def test_plan_frames_warns_when_the_range_runs_past_the_capture():
+    sources = [fake_source("a", 12), fake_source("b", 12)]
+    with pytest.warns(UserWarning, match=r"--frames 10:20: the common timeline ends at frame 12; using frames 10:12 \(2 frames\)"):
+        plan = plan_frames(sources, "10:20")
+    assert plan.frame_ids.tolist() == [10, 11]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(plan_frames(sources, "2:12").frame_ids) == 10
