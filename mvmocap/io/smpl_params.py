@@ -88,8 +88,8 @@ def load_smpl_params(path: str | Path) -> SmplParamsFile:
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
-    except (OSError, ValueError) as exc:
-        raise FileFormatError(path, f"not a readable .npz file ({exc})") from None
+    except Exception as exc:  # truncated or damaged archives raise zipfile, zlib, EOF and value errors
+        raise FileFormatError(path, f"not a readable .npz file ({type(exc).__name__}: {exc})") from None
     missing = [k for k in ("poses", "betas", "trans", "valid") if k not in arrays]
     if missing:
         raise FileFormatError(path, f"lacks {', '.join(missing)}")

@@ -322,6 +322,9 @@ def _read_images(source: CameraSource, wanted: np.ndarray) -> Iterator[tuple[int
 
     for frame in wanted:
         image = cv2.imread(str(source.images[frame]), cv2.IMREAD_COLOR) if frame < len(source.images) else None
+        if image is not None and (image.shape[1], image.shape[0]) != tuple(source.size):
+            raise FileFormatError(source.images[frame], f"image is {image.shape[1]}x{image.shape[0]}, the other images "
+                                                        f"of {source.path.name} are {source.size[0]}x{source.size[1]}")
         yield int(frame), image
 
 
