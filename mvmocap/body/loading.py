@@ -66,7 +66,7 @@ def load_body_model(
     if num_betas < 1:
         raise InputError(f"num_betas must be >= 1, got {num_betas}")
     path = resolve_model_path(source)
-    if not path.is_file():
+    if not path.exists():
         what = "shipped body model (run `mvmocap body build-open`)" if path.parent == MODELS_DIR else "body model file"
         raise MissingFileError(path, what)
     raw = read_model_bytes(path)

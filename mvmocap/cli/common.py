@@ -74,6 +74,8 @@ def _unexpected(exc: BaseException):
 
 def _os_error_line(exc: OSError) -> str:
     problem = (exc.strerror or type(exc).__name__).lower()
+    if isinstance(exc, (FileExistsError, NotADirectoryError)) and os.path.isfile(exc.filename):
+        problem = "is a file where a folder is needed"
     names = [str(n) for n in (exc.filename, exc.filename2) if n is not None]
     return f"{' -> '.join(names)}: {problem}"
 
