@@ -79,7 +79,7 @@ def _mismatch(value: Any, hint: Any) -> str | None:
         for item, item_hint in zip(value, item_hints):
             reason = _mismatch(item, item_hint)
             if reason:
-                return f"must be a list whose every item {reason.removeprefix('must ')}"
+                return f"must be a list (every item {reason})"
         return None
     if origin is dict or hint is dict:
         return None if isinstance(value, dict) else "must be a mapping"
