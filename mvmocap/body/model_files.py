@@ -134,8 +134,8 @@ def _read_member(path: Path, archive: zipfile.ZipFile, member: zipfile.ZipInfo) 
         count = int(np.prod(shape, dtype=np.float64))
         if count * dtype.itemsize > MAX_ARRAY_BYTES:
             raise FileFormatError(path, f"{key!r} declares {shape} values, more than a body model holds")
-        data = bytearray(count * dtype.itemsize)  # writable, so torch can share it
-        if fh.readinto(data) != len(data):
+        data = bytearray(fh.read(count * dtype.itemsize))  # grows only as real data comes; writable for torch
+        if len(data) != count * dtype.itemsize:
             raise FileFormatError(path, f"{key!r} is truncated")
         array = np.frombuffer(data, dtype=dtype)
         return array.reshape(shape[::-1]).T if fortran else array.reshape(shape)

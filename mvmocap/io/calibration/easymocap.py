@@ -36,8 +36,8 @@ class _Storage:
             raise FileFormatError(path, "not an OpenCV YAML file (no %YAML header)")
         try:
             self.fs = cv2.FileStorage(text, cv2.FILE_STORAGE_READ | cv2.FILE_STORAGE_MEMORY)
-        except cv2.error as exc:
-            raise FileFormatError(path, f"malformed OpenCV YAML: {exc.err}") from None
+        except (cv2.error, SystemError) as exc:  # OpenCV's parser errors (SystemError: an error set on return)
+            raise FileFormatError(path, f"malformed OpenCV YAML: {getattr(exc, 'err', None) or _cause(exc)}") from None
         if not self.fs.isOpened():
             raise FileFormatError(path, "cannot be opened as OpenCV YAML")
 
@@ -73,6 +73,11 @@ class _Storage:
         if not (node.isInt() or node.isReal()):
             raise FileFormatError(self.path, f"{key!r} is not a number")
         return float(node.real())
+
+
+def _cause(exc: BaseException) -> str:
+    inner = exc.__cause__ or exc.__context__
+    return (getattr(inner, "err", None) or str(inner or exc)).strip().splitlines()[-1][:200]
 
 
 def _rotation(extri: _Storage, name: str) -> np.ndarray:
