@@ -86,7 +86,7 @@ def read_frame(path: str | Path) -> np.ndarray:
 def read_frame_counted(path: str | Path) -> tuple[np.ndarray, int]:
     """One OpenPose JSON -> ``(N, 23, 3)`` float32 people and the number of points made missing.
 
-    A point with a non-finite value, a negative confidence or a coordinate beyond
+    A point with a non-finite value, a negative confidence or a value beyond
     :data:`MAX_COORDINATE_PX` is not a detection: it becomes missing (0, 0, 0) and is counted,
     so the caller can warn.
     """
@@ -108,7 +108,7 @@ def read_frame_counted(path: str | Path) -> tuple[np.ndarray, int]:
     except InputError as exc:
         raise FileFormatError(path, str(exc)) from None
     stacked = np.stack(people).reshape(len(people), -1, 3)
-    bad = ~np.isfinite(stacked).all(-1) | (np.abs(stacked[..., :2]) > MAX_COORDINATE_PX).any(-1) | (stacked[..., 2] < 0)
+    bad = ~np.isfinite(stacked).all(-1) | (np.abs(stacked) > MAX_COORDINATE_PX).any(-1) | (stacked[..., 2] < 0)
     stacked[bad] = 0.0
     return to_coco23(stacked.astype(np.float32), layout), int(bad.sum())
 

@@ -8,6 +8,7 @@ takes a few seconds. ``MVMOCAP_FUZZ_EXAMPLES=N`` searches longer, at random.
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import pickle
@@ -150,13 +151,20 @@ TRAIN_SEED = (b"method: mlp\nbody_model: toy\nsteps: 20\nbatch_size: 8\nlr: 1.0e
 # ---- the fuzzers ----------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def seeds(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("seeds")
-    intri, extri = easymocap_seed(tmp)
+@functools.cache
+def all_seeds() -> dict[str, bytes]:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        intri, extri = easymocap_seed(Path(tmp))
     return {"native": native_seed(), "toml": toml_seed(), "intri": intri, "extri": extri, "qualisys": qualisys_seed(),
             "openpose": openpose_seed(), "pkl": small_body_pickle(), "npz": small_body_npz(),
             "checkpoint": checkpoint_seed()}
+
+
+@pytest.fixture
+def seeds() -> dict[str, bytes]:
+    return all_seeds()
 
 
 def test_seeds_are_valid(seeds, tmp_path):
@@ -178,10 +186,10 @@ def test_seeds_are_valid(seeds, tmp_path):
 def _calibration_fuzzer(name: str, key: str):
     @FUZZ
     @given(data=st.data())
-    def fuzz(seeds, tmp_path, data):
+    def fuzz(tmp_path, data):
         from mvmocap.io.calibration import load_cameras
 
-        path = h.write(tmp_path, name, data.draw(mutated(seeds[key])))
+        path = h.write(tmp_path, name, data.draw(mutated(all_seeds()[key])))
         only_our_errors(lambda: load_cameras(path))
 
     return fuzz
@@ -194,22 +202,22 @@ test_fuzz_qualisys = _calibration_fuzzer("cams.qca.txt", "qualisys")
 
 @FUZZ
 @given(data=st.data())
-def test_fuzz_easymocap(seeds, tmp_path, data):
+def test_fuzz_easymocap(tmp_path, data):
     from mvmocap.io.calibration import load_cameras
 
     which = data.draw(st.sampled_from(["intri", "extri"]))
     other = "extri" if which == "intri" else "intri"
-    h.write(tmp_path, f"emc/{which}.yml", data.draw(mutated(seeds[which])))
-    h.write(tmp_path, f"emc/{other}.yml", seeds[other])
+    h.write(tmp_path, f"emc/{which}.yml", data.draw(mutated(all_seeds()[which])))
+    h.write(tmp_path, f"emc/{other}.yml", all_seeds()[other])
     only_our_errors(lambda: load_cameras(tmp_path / "emc"))
 
 
 @FUZZ
 @given(data=st.data())
-def test_fuzz_openpose_json(seeds, tmp_path, data):
+def test_fuzz_openpose_json(tmp_path, data):
     from mvmocap.io.openpose import read_frame_counted
 
-    path = h.write(tmp_path, "cam_000000000001_keypoints.json", data.draw(mutated(seeds["openpose"])))
+    path = h.write(tmp_path, "cam_000000000001_keypoints.json", data.draw(mutated(all_seeds()["openpose"])))
 
     def read():
         people, _ = read_frame_counted(path)
@@ -220,21 +228,21 @@ def test_fuzz_openpose_json(seeds, tmp_path, data):
 
 @FUZZ
 @given(data=st.data())
-def test_fuzz_body_model(seeds, tmp_path, data):
+def test_fuzz_body_model(tmp_path, data):
     from mvmocap.body import load_body_model
 
     kind = data.draw(st.sampled_from(["pkl", "npz"]))
-    path = h.write(tmp_path, f"SMPL_NEUTRAL.{kind}", data.draw(mutated(seeds[kind])))
+    path = h.write(tmp_path, f"SMPL_NEUTRAL.{kind}", data.draw(mutated(all_seeds()[kind])))
     only_our_errors(lambda: load_body_model(path))
     assert not (tmp_path / h.MARKER).exists()
 
 
 @FUZZ
 @given(data=st.data())
-def test_fuzz_checkpoint(seeds, tmp_path, data):
+def test_fuzz_checkpoint(tmp_path, data):
     from mvmocap.train.checkpoint import load_checkpoint
 
-    path = h.write(tmp_path, "checkpoint.pt", data.draw(mutated(seeds["checkpoint"])))
+    path = h.write(tmp_path, "checkpoint.pt", data.draw(mutated(all_seeds()["checkpoint"])))
     only_our_errors(lambda: load_checkpoint(path))
 
 

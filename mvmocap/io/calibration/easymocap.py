@@ -41,8 +41,15 @@ class _Storage:
         if not self.fs.isOpened():
             raise FileFormatError(path, "cannot be opened as OpenCV YAML")
 
+    def node(self, key: str):
+        """The node ``key`` of the top-level mapping (OpenCV raises when the top level is not a mapping)."""
+        try:
+            return self.fs.getNode(key)
+        except cv2.error as exc:
+            raise FileFormatError(self.path, f"malformed OpenCV YAML: {exc.err}") from None
+
     def names(self) -> list[str]:
-        node = self.fs.getNode("names")
+        node = self.node("names")
         if node.empty() or not node.isSeq():
             raise FileFormatError(self.path, "no 'names' list")
         names = []
@@ -57,7 +64,7 @@ class _Storage:
         return names
 
     def matrix(self, key: str) -> np.ndarray:
-        node = self.fs.getNode(key)
+        node = self.node(key)
         try:
             mat = None if node.empty() else node.mat()
         except cv2.error as exc:
@@ -67,7 +74,7 @@ class _Storage:
         return np.asarray(mat, dtype=np.float64)
 
     def number(self, key: str) -> float | None:
-        node = self.fs.getNode(key)
+        node = self.node(key)
         if node.empty():
             return None
         if not (node.isInt() or node.isReal()):
@@ -81,7 +88,7 @@ def _cause(exc: BaseException) -> str:
 
 
 def _rotation(extri: _Storage, name: str) -> np.ndarray:
-    if not extri.fs.getNode(f"Rot_{name}").empty():
+    if not extri.node(f"Rot_{name}").empty():
         return extri.matrix(f"Rot_{name}")
     rvec = extri.matrix(f"R_{name}")
     if rvec.size != 3 or not np.all(np.isfinite(rvec)):

@@ -25,7 +25,7 @@ def read(path: Path) -> list[Camera]:
     if doc.get("format") != FORMAT_TAG:
         raise FileFormatError(path, f"'format' must be {FORMAT_TAG!r}, found {doc.get('format')!r}")
     units = doc.get("units", "m")
-    if units not in _UNIT_SCALE:
+    if not isinstance(units, str) or units not in _UNIT_SCALE:
         raise FileFormatError(path, f"unknown units {units!r}; use one of {', '.join(_UNIT_SCALE)}")
     entries = doc.get("cameras")
     if not isinstance(entries, list):

@@ -49,7 +49,7 @@ def read(path: Path, units: str = "m") -> list[Camera]:
                     dist=np.asarray(table.get("distortions", [0.0] * 4), dtype=np.float64),
                     R=cv2.Rodrigues(rvec)[0],
                     t=np.asarray(table["translation"], dtype=np.float64) * _UNIT_SCALE[units],
-                    size=tuple(round(float(v)) for v in table["size"]),
+                    size=tuple(float(v) for v in table["size"]),  # checked by Camera
                 )
             )
         except (TypeError, ValueError) as exc:

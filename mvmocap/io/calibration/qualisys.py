@@ -88,7 +88,7 @@ def read(path: Path) -> list[Camera]:
             ]
         )
         try:
-            cameras.append(Camera(name=name, K=K, dist=dist, R=R, t=-R @ center_mm / 1000.0, size=(int(width), int(height))))
+            cameras.append(Camera(name=name, K=K, dist=dist, R=R, t=-R @ center_mm / 1000.0, size=(width, height)))
         except ValueError as exc:
             raise FileFormatError(path, str(exc)) from None
     if not cameras:
