@@ -1,18 +1,16 @@
 """Reading body-model files: the shipped open models and official SMPL ``.pkl`` / ``.npz`` files.
 
 Which model: an explicit name or path, else ``$MVMOCAP_BODY_MODEL``, else the shipped
-``open_neutral``. Official SMPL pickles hold chumpy arrays; they are read with a small unpickler
-that turns them into numpy arrays, so neither chumpy nor smplx is needed.
+``open_neutral``. Official SMPL pickles hold chumpy arrays; they are read with an allowlisting unpickler
+(:mod:`mvmocap.body.model_files`) that turns them into numpy arrays, so neither chumpy nor smplx
+is needed and no code in a file can run.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
-import pickle
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,7 @@ import torch
 
 from mvmocap.body.joint_sets import SMPL_PARENTS, KeypointRegressor, h36m17_from, smpl_coco23
 from mvmocap.body.model import BodyModel
+from mvmocap.body.model_files import dense, read_model_bytes, read_npz, unpickle
 from mvmocap.errors import FileFormatError, InputError, MissingFileError
 from mvmocap.keypoints import COCO23
 
@@ -67,15 +66,32 @@ def load_body_model(
     if num_betas < 1:
         raise InputError(f"num_betas must be >= 1, got {num_betas}")
     path = resolve_model_path(source)
-    if not path.is_file():
+    if not path.exists():
         what = "shipped body model (run `mvmocap body build-open`)" if path.parent == MODELS_DIR else "body model file"
         raise MissingFileError(path, what)
-    raw = path.read_bytes()
+    raw = read_model_bytes(path)
     arrays = _read_arrays(path, raw)
     file_hash = hashlib.sha256(raw).hexdigest()
-    if _text(arrays.get("format")) == OPEN_FORMAT:
-        return _open_model(path, arrays, file_hash, num_betas).to(dtype=dtype)
-    return _official_model(path, arrays, file_hash, num_betas).to(dtype=dtype)
+    try:
+        if _text(arrays.get("format")) == OPEN_FORMAT:
+            model = _open_model(path, arrays, file_hash, num_betas)
+        else:
+            model = _official_model(path, arrays, file_hash, num_betas)
+    except (IndexError, ValueError, TypeError, AttributeError, RuntimeError) as exc:  # odd shapes or types
+        raise FileFormatError(path, f"damaged body model ({type(exc).__name__}: {exc})") from None
+    _check_values(path, model)
+    return model.to(dtype=dtype)
+
+
+def _check_values(path: Path, model: BodyModel) -> None:
+    """Refuse non-finite values and faces that name missing vertices."""
+    for key in ("v_template", "shapedirs", "posedirs", "joint_regressor", "weights"):
+        value = getattr(model, key)
+        if value is not None and not bool(torch.isfinite(value).all()):
+            raise FileFormatError(path, f"{key} has non-finite values (NaN or Inf)")
+    faces = model.faces
+    if faces.numel() and (int(faces.min()) < 0 or int(faces.max()) >= model.num_vertices):
+        raise FileFormatError(path, f"faces name vertices outside 0..{model.num_vertices - 1}")
 
 
 # ---- raw reading --------------------------------------------------------------------------------
@@ -84,69 +100,18 @@ def load_body_model(
 def _read_arrays(path: Path, raw: bytes) -> dict[str, Any]:
     suffix = path.suffix.lower()
     if suffix == ".npz":
-        return _read_npz(path, raw)
+        return read_npz(path, raw)  # object arrays are converted by _plain when used
     if suffix == ".pkl":
-        try:
-            data = _SmplUnpickler(io.BytesIO(raw), encoding="latin1").load()
-        except Exception as exc:  # any unpickling failure means an unreadable file
-            raise FileFormatError(path, f"cannot read as an SMPL pickle ({type(exc).__name__}: {exc})") from None
+        data = unpickle(path, raw)
         if not isinstance(data, dict):
             raise FileFormatError(path, f"expected a dict of arrays, found {type(data).__name__}")
         return data  # values are converted by _plain when used
     raise FileFormatError(path, "unknown body-model extension (expected .npz or .pkl)")
 
 
-def _read_npz(path: Path, raw: bytes) -> dict[str, Any]:
-    try:
-        with np.load(io.BytesIO(raw), allow_pickle=False) as data:
-            return {k: data[k] for k in data.files}
-    except ValueError:
-        pass  # object arrays (e.g. a sparse J_regressor): the file is a model the user chose to trust
-    except (OSError, zipfile.BadZipFile, EOFError) as exc:
-        raise FileFormatError(path, f"cannot read as .npz ({exc})") from None
-    try:
-        with np.load(io.BytesIO(raw), allow_pickle=True) as data:
-            return {k: _plain(data[k]) for k in data.files}
-    except Exception as exc:
-        raise FileFormatError(path, f"cannot read as .npz ({type(exc).__name__}: {exc})") from None
-
-
-class _ChumpyArray:
-    """Stand-in for chumpy objects in official SMPL pickles: keeps their pickled state."""
-
-    def __init__(self, *args, **kwargs):
-        self.state: dict[str, Any] = {}
-
-    def __setstate__(self, state):
-        self.state = state if isinstance(state, dict) else {"x": state}
-
-
-class _SmplUnpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str):
-        if module.split(".")[0] == "chumpy":
-            return _ChumpyArray
-        if module.startswith("scipy.sparse") and name.endswith("_matrix"):
-            import scipy.sparse
-
-            return getattr(scipy.sparse, name)
-        return super().find_class(module, name)
-
-
 def _plain(value: Any) -> Any:
     """numpy array from chumpy stand-ins, sparse matrices and 0-d object arrays; else unchanged."""
-    if isinstance(value, _ChumpyArray):
-        # A plain chumpy array keeps its data in 'x'; otherwise take the only array it holds.
-        arrays = [v for v in value.state.values() if isinstance(v, np.ndarray)]
-        if "x" in value.state:
-            return np.asarray(_plain(value.state["x"]))
-        if len(arrays) == 1:
-            return arrays[0]
-        raise ValueError(f"chumpy object without a single data array (fields {sorted(value.state)})")
-    if isinstance(value, np.ndarray) and value.dtype == object and value.shape == ():
-        return _plain(value.item())
-    if hasattr(value, "toarray"):
-        return np.asarray(value.toarray())
-    return value
+    return dense(value)
 
 
 def _text(value: Any) -> str | None:
@@ -247,7 +212,7 @@ def _open_model(path: Path, arrays: dict[str, Any], file_hash: str, num_betas: i
             h36m17=h36m17,
             coco23_available=arrays["coco23_available"].astype(bool),
         )
-    except (KeyError, IndexError, ValueError, RuntimeError) as exc:
+    except (KeyError, IndexError, ValueError, RuntimeError, AttributeError, TypeError) as exc:
         raise FileFormatError(path, f"damaged open body model ({type(exc).__name__}: {exc})") from None
     expected = {
         "shapedirs": (vertices, 3),

@@ -15,6 +15,7 @@ from typing import Callable
 from mvmocap.calibrate.from_joints import CalibrationResult, calibrate_from_joints, check_subject_height
 from mvmocap.detect.detections import Detections
 from mvmocap.errors import MissingFileError
+from mvmocap.io.safe_read import json_safe
 
 
 def detections_for_calibration(source: str | Path, work_dir: str | Path, *, progress: bool = True) -> Detections:
@@ -88,5 +89,5 @@ def calibrate_from_joints_to_file(
     )
     written = save_rig(result.rig, out, out_format)
     report = report_path(written)
-    atomic_write_text(report, json.dumps(result.report.to_dict(), indent=2) + "\n")
+    atomic_write_text(report, json.dumps(json_safe(result.report.to_dict()), indent=2, allow_nan=False) + "\n")
     return result, Path(written), report

@@ -52,12 +52,13 @@ def calibration(
     """Similarity-align ESTIMATE to REFERENCE on the camera centres; per-camera rotation, centre and focal errors."""
     from mvmocap.evaluate.calibration import compare_calibrations
     from mvmocap.io.atomic import atomic_write_text
+    from mvmocap.io.safe_read import json_safe
     from mvmocap.io.calibration import load_rig
 
     comparison = compare_calibrations(load_rig(estimate), load_rig(reference))
     typer.echo(comparison.to_text())
     if json_out is not None:
-        atomic_write_text(json_out, json.dumps(comparison.to_dict(), indent=1))
+        atomic_write_text(json_out, json.dumps(json_safe(comparison.to_dict()), indent=1))
 
 
 @app.command("reconstructions")
@@ -71,13 +72,14 @@ def reconstructions(
     """Median reprojection error of OTHER against REFERENCE on the same detections, with a 95 % bootstrap interval of the ratio."""
     from mvmocap.evaluate.reconstructions import compare_reconstructions
     from mvmocap.io.atomic import atomic_write_text
+    from mvmocap.io.safe_read import json_safe
     from mvmocap.io.joints3d import load_fit_reprojection
 
     comparison = compare_reconstructions(load_fit_reprojection(reference), load_fit_reprojection(other),
                                          block_frames=block_frames)
     typer.echo(comparison.to_text())
     if json_out is not None:
-        atomic_write_text(json_out, json.dumps(comparison.to_dict(), indent=1))
+        atomic_write_text(json_out, json.dumps(json_safe(comparison.to_dict()), indent=1))
 
 
 @app.command("heldout-camera")
@@ -128,13 +130,17 @@ def _run_synthetic(method: str, seed: int, n: int, views: int, device: str, json
 
     from mvmocap.evaluate.synthetic import format_table, run_benchmark
     from mvmocap.io.atomic import atomic_write_text
+    from mvmocap.io.safe_read import json_safe
+
+    from mvmocap.devices import check_device
 
     if n < 1 or not 2 <= views <= 8:
         raise fail("--n must be >= 1 and --views between 2 and 8")
+    check_device(device)
     with Progress(console=console, transient=True) as bar:
         task = bar.add_task(f"eval {method}", total=n)
         result = run_benchmark(method, seed=seed, n=n, views=views, device=device,
                                progress=lambda done, total: bar.update(task, completed=done))
     typer.echo(format_table(result))
     if json_out is not None:
-        atomic_write_text(json_out, json.dumps(result, indent=1))
+        atomic_write_text(json_out, json.dumps(json_safe(result), indent=1))

@@ -8,6 +8,7 @@ import typer
 
 from mvmocap import __version__
 from mvmocap.cli import body, calibrate, detect, evaluate, reconstruct, train
+from mvmocap.cli.common import set_debug
 
 app = typer.Typer(
     name="mvmocap",
@@ -30,8 +31,10 @@ def _root(
     version: Optional[bool] = typer.Option(
         None, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
+    debug: bool = typer.Option(False, "--debug", help="Show the traceback of an unexpected error (also MVMOCAP_DEBUG=1)."),
 ) -> None:
     """Multi-view markerless motion capture: synchronised videos in, SMPL parameters out."""
+    set_debug(debug)
 
 
 app.command("detect")(detect.detect)

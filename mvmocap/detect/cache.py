@@ -28,6 +28,7 @@ import numpy as np
 from mvmocap.detect.masks import RleMask, pack_masks, unpack_masks
 from mvmocap.errors import FileFormatError, MissingFileError
 from mvmocap.io.atomic import atomic_path, atomic_write_text
+from mvmocap.io.safe_read import CONFIG_MAX_BYTES, load_json
 
 FORMAT = "mvmocap-detections/1"
 INDEX_FORMAT = "mvmocap-detections-index/1"
@@ -151,12 +152,12 @@ def read_index(work_dir: str | Path) -> list[str]:
         exc = MissingFileError(detections_dir(work_dir), "complete detections")
         exc.args = (f"{exc}; run 'mvmocap detect VIDEOS_DIR --out {work_dir}' first",)
         raise exc
+    data = load_json(path, CONFIG_MAX_BYTES, "detections index")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
         if data.get("format") != INDEX_FORMAT:
             raise ValueError(f"format is not {INDEX_FORMAT}")
         return [str(c) for c in data["cameras"]]
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise FileFormatError(path, f"unreadable detections index ({exc})") from None
 
 

@@ -8,6 +8,7 @@ from the camera's video, which must sit in the videos folder.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -40,15 +41,19 @@ class OpenPoseJsonReader:
     def start_camera(self, camera: str) -> None:
         from mvmocap.io.openpose import find_camera_folder, frame_files
 
-        self._files = frame_files(find_camera_folder(self.root, camera))
+        self._warn_invalid()
+        self._folder = find_camera_folder(self.root, camera)
+        self._files = frame_files(self._folder)
+        self._invalid = 0
 
     def process_frame(self, local_frame: int) -> Candidates | None:
-        from mvmocap.io.openpose import read_frame
+        from mvmocap.io.openpose import read_frame_counted
 
         path = self._files.get(int(local_frame))
         if path is None:
             return None
-        people = read_frame(path)
+        people, invalid = read_frame_counted(path)
+        self._invalid += invalid
         if len(people) == 0:
             return Candidates.empty()
         conf = people[..., 2]
@@ -58,4 +63,12 @@ class OpenPoseJsonReader:
         return Candidates(people[keep], boxes[keep])
 
     def close(self) -> None:
+        self._warn_invalid()
         self._files = {}
+
+    def _warn_invalid(self) -> None:
+        """One warning per camera counting the points :func:`read_frame_counted` made missing."""
+        if getattr(self, "_invalid", 0):
+            warnings.warn(f"{self._folder}: {self._invalid} OpenPose point(s) with non-finite or far-outside "
+                          "coordinates were treated as missing", stacklevel=2)
+        self._invalid = 0

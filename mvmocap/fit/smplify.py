@@ -48,6 +48,7 @@ from mvmocap.fit.model import KeypointModel
 from mvmocap.fit.params import BodyParams, fill_invalid_frames
 from mvmocap.geometry.camera import CameraRig
 from mvmocap.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
+from mvmocap.io.settings import check_values
 from mvmocap.keypoints import COCO23
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -201,6 +202,7 @@ class FitConfig:
         unknown = sorted(set(values) - known)
         if unknown:
             raise InputError(f"unknown fit option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        check_values(cls, values, source="fit options")
         return cls(**values)
 
     def to_dict(self) -> dict:

@@ -43,6 +43,44 @@ def check_rotation(R: np.ndarray, what: str = "R") -> None:
         raise InputError(f"{what} is not a rotation: det = {det:.6f} (a reflection if -1)")
 
 
+# Plausibility bounds: values outside these are a broken or mislabelled file, not a camera.
+MAX_IMAGE_SIDE_PX = 100_000
+FOCAL_RANGE_IN_IMAGE_SIDES = (1e-2, 1e2)  # focal length / larger image side
+MAX_PRINCIPAL_POINT_OFFSET = 10.0  # |principal point - image centre| / image side
+MAX_TRANSLATION_M = 1e5
+
+
+def _image_size(name: str, value) -> tuple[int, int]:
+    """``(width, height)`` as ints from two finite, (nearly) whole, positive, plausible numbers."""
+    try:
+        w, h = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise InputError(f"camera {name!r}: size must be [width, height], got {value!r}") from None
+    for side in (w, h):
+        if not np.isfinite(side) or not 1 <= round(side) <= MAX_IMAGE_SIDE_PX:
+            raise InputError(f"camera {name!r}: size must be two whole numbers of pixels in [1, "
+                             f"{MAX_IMAGE_SIDE_PX}], got {value!r}")
+    return round(w), round(h)
+
+
+def check_plausible(camera: "Camera") -> None:
+    """Raise :class:`InputError` when a camera read from a file cannot be a real one (focal length
+    far from the image size, principal point far outside the image, translation beyond 100 km)."""
+    name, K, t, size = camera.name, camera.K, camera.t, camera.size
+    side = max(size)
+    lo, hi = FOCAL_RANGE_IN_IMAGE_SIDES
+    for f in (K[0, 0], K[1, 1]):
+        if not lo * side <= f <= hi * side:
+            raise InputError(f"camera {name!r}: focal length {f:g} px is implausible for a {size[0]}x{size[1]} "
+                             f"image (expected {lo * side:g} to {hi * side:g} px)")
+    offset = max(abs(K[0, 2] - size[0] / 2), abs(K[1, 2] - size[1] / 2)) / side
+    if offset > MAX_PRINCIPAL_POINT_OFFSET:
+        raise InputError(f"camera {name!r}: principal point ({K[0, 2]:g}, {K[1, 2]:g}) is far outside the "
+                         f"{size[0]}x{size[1]} image")
+    if np.linalg.norm(t) > MAX_TRANSLATION_M:
+        raise InputError(f"camera {name!r}: translation {np.linalg.norm(t):g} m is implausible")
+
+
 @dataclass(frozen=True)
 class Camera:
     """One calibrated pinhole camera with OpenCV distortion.
@@ -86,12 +124,7 @@ class Camera:
         if K[1, 0] != 0 or K[2, 0] != 0 or K[2, 1] != 0 or K[2, 2] != 1:
             raise InputError(f"camera {self.name!r}: K's last row must be [0, 0, 1] and K[1, 0] = 0")
         check_rotation(R, f"camera {self.name!r}: R")
-        try:
-            size = (int(self.size[0]), int(self.size[1]))
-        except (TypeError, ValueError, IndexError):
-            raise InputError(f"camera {self.name!r}: size must be [width, height], got {self.size!r}") from None
-        if size[0] <= 0 or size[1] <= 0 or len(self.size) != 2:
-            raise InputError(f"camera {self.name!r}: size must be two positive integers, got {self.size!r}")
+        size = _image_size(self.name, self.size)
         for attr, value in (("K", K), ("dist", dist), ("R", R), ("t", t), ("size", size)):
             object.__setattr__(self, attr, value)
 

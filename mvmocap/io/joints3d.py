@@ -16,6 +16,7 @@ import torch
 from torch import Tensor
 
 from mvmocap.errors import FileFormatError, MissingFileError
+from mvmocap.io.safe_read import check_regular_file
 
 REQUIRED = ("frame_ids", "camera_names", "fitted_reprojection_px", "compared")
 
@@ -42,15 +43,18 @@ def load_fit_reprojection(path: str | Path) -> FitReprojection:
         path = path / "joints3d.npz"
     if not path.is_file():
         raise MissingFileError(path, "reconstruct joint file")
+    check_regular_file(path, "reconstruct joint file")
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files if k in REQUIRED}
-    except (OSError, ValueError) as exc:
-        raise FileFormatError(path, f"not a readable .npz file ({exc})") from None
+    except Exception as exc:  # truncated or damaged archives raise zipfile, zlib, EOF and value errors
+        raise FileFormatError(path, f"not a readable .npz file ({type(exc).__name__}: {exc})") from None
     missing = [k for k in REQUIRED if k not in arrays]
     if missing:
         raise FileFormatError(path, f"lacks {', '.join(missing)} (written by an older mvmocap: rerun reconstruct)")
     errors, compared = arrays["fitted_reprojection_px"], arrays["compared"]
+    if arrays["frame_ids"].ndim != 1 or arrays["camera_names"].ndim != 1:
+        raise FileFormatError(path, "frame_ids and camera_names must be 1-D arrays")
     frames, cameras = len(arrays["frame_ids"]), len(arrays["camera_names"])
     if errors.ndim != 3 or errors.shape[:2] != (frames, cameras) or compared.shape != errors.shape:
         raise FileFormatError(path, f"fitted_reprojection_px {errors.shape} and compared {compared.shape} do not "

@@ -17,6 +17,7 @@ import numpy as np
 
 from mvmocap.errors import FileFormatError, InputError, MissingFileError
 from mvmocap.io.atomic import atomic_write_text
+from mvmocap.io.safe_read import JSON_FRAME_MAX_BYTES, load_json
 from mvmocap.keypoints import COCO23
 
 # Index in each OpenPose layout of every COCO23 point (-1: the layout lacks it).
@@ -32,6 +33,7 @@ LAYOUT_TO_COCO23 = {
     "halpe26": tuple(range(17)) + (20, 22, 24, 21, 23, 25),
 }
 LAYOUT_SIZES = {"body25": 25, "coco18": 18, "halpe26": 26}
+MAX_COORDINATE_PX = 1e5  # farther from the image origin than any camera's image: not a detection
 _FRAME_NUMBER = re.compile(r"(\d+)(?:_keypoints)?\.json$")
 
 for _layout, _index in LAYOUT_TO_COCO23.items():
@@ -77,15 +79,27 @@ def from_coco23(points: np.ndarray, layout: str = "body25") -> np.ndarray:
 
 
 def read_frame(path: str | Path) -> np.ndarray:
-    """One OpenPose JSON -> ``(N, 23, 3)`` float32 people (x, y px, confidence)."""
+    """One OpenPose JSON -> ``(N, 23, 3)`` float32 people (x, y px, confidence); see :func:`read_frame_counted`."""
+    return read_frame_counted(path)[0]
+
+
+def read_frame_counted(path: str | Path) -> tuple[np.ndarray, int]:
+    """One OpenPose JSON -> ``(N, 23, 3)`` float32 people and the number of points made missing.
+
+    A point with a non-finite value, a negative confidence or a value beyond
+    :data:`MAX_COORDINATE_PX` is not a detection: it becomes missing (0, 0, 0) and is counted,
+    so the caller can warn.
+    """
     path = Path(path)
+    data = load_json(path, JSON_FRAME_MAX_BYTES, "OpenPose JSON file")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        people = [np.asarray(p["pose_keypoints_2d"], np.float32) for p in data["people"]]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        people = [np.asarray(p["pose_keypoints_2d"], np.float64) for p in data["people"]]
+    except (ValueError, KeyError, TypeError, IndexError, OverflowError) as exc:
         raise FileFormatError(path, f"not an OpenPose keypoints JSON ({exc.__class__.__name__}: {exc})") from None
+    if any(p.ndim != 1 for p in people):
+        raise FileFormatError(path, "pose_keypoints_2d must be flat lists of numbers")
     if not people:
-        return np.zeros((0, len(COCO23), 3), np.float32)
+        return np.zeros((0, len(COCO23), 3), np.float32), 0
     sizes = {p.size for p in people}
     if len(sizes) != 1 or next(iter(sizes)) % 3:
         raise FileFormatError(path, "pose_keypoints_2d lengths differ between people or are not multiples of 3")
@@ -94,7 +108,9 @@ def read_frame(path: str | Path) -> np.ndarray:
     except InputError as exc:
         raise FileFormatError(path, str(exc)) from None
     stacked = np.stack(people).reshape(len(people), -1, 3)
-    return np.nan_to_num(to_coco23(stacked, layout), nan=0.0)
+    bad = ~np.isfinite(stacked).all(-1) | (np.abs(stacked) > MAX_COORDINATE_PX).any(-1) | (stacked[..., 2] < 0)
+    stacked[bad] = 0.0
+    return to_coco23(stacked.astype(np.float32), layout), int(bad.sum())
 
 
 def frame_files(folder: str | Path) -> dict[int, Path]:

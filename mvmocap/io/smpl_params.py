@@ -21,6 +21,7 @@ import torch
 from mvmocap.errors import FileFormatError, MissingFileError
 from mvmocap.fit.params import BodyParams
 from mvmocap.io.atomic import atomic_path, atomic_write_text
+from mvmocap.io.safe_read import json_safe
 
 FORMAT_TAG = "mvmocap-smpl-params/1"
 
@@ -73,7 +74,7 @@ def save_smpl_params_json(path: str | Path, record: SmplParamsFile) -> None:
     for key, value in _arrays(record).items():
         value = np.asarray(value)
         if value.dtype.kind in "fc":
-            doc[key] = json.loads(json.dumps(value.tolist()).replace("NaN", "null"))
+            doc[key] = json_safe(value.tolist())
         else:
             doc[key] = value.tolist()
     atomic_write_text(path, json.dumps(doc, indent=1))
@@ -87,8 +88,8 @@ def load_smpl_params(path: str | Path) -> SmplParamsFile:
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
-    except (OSError, ValueError) as exc:
-        raise FileFormatError(path, f"not a readable .npz file ({exc})") from None
+    except Exception as exc:  # truncated or damaged archives raise zipfile, zlib, EOF and value errors
+        raise FileFormatError(path, f"not a readable .npz file ({type(exc).__name__}: {exc})") from None
     missing = [k for k in ("poses", "betas", "trans", "valid") if k not in arrays]
     if missing:
         raise FileFormatError(path, f"lacks {', '.join(missing)}")

@@ -269,6 +269,9 @@ def plan_frames(
             f"no frame common to all cameras in the requested range (common timeline {first}:{last}, asked "
             f"{start}:{'' if stop is None else stop})"
         )
+    if stop is not None and stop > last:
+        warnings.warn(f"--frames {start}:{stop}: the common timeline ends at frame {last}; using frames {lo}:{hi} "
+                      f"({len(range(lo, hi, step))} frames)", stacklevel=2)
     return FramePlan(np.arange(lo, hi, step, dtype=np.int64), {n: offsets.get(n, 0) for n in names})
 
 
@@ -323,6 +326,9 @@ def _read_images(source: CameraSource, wanted: np.ndarray) -> Iterator[tuple[int
 
     for frame in wanted:
         image = cv2.imread(str(source.images[frame]), cv2.IMREAD_COLOR) if frame < len(source.images) else None
+        if image is not None and (image.shape[1], image.shape[0]) != tuple(source.size):
+            raise FileFormatError(source.images[frame], f"image is {image.shape[1]}x{image.shape[0]}, the other images "
+                                                        f"of {source.path.name} are {source.size[0]}x{source.size[1]}")
         yield int(frame), image
 
 

@@ -12,7 +12,10 @@ from typing import Any
 
 import yaml
 
+from mvmocap.devices import check_device
 from mvmocap.errors import FileFormatError, InputError, MissingFileError
+from mvmocap.io.safe_read import CONFIG_MAX_BYTES, load_yaml
+from mvmocap.io.settings import check_values
 
 
 @dataclass
@@ -53,6 +56,7 @@ class ReconstructConfig:
     def __post_init__(self) -> None:
         if self.device not in ("cpu", "cuda"):
             raise InputError(f"device must be 'cpu' or 'cuda', got {self.device!r}")
+        check_device(self.device, "device")
         from mvmocap.calibrate.from_joints import check_subject_height
 
         check_subject_height(self.subject_height_m)
@@ -76,17 +80,23 @@ class ReconstructConfig:
     def from_dict(cls, values: dict, source: str = "config") -> "ReconstructConfig":
         sections = {"detect": DetectSettings, "triangulation": TriangulationSettings, "export": ExportSettings}
         known = {f.name for f in fields(cls)}
+        _check_keys(values, source)
         unknown = sorted(set(values) - known)
         if unknown:
             raise InputError(f"{source}: unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
         kwargs = dict(values)
+        check_values(cls, {k: v for k, v in kwargs.items() if k not in sections}, source)
         for name, section in sections.items():
             if name in kwargs:
                 sub = kwargs[name] or {}
+                if not isinstance(sub, dict):
+                    raise InputError(f"{source}: option {name} must be a mapping, got {sub!r:.60}")
+                _check_keys(sub, source, f"{name}.")
                 sub_known = {f.name for f in fields(section)}
                 bad = sorted(set(sub) - sub_known)
                 if bad:
                     raise InputError(f"{source}: unknown {name} option(s) {', '.join(bad)}; known: {', '.join(sorted(sub_known))}")
+                check_values(section, sub, source, prefix=f"{name}.")
                 kwargs[name] = section(**sub)
         try:
             return cls(**kwargs)
@@ -96,12 +106,7 @@ class ReconstructConfig:
     @classmethod
     def load(cls, path: str | Path) -> "ReconstructConfig":
         path = Path(path)
-        if not path.is_file():
-            raise MissingFileError(path, "configuration file")
-        try:
-            values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError:
-            raise FileFormatError(path, "malformed YAML") from None
+        values = load_yaml(path, CONFIG_MAX_BYTES, "configuration file") or {}
         if not isinstance(values, dict):
             raise FileFormatError(path, "expected a YAML mapping of options")
         try:
@@ -111,3 +116,9 @@ class ReconstructConfig:
 
     def dumps(self) -> str:
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+
+def _check_keys(values: dict, source: str, prefix: str = "") -> None:
+    odd = [k for k in values if not isinstance(k, str)]
+    if odd:
+        raise InputError(f"{source}: option names must be text, found {prefix}{odd[0]!r}")

@@ -25,6 +25,7 @@ from mvmocap.detect.detections import Detections
 from mvmocap.errors import InputError, MissingFileError, MvmocapError
 from mvmocap.geometry.camera import CameraRig
 from mvmocap.io.atomic import atomic_path, atomic_write_text
+from mvmocap.io.safe_read import json_safe
 from mvmocap.reconstruct.config import ReconstructConfig
 from mvmocap.reconstruct.run_state import exclusive_run, mark_complete, mark_running
 from mvmocap.reconstruct.stage_cache import StageCache, stage_key
@@ -94,8 +95,6 @@ def _preflight(videos_dir, calibration, calibrate_from_joints: bool, cfg: Recons
     from mvmocap.io.video import discover_cameras
 
     resolve_method(cfg.method)
-    if cfg.device == "cuda" and not torch.cuda.is_available():
-        raise InputError("--device cuda: CUDA is not available on this machine (torch sees no GPU); use --device cpu")
     rig = load_rig(calibration) if calibration is not None else None
     if rig is not None and videos_dir is not None and Path(videos_dir).is_dir():
         names = [p.stem if p.is_file() else p.name for p in discover_cameras(videos_dir, allow_folders_without_images=True)]
@@ -391,4 +390,4 @@ def _write_report(out, detections, rig, tri, fit, fit_err, mask, summary, timing
         "cameras": cameras,
         "frames": per_frame,
     }
-    atomic_write_text(out / "report.json", json.dumps(report, indent=1, allow_nan=True).replace("NaN", "null"))
+    atomic_write_text(out / "report.json", json.dumps(json_safe(report), indent=1, allow_nan=False))

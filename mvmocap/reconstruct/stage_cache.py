@@ -44,8 +44,8 @@ class StageCache:
                 if str(data.get("_key", "")) != key:
                     return None
                 return {k: data[k] for k in data.files if k != "_key"}
-        except (OSError, ValueError, KeyError):
-            return None  # unreadable: recompute
+        except Exception:  # unreadable (truncated, damaged): recompute
+            return None
 
     def save(self, name: str, key: str, arrays: dict[str, np.ndarray]) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)

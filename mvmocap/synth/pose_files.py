@@ -53,8 +53,8 @@ def _read_npz(path: str | Path) -> dict[str, np.ndarray]:
     try:
         with np.load(path, allow_pickle=False) as data:
             return {k: data[k] for k in data.files}
-    except (OSError, ValueError) as exc:
-        raise FileFormatError(path, f"not a readable .npz file ({exc})") from None
+    except Exception as exc:  # truncated or damaged archives raise zipfile, zlib, EOF and value errors
+        raise FileFormatError(path, f"not a readable .npz file ({type(exc).__name__}: {exc})") from None
 
 
 def _from_poses(path: Path, data: dict[str, np.ndarray]) -> PoseSequence:

@@ -10,6 +10,7 @@ import torch
 
 from mvmocap.errors import FileFormatError, MissingFileError
 from mvmocap.io.atomic import atomic_path
+from mvmocap.io.torch_files import load_checkpoint_file
 
 CHECKPOINT_NAME = "checkpoint.pt"
 FORMAT = "mvmocap-train-checkpoint/1"
@@ -34,12 +35,12 @@ def load_checkpoint(run: str | Path, map_location: str | torch.device = "cpu") -
     path = checkpoint_path(run)
     if not path.is_file():
         raise MissingFileError(path, "training checkpoint")
-    try:
-        state = torch.load(path, map_location=map_location, weights_only=False)
-    except Exception as exc:  # torch raises many kinds for damaged files
-        raise FileFormatError(path, f"not a readable checkpoint ({type(exc).__name__}: {exc})") from None
+    state = load_checkpoint_file(path, "training checkpoint", map_location)  # weights_only: no code runs
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise FileFormatError(path, f"not a {FORMAT} checkpoint")
+    for key, kind in (("config", dict), ("model", dict), ("step", int)):
+        if not isinstance(state.get(key), kind):
+            raise FileFormatError(path, f"damaged {FORMAT} checkpoint: {key!r} is missing or not a {kind.__name__}")
     return state
 
 

@@ -6,9 +6,20 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import yaml
+from mvmocap.errors import FileFormatError, InputError
+from mvmocap.io.safe_read import CONFIG_MAX_BYTES, load_yaml
+from mvmocap.io.settings import check_finite, check_range, check_values
 
-from mvmocap.errors import FileFormatError, InputError, MissingFileError
+# Bounds checked before anything is allocated (a batch of 10^8 samples would take all memory).
+LIMITS = {
+    "steps": (1, 10**9),
+    "batch_size": (1, 65536),
+    "val_size": (1, 10**6),
+    "num_workers": (0, 256),
+    "threads": (0, 1024),
+    "lr": (0, 10.0),
+    "grad_clip": (0, 1e6),
+}
 
 
 @dataclass(frozen=True)
@@ -85,6 +96,11 @@ class TrainConfig:
             raise InputError(f"{source}: unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
         if "method" not in d:
             raise InputError(f"{source}: 'method' is required")
+        check_values(cls, d, source)
+        check_finite(d, source)
+        for name, (low, high) in LIMITS.items():
+            if name in d:
+                check_range(source, name, d[name], low, high)
         try:
             return cls(**d)
         except TypeError as exc:
@@ -94,13 +110,25 @@ class TrainConfig:
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> TrainConfig:
     """Read a YAML config; ``overrides`` (e.g. ``{"method": "mlp"}``) win over the file."""
     path = Path(path)
-    if not path.is_file():
-        raise MissingFileError(path, "training config")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise FileFormatError(path, f"invalid YAML ({exc})") from None
-    if not isinstance(data, dict):
-        raise FileFormatError(path, "a training config must be a YAML mapping")
+    data = load_yaml(path, CONFIG_MAX_BYTES, "training config") or {}
+    if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
+        raise FileFormatError(path, "a training config must be a YAML mapping of option names")
     data.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    return TrainConfig.from_dict(data, source=str(path))
+    config = TrainConfig.from_dict(data, source=str(path))
+    _check_data_options(config, str(path))
+    return config
+
+
+def _check_data_options(config: TrainConfig, source: str) -> None:
+    """The ``data:`` options build a valid :class:`SynthConfig` of sane sizes (before any work)."""
+    from mvmocap.synth.dataset import SynthConfig
+
+    try:
+        data = SynthConfig.from_dict(config.data)
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise InputError(f"{source}: data: {exc}") from None
+    check_range(source, "data.views", data.views, 1, 64)
+    check_range(source, "data.heatmap_size", data.heatmap_size, 0, 1024)
+    check_range(source, "data.render_size", data.render_size, 0, 2048)
+    for side in data.image_size or ():
+        check_range(source, "data.image_size", side, 1, 100_000)

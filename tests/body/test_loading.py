@@ -115,3 +115,40 @@ def test_npz_missing_keys(tmp_path):
 def test_bad_num_betas():
     with pytest.raises(InputError):
         load_body_model("open_neutral", num_betas=0)
+
+
+def test_official_npz_with_a_pickled_sparse_regressor_loads(tmp_path, smpl_arrays):
+    """Some converted SMPL .npz hold object arrays (pickles); the allowlist reads them."""
+    import scipy.sparse
+
+    path = tmp_path / "SMPL_NEUTRAL.npz"
+    arrays = dict(smpl_arrays)
+    arrays["J_regressor"] = np.array(scipy.sparse.csc_matrix(smpl_arrays["J_regressor"]), dtype=object)
+    np.savez(path, **arrays)
+    model = load_body_model(path, dtype=torch.float64)
+    np.testing.assert_allclose(model.joint_regressor.numpy(), smpl_arrays["J_regressor"])
+
+
+@pytest.mark.parametrize("global_name", ["os system", "builtins eval", "subprocess Popen", "numpy load",
+                                         "scipy.sparse load_npz", "copyreg _reconstructor_x"])
+def test_the_unpickler_refuses_other_globals(tmp_path, global_name):
+    module, name = global_name.split()
+    raw = b"\x80\x02c" + f"{module}\n{name}\n".encode() + b"X\x04\x00\x00\x00trueq\x00\x85q\x01Rq\x02."
+    path = tmp_path / "model.pkl"
+    path.write_bytes(raw)
+    with pytest.raises(FileFormatError, match=f"model.pkl: .*refused to load {module}.{name}"):
+        load_body_model(path)
+
+
+def test_nan_vertices_and_bad_faces_are_refused(tmp_path, smpl_arrays):
+    arrays = dict(smpl_arrays)
+    arrays["v_template"] = arrays["v_template"].copy()
+    arrays["v_template"][3, 0] = np.nan
+    np.savez(tmp_path / "nan.npz", **arrays)
+    with pytest.raises(FileFormatError, match="nan.npz: v_template has non-finite values"):
+        load_body_model(tmp_path / "nan.npz")
+    arrays = dict(smpl_arrays, f=smpl_arrays["f"].copy())
+    arrays["f"][0, 0] = 7000
+    np.savez(tmp_path / "faces.npz", **arrays)
+    with pytest.raises(FileFormatError, match="faces.npz: faces name vertices outside 0..6889"):
+        load_body_model(tmp_path / "faces.npz")

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from mvmocap.errors import FileFormatError, InputError, MissingFileError
+from mvmocap.geometry.camera import Camera
 from mvmocap.io.calibration import detect_format, load_cameras, load_rig, save_rig
 from mvmocap.io.calibration.native import dumps
 from tests.conftest import ring_cameras
@@ -56,10 +57,18 @@ def test_native_yaml_is_readable_and_versioned(rng, tmp_path):
 
 def test_native_yaml_in_millimetres_is_converted(rng, tmp_path):
     cams = ring_cameras(2, rng)
-    text = dumps(cams).replace("units: m", "units: mm")
+    in_mm = [Camera(c.name, c.K, c.dist, c.R, c.t * 1000, c.size) for c in cams]
+    text = dumps(in_mm).replace("units: m", "units: mm")
     (tmp_path / "mm.yaml").write_text(text)
     loaded = load_cameras(tmp_path / "mm.yaml")
-    np.testing.assert_allclose(loaded[0].t, cams[0].t / 1000)
+    np.testing.assert_allclose(loaded[0].t, cams[0].t)
+
+
+def test_metre_file_labelled_millimetres_is_refused(rng, tmp_path):
+    text = dumps(ring_cameras(2, rng)).replace("units: m", "units: mm")
+    (tmp_path / "mm.yaml").write_text(text)
+    with pytest.raises(FileFormatError, match="mm.yaml: the cameras are at most .* mm apart: wrong units"):
+        load_cameras(tmp_path / "mm.yaml")
 
 
 def test_easymocap_without_size_guesses_it_with_a_warning(rng, tmp_path):
@@ -71,7 +80,7 @@ def test_easymocap_without_size_guesses_it_with_a_warning(rng, tmp_path):
     assert cams[0].size == (round(2 * cams[0].K[0, 2]), round(2 * cams[0].K[1, 2]))
 
 
-def test_toml_in_millimetres_warns_unless_units_given(rng, tmp_path):
+def test_toml_in_millimetres_is_refused_unless_units_given(rng, tmp_path):
     cams = ring_cameras(2, rng)
     save_rig(cams, tmp_path / "m.toml")
     text = (tmp_path / "m.toml").read_text()
@@ -83,8 +92,8 @@ def test_toml_in_millimetres_warns_unless_units_given(rng, tmp_path):
             line = "translation = [" + ", ".join(repr(v) for v in values) + "]"
         lines.append(line)
     (tmp_path / "mm.toml").write_text("\n".join(lines))
-    with pytest.warns(UserWarning, match="units='mm'"):
-        load_cameras(tmp_path / "mm.toml")
+    with pytest.warns(UserWarning, match="units='mm'"), pytest.raises(FileFormatError, match="m apart: wrong units"):
+        load_cameras(tmp_path / "mm.toml")  # a rig kilometres wide is refused, not only warned about
     assert_same_cameras(cams, load_cameras(tmp_path / "mm.toml", units="mm"))
 
 

@@ -115,3 +115,30 @@ def test_bad_files(tmp_path):
         frame_files(tmp_path / "none")
     with pytest.raises(MissingFileError):
         find_camera_folder(tmp_path, "cam09")
+
+
+def test_non_finite_and_far_points_become_missing_and_are_counted(tmp_path, rng):
+    from mvmocap.io.openpose import read_frame_counted
+
+    points = rng.uniform(10, 900, (25, 3))
+    points[:, 2] = rng.uniform(0.3, 1, 25)
+    points[0, 0] = np.nan  # nose x
+    points[2, 1] = 1e30  # right shoulder y
+    points[5, 2] = np.inf  # left shoulder confidence
+    path = tmp_path / "x_000000000000_keypoints.json"
+    path.write_text(json.dumps({"people": [{"pose_keypoints_2d": points.reshape(-1).tolist()}]}))  # writes NaN, 1e+30
+    people, invalid = read_frame_counted(path)
+    assert invalid == 3
+    assert np.isfinite(people).all()
+    np.testing.assert_array_equal(people[0, 0], 0)  # nose: missing, never x = 0 with confidence 1
+    np.testing.assert_array_equal(people[0, 6], 0)  # BODY_25 2 = right shoulder = COCO23 6
+    np.testing.assert_array_equal(people[0, 5], 0)  # BODY_25 5 = left shoulder = COCO23 5
+    np.testing.assert_allclose(people[0, 7], points[6], rtol=1e-6)  # the others are kept
+    assert read_frame(path).shape == (1, 23, 3)
+
+
+def test_deep_json_is_refused(tmp_path):
+    path = tmp_path / "x_000000000000_keypoints.json"
+    path.write_text("[" * 50_000 + "]" * 50_000)
+    with pytest.raises(FileFormatError, match="x_000000000000_keypoints.json: refused JSON: nested"):
+        read_frame(path)

@@ -193,3 +193,13 @@ def test_damaged_video_reads_without_decoder_noise_on_stderr(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "20"  # damaged frames are still yielded (or None), never a crash
     assert "@ 0x" not in result.stderr, result.stderr
+
+
+def test_plan_frames_warns_when_the_range_runs_past_the_capture():
+    sources = [fake_source("a", 12), fake_source("b", 12)]
+    with pytest.warns(UserWarning, match=r"--frames 10:20: the common timeline ends at frame 12; using frames 10:12 \(2 frames\)"):
+        plan = plan_frames(sources, "10:20")
+    assert plan.frame_ids.tolist() == [10, 11]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(plan_frames(sources, "2:12").frame_ids) == 10

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from mvmocap.errors import FileFormatError, InputError, MissingFileError
-from mvmocap.geometry.camera import Camera, CameraRig
+from mvmocap.geometry.camera import Camera, CameraRig, check_plausible
 from mvmocap.io.calibration import easymocap, native, pose2sim_toml, qualisys
+from mvmocap.io.safe_read import CALIBRATION_MAX_BYTES, check_regular_file, read_head
 
 FORMATS = ("native", "toml", "easymocap", "qualisys")
 _READERS = {"native": native.read, "toml": pose2sim_toml.read, "easymocap": easymocap.read, "qualisys": qualisys.read}
@@ -30,7 +33,7 @@ def detect_format(path: str | Path) -> str:
     if name.endswith(".toml"):
         return "toml"
     if name.endswith((".yaml", ".yml")):
-        if path.is_file() and path.read_text(errors="replace").lstrip().startswith("%YAML:1."):
+        if read_head(path).lstrip().startswith(b"%YAML:1."):
             return "easymocap"
         return "native"
     raise InputError(
@@ -54,9 +57,13 @@ def load_cameras(path: str | Path, format: str | None = None, **options) -> list
     path = Path(path)
     if not path.exists():
         raise MissingFileError(path, "calibration file")
+    if not path.is_dir():
+        check_regular_file(path, "calibration file", CALIBRATION_MAX_BYTES)
     fmt = _check_format(format or detect_format(path))
     try:
         cameras = _READERS[fmt](path, **options)
+        for camera in cameras:
+            check_plausible(camera)
     except InputError as exc:  # a camera failed validation: say which file
         raise FileFormatError(path, str(exc)) from None
     if not cameras:
@@ -65,7 +72,28 @@ def load_cameras(path: str | Path, format: str | None = None, **options) -> list
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise FileFormatError(path, f"duplicate camera names: {', '.join(dupes)}")
+    _check_rig_scale(path, cameras)
     return cameras
+
+
+# Camera centres of a real rig are between these distances apart (metres): outside, the units are wrong.
+RIG_SPAN_RANGE_M = (0.05, 1000.0)
+
+
+def _check_rig_scale(path: Path, cameras: list[Camera]) -> None:
+    """Refuse a rig whose cameras are all within 5 cm, or spread over more than 1 km: a file in
+    metres read as millimetres (or the reverse), which would triangulate nonsense."""
+    if len(cameras) < 2:
+        return
+    centres = np.stack([c.center for c in cameras])
+    span = float(np.max(np.linalg.norm(centres[:, None] - centres[None], axis=-1)))
+    lo, hi = RIG_SPAN_RANGE_M
+    if span < lo:
+        raise FileFormatError(path, f"the cameras are at most {span * 1000:.3g} mm apart: wrong units? "
+                                    "(a file in metres labelled 'units: mm' or read with --units mm)")
+    if span > hi:
+        raise FileFormatError(path, f"the cameras are {span:.3g} m apart: wrong units? "
+                                    "(a file in millimetres read as metres; use 'units: mm' or --units mm)")
 
 
 def load_rig(path: str | Path, format: str | None = None, **options) -> CameraRig:

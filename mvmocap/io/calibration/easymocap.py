@@ -17,6 +17,7 @@ import numpy as np
 from mvmocap.errors import FileFormatError, MissingFileError
 from mvmocap.geometry.camera import Camera
 from mvmocap.io.atomic import atomic_write_text
+from mvmocap.io.safe_read import CALIBRATION_MAX_BYTES, read_text
 
 
 def _folder(path: Path) -> Path:
@@ -30,29 +31,69 @@ class _Storage:
         if not path.is_file():
             raise MissingFileError(path, "EasyMocap calibration file")
         self.path = path
+        text = read_text(path, CALIBRATION_MAX_BYTES, "calibration file")
+        if not text.lstrip().startswith("%YAML"):
+            raise FileFormatError(path, "not an OpenCV YAML file (no %YAML header)")
         try:
-            self.fs = cv2.FileStorage(str(path), cv2.FILE_STORAGE_READ)
-        except cv2.error as exc:
-            raise FileFormatError(path, f"malformed OpenCV YAML: {exc.err}") from None
+            self.fs = cv2.FileStorage(text, cv2.FILE_STORAGE_READ | cv2.FILE_STORAGE_MEMORY)
+        except (cv2.error, SystemError) as exc:  # OpenCV's parser errors (SystemError: an error set on return)
+            raise FileFormatError(path, f"malformed OpenCV YAML: {getattr(exc, 'err', None) or _cause(exc)}") from None
         if not self.fs.isOpened():
             raise FileFormatError(path, "cannot be opened as OpenCV YAML")
 
+    def node(self, key: str):
+        """The node ``key`` of the top-level mapping (OpenCV raises when the top level is not a mapping)."""
+        try:
+            return self.fs.getNode(key)
+        except cv2.error as exc:
+            raise FileFormatError(self.path, f"malformed OpenCV YAML: {exc.err}") from None
+
     def names(self) -> list[str]:
-        node = self.fs.getNode("names")
+        node = self.node("names")
         if node.empty() or not node.isSeq():
             raise FileFormatError(self.path, "no 'names' list")
-        return [node.at(i).string() or str(int(node.at(i).real())) for i in range(node.size())]
+        names = []
+        for i in range(node.size()):
+            item = node.at(i)
+            if item.isString():
+                names.append(item.string())
+            elif item.isInt():
+                names.append(str(item.real()).removesuffix(".0"))
+            else:
+                raise FileFormatError(self.path, f"names[{i}] is not a string")
+        return names
 
     def matrix(self, key: str) -> np.ndarray:
-        node = self.fs.getNode(key)
-        mat = None if node.empty() else node.mat()
+        node = self.node(key)
+        try:
+            mat = None if node.empty() else node.mat()
+        except cv2.error as exc:
+            raise FileFormatError(self.path, f"{key!r} is not a matrix ({exc.err})") from None
         if mat is None:
             raise FileFormatError(self.path, f"no matrix {key!r}")
         return np.asarray(mat, dtype=np.float64)
 
     def number(self, key: str) -> float | None:
-        node = self.fs.getNode(key)
-        return None if node.empty() else float(node.real())
+        node = self.node(key)
+        if node.empty():
+            return None
+        if not (node.isInt() or node.isReal()):
+            raise FileFormatError(self.path, f"{key!r} is not a number")
+        return float(node.real())
+
+
+def _cause(exc: BaseException) -> str:
+    inner = exc.__cause__ or exc.__context__
+    return (getattr(inner, "err", None) or str(inner or exc)).strip().splitlines()[-1][:200]
+
+
+def _rotation(extri: _Storage, name: str) -> np.ndarray:
+    if not extri.node(f"Rot_{name}").empty():
+        return extri.matrix(f"Rot_{name}")
+    rvec = extri.matrix(f"R_{name}")
+    if rvec.size != 3 or not np.all(np.isfinite(rvec)):
+        raise FileFormatError(extri.path, f"R_{name} must be 3 finite numbers (a Rodrigues vector)")
+    return cv2.Rodrigues(rvec.reshape(3, 1))[0]
 
 
 def read(path: Path) -> list[Camera]:
@@ -67,19 +108,20 @@ def read(path: Path) -> list[Camera]:
         K = intri.matrix(f"K_{name}")
         width, height = intri.number(f"W_{name}"), intri.number(f"H_{name}")
         if width is None or height is None:
-            width, height = round(2 * K[0, 2]), round(2 * K[1, 2])
-            warnings.warn(f"{intri.path}: no W_/H_ for camera {name!r}; image size guessed as {width}x{height}", stacklevel=2)
-        rot_node = extri.fs.getNode(f"Rot_{name}")
-        R = extri.matrix(f"Rot_{name}") if not rot_node.empty() else cv2.Rodrigues(extri.matrix(f"R_{name}"))[0]
+            if K.shape != (3, 3) or not np.all(np.isfinite(K)):
+                raise FileFormatError(intri.path, f"K_{name} must be a finite 3x3 matrix")
+            width, height = 2 * K[0, 2], 2 * K[1, 2]
+            warnings.warn(f"{intri.path}: no W_/H_ for camera {name!r}; image size guessed as "
+                          f"{width:.0f}x{height:.0f}", stacklevel=2)
         try:
             cameras.append(
                 Camera(
                     name=name,
                     K=K,
                     dist=intri.matrix(f"dist_{name}").reshape(-1),
-                    R=R,
+                    R=_rotation(extri, name),
                     t=extri.matrix(f"T_{name}").reshape(-1),
-                    size=(int(width), int(height)),
+                    size=(width, height),
                 )
             )
         except ValueError as exc:

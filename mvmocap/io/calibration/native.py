@@ -9,31 +9,23 @@ import json
 from pathlib import Path
 
 import numpy as np
-import yaml
-
 from mvmocap.errors import FileFormatError
 from mvmocap.geometry.camera import Camera
 from mvmocap.io.atomic import atomic_write_text
+from mvmocap.io.safe_read import CALIBRATION_MAX_BYTES, load_yaml
 
 FORMAT_TAG = "mvmocap-cameras/1"
 _UNIT_SCALE = {"m": 1.0, "mm": 1e-3, "cm": 1e-2}
 
 
 def read(path: Path) -> list[Camera]:
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise FileFormatError(path, f"malformed YAML{where}") from None
-    except UnicodeDecodeError:
-        raise FileFormatError(path, "not a text file") from None
+    doc = load_yaml(path, CALIBRATION_MAX_BYTES, "calibration file")
     if not isinstance(doc, dict):
         raise FileFormatError(path, "expected a YAML mapping with 'format' and 'cameras'")
     if doc.get("format") != FORMAT_TAG:
         raise FileFormatError(path, f"'format' must be {FORMAT_TAG!r}, found {doc.get('format')!r}")
     units = doc.get("units", "m")
-    if units not in _UNIT_SCALE:
+    if not isinstance(units, str) or units not in _UNIT_SCALE:
         raise FileFormatError(path, f"unknown units {units!r}; use one of {', '.join(_UNIT_SCALE)}")
     entries = doc.get("cameras")
     if not isinstance(entries, list):

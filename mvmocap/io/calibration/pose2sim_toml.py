@@ -10,7 +10,6 @@ calibration board (often millimetres): pass ``units="mm"`` for those.
 from __future__ import annotations
 
 import json
-import tomllib
 import warnings
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import numpy as np
 from mvmocap.errors import FileFormatError
 from mvmocap.geometry.camera import Camera
 from mvmocap.io.atomic import atomic_write_text
+from mvmocap.io.safe_read import CALIBRATION_MAX_BYTES, load_toml
 
 _UNIT_SCALE = {"m": 1.0, "mm": 1e-3, "cm": 1e-2}
 # A camera farther than this from the origin in "metres" probably used millimetres.
@@ -29,12 +29,7 @@ _SUSPICIOUS_DISTANCE_M = 100.0
 def read(path: Path, units: str = "m") -> list[Camera]:
     if units not in _UNIT_SCALE:
         raise FileFormatError(path, f"unknown units {units!r}; use one of {', '.join(_UNIT_SCALE)}")
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise FileFormatError(path, f"malformed TOML: {exc}") from None
-    except UnicodeDecodeError:
-        raise FileFormatError(path, "not a text file") from None
+    doc = load_toml(path, CALIBRATION_MAX_BYTES, "calibration file")
     cameras = []
     for key, table in doc.items():
         if key == "metadata" or not isinstance(table, dict):
@@ -54,7 +49,7 @@ def read(path: Path, units: str = "m") -> list[Camera]:
                     dist=np.asarray(table.get("distortions", [0.0] * 4), dtype=np.float64),
                     R=cv2.Rodrigues(rvec)[0],
                     t=np.asarray(table["translation"], dtype=np.float64) * _UNIT_SCALE[units],
-                    size=tuple(round(float(v)) for v in table["size"]),
+                    size=tuple(float(v) for v in table["size"]),  # checked by Camera
                 )
             )
         except (TypeError, ValueError) as exc:

@@ -19,6 +19,7 @@ import numpy as np
 
 from mvmocap.errors import FileFormatError
 from mvmocap.geometry.camera import Camera
+from mvmocap.io.safe_read import CALIBRATION_MAX_BYTES, read_bytes
 
 _SUBPIXELS = 64.0
 _QUALISYS_TO_OPENCV = np.diag([1.0, -1.0, -1.0])
@@ -41,10 +42,15 @@ def _child(camera: ET.Element, tag: str, path: Path, name: str) -> ET.Element:
 
 
 def read(path: Path) -> list[Camera]:
+    text = read_bytes(path, CALIBRATION_MAX_BYTES, "calibration file")
+    if b"<!DOCTYPE" in text or b"<!ENTITY" in text:  # no entity expansion from a user file
+        raise FileFormatError(path, "refused XML: document type or entity declarations are not allowed")
     try:
-        root = ET.parse(path).getroot()
+        root = ET.fromstring(text)
     except ET.ParseError as exc:
         raise FileFormatError(path, f"malformed XML: {exc}") from None
+    except RecursionError:
+        raise FileFormatError(path, "refused XML: nested too deeply") from None
     cameras = []
     for index, cam in enumerate(root.iter("camera")):
         if cam.attrib.get("active", "1") == "0":
@@ -82,7 +88,7 @@ def read(path: Path) -> list[Camera]:
             ]
         )
         try:
-            cameras.append(Camera(name=name, K=K, dist=dist, R=R, t=-R @ center_mm / 1000.0, size=(int(width), int(height))))
+            cameras.append(Camera(name=name, K=K, dist=dist, R=R, t=-R @ center_mm / 1000.0, size=(width, height)))
         except ValueError as exc:
             raise FileFormatError(path, str(exc)) from None
     if not cameras:

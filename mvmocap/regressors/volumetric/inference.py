@@ -32,6 +32,7 @@ from mvmocap.body.bone_shape import betas_from_bone_lengths, bone_lengths, rest_
 from mvmocap.body.keypoint_ik import solve_keypoint_ik
 from mvmocap.errors import FileFormatError, InputError, MissingFileError
 from mvmocap.io.atomic import atomic_path
+from mvmocap.io.torch_files import load_checkpoint_file
 from mvmocap.keypoints import COCO23
 from mvmocap.regressors.volumetric.evidence import crop_projection, joint_heatmaps
 from mvmocap.regressors.volumetric.model import HIPS, DEFAULT_OPTIONS, ViewBatch, VolumetricNet, decode
@@ -92,19 +93,22 @@ def load_network(path: str | Path | None = None, overrides: dict | None = None) 
         return _CACHE[key]
     if not file.is_file():
         raise MissingFileError(file, "volumetric regressor checkpoint")
-    try:
-        payload = torch.load(file, map_location="cpu", weights_only=False)
-    except Exception as exc:  # torch raises many kinds for damaged files
-        raise FileFormatError(file, f"not a readable checkpoint ({type(exc).__name__})") from None
-    if payload.get("format") == FORMAT:
-        options, weights = payload["options"], payload["weights"]
-    elif payload.get("format") == "mvmocap-train-checkpoint/1":  # a run's checkpoint.pt directly
-        options = {**DEFAULT_OPTIONS, **{k: v for k, v in payload["config"]["model"].items() if k in DEFAULT_OPTIONS}}
-        weights = {k[len("net."):]: v for k, v in payload["model"].items() if k.startswith("net.")}
-    else:
+    payload = load_checkpoint_file(file, "volumetric regressor checkpoint")  # weights_only: no code runs
+    if not isinstance(payload, dict):
         raise FileFormatError(file, f"not a {FORMAT} checkpoint")
-    net = VolumetricNet({**options, **(overrides or {})})
-    net.load_state_dict(weights)
+    try:
+        if payload.get("format") == FORMAT:
+            options, weights = payload["options"], payload["weights"]
+        elif payload.get("format") == "mvmocap-train-checkpoint/1":  # a run's checkpoint.pt directly
+            options = {**DEFAULT_OPTIONS, **{k: v for k, v in payload["config"]["model"].items() if k in DEFAULT_OPTIONS}}
+            weights = {k[len("net."):]: v for k, v in payload["model"].items() if k.startswith("net.")}
+        else:
+            raise FileFormatError(file, f"not a {FORMAT} checkpoint")
+        net = VolumetricNet({**options, **(overrides or {})})
+        net.load_state_dict(weights)
+    except (KeyError, TypeError, ValueError, AttributeError, RuntimeError) as exc:  # damaged contents
+        first = (str(exc).strip().splitlines() or [""])[0][:200]
+        raise FileFormatError(file, f"damaged checkpoint ({type(exc).__name__}: {first})") from None
     net.eval()
     meta = {k: v for k, v in payload.items() if k not in ("weights", "model", "optimizer", "torch_rng")}
     _CACHE[key] = (net, meta)
