@@ -122,5 +122,5 @@ def test_output_path_that_is_a_file_is_refused(capture, tmp_path):
 def test_implausible_height_is_refused_by_the_settings(height):
     from mvmocap.reconstruct import ReconstructConfig
 
-    with pytest.raises(InputError, match="subject height"):
+    with pytest.raises(InputError, match="subject.height"):  # NaN: refused as not finite
         ReconstructConfig.from_dict({"subject_height_m": height})
