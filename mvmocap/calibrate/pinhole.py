@@ -2,8 +2,16 @@
 
 A camera maps a world point ``X`` (metres) to ``uv = f * (x / z, y / z)`` with
 ``(x, y, z) = R @ X + t`` (OpenCV frame). Triangulation is a weighted linear DLT
-in NumPy (the same method as :mod:`mvmocap.geometry.triangulation`, without its
-torch overhead on these small, many-call problems).
+in NumPy (the same method as :mod:`mvmocap.geometry.triangulation`).
+
+Why calibration keeps this second, smaller camera model beside
+:class:`mvmocap.geometry.camera.CameraRig` (the one every other stage uses): the estimation
+works on keypoints that were undistorted and centred once at its start, so its cameras have no
+principal point, skew or distortion, only ``R``, ``t`` and the focal lengths it estimates; and it
+evaluates them thousands of times on tiny arrays inside SciPy's least-squares and RANSAC loops,
+which take NumPy float64 arrays and where torch's per-call overhead would dominate. The result
+leaves calibration as a ``CameraRig`` (:func:`mvmocap.calibrate.from_joints.calibrate_from_joints`),
+with the principal points and distortion put back; nothing outside ``calibrate/`` sees a ``Pinholes``.
 """
 
 from __future__ import annotations
