@@ -1,6 +1,6 @@
 """Levenberg-Marquardt for the sequence fit (``FitConfig.optimizer = "gauss-newton"``, the default).
 
-The fit's energy (:func:`mvmocap.fit.smplify._energy`) is a sum over frames of robust 2D and 3D
+The fit's energy (:func:`mvmocap.fit.energy.energy`) is a sum over frames of robust 2D and 3D
 data terms and pose priors, plus temporal smoothness terms that tie each frame to its two
 neighbours on either side. With each frame's parameters ``x_f = (root correction (3), body pose
 (69), translation (3))`` its Gauss-Newton matrix is block-banded (75 x 75 blocks, half-width 2:
@@ -83,7 +83,7 @@ def normal_matrix(model, rig, cfg, data, R_start: Tensor, x: Tensor, betas: Tens
 
     Args:
         model: the :class:`KeypointModel`; rig: the :class:`CameraRig` in the fitting dtype.
-        cfg: the :class:`FitConfig`; data: the frames' evidence (``smplify._Data``).
+        cfg: the :class:`FitConfig`; data: the frames' evidence (:class:`mvmocap.fit.energy.FitData`).
         R_start: ``(F, 3, 3)``, the root rotations the corrections ``x[:, :3]`` apply to.
         betas: ``(S,)`` shape, fixed here; sigma_scale: the current robust-scale factor.
 

@@ -29,185 +29,34 @@ detection against 4.1 s for L-BFGS, at a median reprojection of 12.13 against 12
 
 Frames where nobody is seen keep ``valid = False`` and get parameters
 interpolated (or held) from their neighbours, never NaN.
+
+The pieces: :mod:`mvmocap.fit.config` (the settings), :mod:`mvmocap.fit.energy` (the energy of a
+batch of frames), :mod:`mvmocap.fit.frames` (minimising it over a batch: Levenberg-Marquardt, L-BFGS
+or Adam); this module runs the sequence (initialisation, key frames and shape, chunks).
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
 from torch import Tensor
 
 from mvmocap.errors import InputError
-from mvmocap.fit import losses
+from mvmocap.fit.config import DTYPES, FitConfig
+from mvmocap.fit.energy import FitData, lower_energy
+from mvmocap.fit.frames import fit_frames, with_threads
 from mvmocap.fit.initialise import initial_params
 from mvmocap.fit.model import KeypointModel
 from mvmocap.fit.params import BodyParams, fill_invalid_frames
 from mvmocap.geometry.camera import CameraRig
 from mvmocap.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
-from mvmocap.io.settings import check_values
 from mvmocap.keypoints import COCO23
 
-_DTYPES = {"float32": torch.float32, "float64": torch.float64}
-REFINE_STARTS = ("init", "anchors", "best")
-POSE_PRIOR_MEANS = ("regressor", "rest")
-OPTIMIZERS = ("lbfgs", "adam", "gauss-newton")
-
-
-@dataclass
-class FitConfig:
-    """Weights, robust scales and iteration counts of the fit.
-
-    The weights were tuned on the 4-camera, 60 fps, 1080x1920 Pose2Sim demo
-    (``benchmarks/fit.py``, with L-BFGS): light smoothing, since stronger joint smoothing
-    visibly raises the reprojection error against the (noisy) detections.
-
-    Energy (per frame, averaged over frames; see :mod:`mvmocap.fit.losses`)::
-
-        w_2d  sum_cj c rho(|proj - det|; sigma_2d_px) / sigma_2d_px^2
-      + w_3d  sum_j  c rho(|X - X_tri|; sigma_3d_m) / sigma_3d_m^2
-      + w_shape |beta|^2 + w_pose |theta - theta_0|^2 + w_bending bend(theta) + w_hinge twist(theta)
-      + w_smooth_joints |d^2 X / frame^2|^2 / smooth_scale_m^2 + w_smooth_pose |d theta / frame|^2
-
-    ``theta_0`` is the rest pose (zeros), except in a fit started from a regressor's estimate with
-    ``refine_pose_prior="regressor"``: there it is that estimate on the frames it covers.
-    """
-
-    # data terms
-    weight_2d: float = 1.0
-    weight_3d: float = 1.0
-    sigma_2d_px: float = 25.0
-    sigma_3d_m: float = 0.1
-    # priors. weight_pose was 0.005 while the fit ran L-BFGS for a fixed number of iterations, which
-    # stopped it early in the directions the keypoints barely see (the twist of spine, collars,
-    # wrists, ankles); Gauss-Newton converges there, so the prior must hold them: chosen among
-    # 0.05 / 0.1 / 0.2 on synthetic validation samples (seed 5, n = 100; MPJPE / PA-MPJPE / PVE mm
-    # 25.7 / 16.8 / 41.2, 25.5 / 16.5 / 37.4, 25.8 / 16.5 / 35.9; L-BFGS with 0.005: 25.7 / 16.9 / 38.3).
-    weight_shape: float = 0.02
-    weight_pose: float = 0.1
-    weight_bending: float = 10.0
-    weight_hinge: float = 0.5
-    weight_smooth_joints: float = 0.005
-    smooth_scale_m: float = 0.01
-    weight_smooth_pose: float = 0.2
-    # Graduated robustness: the "all" stage runs once per factor, the robust
-    # scales multiplied by it, the iterations shared out; wide first, so that
-    # joints starting far from their evidence are not written off as outliers.
-    sigma_schedule: tuple[float, ...] = (4.0, 1.0)
-    # schedule (iterations of L-BFGS / Adam; Gauss-Newton takes gn_iters steps instead)
-    chunk_size: int = 100
-    shape_frames: int = 24
-    iters_shape: int = 150
-    iters_global: int = 20
-    iters_pose: int = 300
-    # A fit started from a regressor's estimate (``init``) has its own schedule:
-    # these replace sigma_schedule, iters_global, iters_shape, iters_pose and optimizer
-    # (None = keep). By default it makes one robust pass at the final scale (the regressor
-    # starts every frame near its evidence, so the wide pass that guards a geometric start
-    # against writing joints off as outliers is not needed; from its geometric start the plain fit
-    # ends 2.4 % worse with one pass on the demo, 12.42 against 12.13 px) and uses Gauss-Newton
-    # (mvmocap.fit.gauss_newton): models/regressors/MODEL_CARD.md.
-    refine_sigma_schedule: tuple[float, ...] | None = (1.0,)
-    refine_iters_global: int | None = None
-    refine_iters_shape: int | None = None
-    refine_iters_pose: int | None = None
-    # Where each frame of a refinement starts once the key frames are fitted (they always
-    # start from ``init``): "anchors" = the nearest fitted frame, as the plain fit does (its
-    # orientation and translation corrected by the difference between the fitted and the
-    # regressed anchor); "init" = the regressor's estimate; "best" = whichever of the two has the
-    # lower data energy (robust 2D + 3D terms at the first robust scale), frame by frame. On the
-    # real demo (volumetric+fit, Gauss-Newton, pose prior 0.005, experiment script) "anchors"
-    # ended lowest (12.44 px) and "best" 0.3-0.4 % above; "init" ended 0.4 % or 8 % above in two
-    # processes, a few frames starting far off.
-    refine_start: str = "anchors"
-    refine_optimizer: str | None = "gauss-newton"
-    # Where the pose prior (weight_pose) pulls a refinement's frames that have the regressor's
-    # estimate (its key frames with refine_start="anchors", every frame otherwise): "regressor" = to
-    # that estimate, a learned prior in place of the rest pose; "rest" = to the rest pose, as the
-    # plain fit does. Frames without an estimate always keep the rest pose. On the real demo
-    # (benchmarks/volumetric_demo.py) "regressor" took volumetric+fit from 12.136 to 12.025 px
-    # (the fit: 12.128), and lowered it on 8 of the 11 camera sets of 2-4 cameras, in the same time;
-    # on synthetic single frames it leaves 4 and 8 views about even and costs 1-2 mm with 2 views
-    # (models/regressors/MODEL_CARD.md).
-    refine_pose_prior: str = "regressor"
-    # "gauss-newton" (Levenberg-Marquardt on the Gauss-Newton matrix: mvmocap.fit.gauss_newton),
-    # "lbfgs" or "adam" (torch optimisers, iters_* iterations per stage).
-    optimizer: str = "gauss-newton"
-    adam_lr: float = 0.02
-    # Gauss-Newton: the most steps per stage and robust pass (iters_* only switch a stage off
-    # when 0), and the relative energy decrease below which a pass stops early.
-    gn_iters: int = 8
-    gn_tolerance: float = 1e-5
-    fit_shape: bool = True
-    # "key_frames": each frame of a chunk starts from the nearest fitted frame
-    # among the key frames and the previous chunk's last frame; "previous_chunk":
-    # from the previous chunk's last frame only (the first chunk from the key
-    # frames). Either way the previous chunk's last two frames enter the chunk's
-    # smoothness terms.
-    warm_start: str = "key_frames"
-    # initialisation and validity
-    arm_drop: float = 1.1
-    min_joints: int = 6
-    # numerics
-    dtype: str = "float32"
-    device: str | None = None
-    # The batches are small: on the CPU one thread is several times faster than
-    # several fighting over 2 cores. None leaves torch's setting alone.
-    num_threads: int | None = 1
-
-    def __post_init__(self) -> None:
-        if self.chunk_size < 1 or self.shape_frames < 1:
-            raise InputError(f"chunk_size and shape_frames must be >= 1, got {self.chunk_size}, {self.shape_frames}")
-        for name in ("optimizer", "refine_optimizer"):
-            value = getattr(self, name)
-            if value not in OPTIMIZERS and not (name == "refine_optimizer" and value is None):
-                raise InputError(f"{name} must be one of {', '.join(OPTIMIZERS)}, got {value!r}")
-        if self.refine_start not in REFINE_STARTS:
-            raise InputError(f"refine_start must be one of {', '.join(REFINE_STARTS)}, got {self.refine_start!r}")
-        if self.refine_pose_prior not in POSE_PRIOR_MEANS:
-            raise InputError(f"refine_pose_prior must be one of {', '.join(POSE_PRIOR_MEANS)}, "
-                             f"got {self.refine_pose_prior!r}")
-        if self.warm_start not in ("key_frames", "previous_chunk"):
-            raise InputError(f"warm_start must be 'key_frames' or 'previous_chunk', got {self.warm_start!r}")
-        if self.dtype not in _DTYPES:
-            raise InputError(f"dtype must be one of {', '.join(_DTYPES)}, got {self.dtype!r}")
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
-                raise InputError(f"FitConfig.{f.name} must be >= 0, got {value}")
-        if self.sigma_2d_px <= 0 or self.sigma_3d_m <= 0 or self.smooth_scale_m <= 0:
-            raise InputError("FitConfig sigmas and smooth_scale_m must be > 0")
-        self.sigma_schedule = tuple(float(f) for f in self.sigma_schedule)
-        if not self.sigma_schedule or min(self.sigma_schedule) <= 0:
-            raise InputError(f"sigma_schedule must be positive factors, got {self.sigma_schedule}")
-        if self.refine_sigma_schedule is not None:
-            self.refine_sigma_schedule = tuple(float(f) for f in self.refine_sigma_schedule)
-            if not self.refine_sigma_schedule or min(self.refine_sigma_schedule) <= 0:
-                raise InputError(f"refine_sigma_schedule must be positive factors, got {self.refine_sigma_schedule}")
-
-    def for_refinement(self) -> "FitConfig":
-        """The settings of a fit that starts from a regressor's estimate (the ``refine_*`` fields)."""
-        changes = {"sigma_schedule": self.refine_sigma_schedule, "iters_global": self.refine_iters_global,
-                   "iters_shape": self.refine_iters_shape, "iters_pose": self.refine_iters_pose,
-                   "optimizer": self.refine_optimizer}
-        return replace(self, **{k: v for k, v in changes.items() if v is not None})
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "FitConfig":
-        """Build from a (YAML/TOML) mapping; unknown keys raise :class:`InputError` listing the known ones."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise InputError(f"unknown fit option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-        check_values(cls, values, source="fit options")
-        return cls(**values)
-
-    def to_dict(self) -> dict:
-        """Plain values (lists for tuples), ready for YAML/JSON."""
-        return {f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v) for f in fields(self)}
+__all__ = ["FitConfig", "FitResult", "fit_sequence", "rest_height"]
 
 
 @dataclass
@@ -244,233 +93,7 @@ class FitResult:
         return float(errors.median()) if errors.numel() else float("nan")
 
 
-# -- the energy of one batch of frames ----------------------------------------------
-
-
-@dataclass
-class _Data:
-    """Evidence for a batch of frames, already on the fitting dtype/device."""
-
-    observed: Tensor  # (F, C, J, 2) px
-    conf2d: Tensor  # (F, C, J)
-    joints3d: Tensor  # (F, J, 3) m
-    conf3d: Tensor  # (F, J)
-    consecutive: bool  # whether the frames follow each other (temporal terms apply)
-    context_points: Tensor | None = None  # (K, J, 3) model points of the frames just before
-    context_pose: Tensor | None = None  # (K, 23, 3) body pose of the frames just before
-    pose_mean: Tensor | None = None  # (F, 23, 3) where the pose prior pulls each frame; None: the rest pose
-
-
-def _energy(
-    model: KeypointModel,
-    rig: CameraRig,
-    cfg: FitConfig,
-    data: _Data,
-    rotation: Tensor,
-    body_pose: Tensor,
-    betas: Tensor,
-    transl: Tensor,
-    sigma_scale: float = 1.0,
-) -> tuple[Tensor, dict[str, Tensor]]:
-    """Total energy and its weighted terms for ``F`` frames (``rotation (F, 3, 3)``).
-
-    ``sigma_scale`` multiplies both robust scales and the data terms are
-    multiplied by its square, so that small residuals cost the same whatever the scale.
-    """
-    points = model(rotation, body_pose, betas, transl)  # (F, J, 3)
-    projected = rig.project(points)  # (F, C, J, 2)
-    s2 = sigma_scale**2
-    sigma_2d, sigma_3d = cfg.sigma_2d_px * sigma_scale, cfg.sigma_3d_m * sigma_scale
-    terms = {
-        "2d": cfg.weight_2d * s2 * losses.reprojection_term(projected, data.observed, data.conf2d, sigma_2d),
-        "3d": cfg.weight_3d * s2 * losses.joints3d_term(points, data.joints3d, data.conf3d, sigma_3d),
-        "shape": cfg.weight_shape * losses.shape_prior(betas),
-        "pose": cfg.weight_pose * losses.pose_prior(body_pose, data.pose_mean),
-        "bending": cfg.weight_bending * losses.bending_prior(body_pose).mean(),
-        "hinge": cfg.weight_hinge * losses.hinge_off_axis_prior(body_pose).mean(),
-    }
-    if data.consecutive:
-        pts, pose = points, body_pose
-        if data.context_points is not None:
-            pts = torch.cat([data.context_points, points])
-            pose = torch.cat([data.context_pose, body_pose])
-        scale2 = cfg.smooth_scale_m**2
-        terms["smooth_joints"] = cfg.weight_smooth_joints * losses.temporal_smoothness(pts, 2) / scale2
-        terms["smooth_pose"] = cfg.weight_smooth_pose * losses.temporal_smoothness(pose, 1)
-    total = sum(terms.values())
-    return total, terms
-
-
-def _minimise(closure_loss, variables: list[Tensor], cfg: FitConfig, iterations: int) -> int:
-    """Run the configured optimiser on ``variables``; returns the number of energy evaluations."""
-    if iterations <= 0 or not variables:
-        return 0
-    evaluations = 0
-
-    def closure():
-        nonlocal evaluations
-        evaluations += 1
-        optimiser.zero_grad(set_to_none=True)
-        loss = closure_loss()
-        loss.backward()
-        return loss
-
-    if cfg.optimizer != "adam":  # L-BFGS, also for Gauss-Newton's one gap: shared betas over consecutive frames
-        optimiser = torch.optim.LBFGS(
-            variables,
-            lr=1.0,
-            max_iter=iterations,
-            max_eval=int(iterations * 1.5) + 1,
-            history_size=20,
-            tolerance_grad=1e-9,
-            tolerance_change=1e-10,
-            line_search_fn="strong_wolfe",
-        )
-        optimiser.step(closure)
-    else:
-        optimiser = torch.optim.Adam(variables, lr=cfg.adam_lr)
-        for _ in range(iterations):
-            optimiser.step(closure)
-    return evaluations
-
-
-def _fit_frames(
-    model: KeypointModel,
-    rig: CameraRig,
-    cfg: FitConfig,
-    data: _Data,
-    start: BodyParams,
-    *,
-    fit_pose: bool,
-    fit_betas: bool,
-    iters_global: int,
-    iters_all: int,
-    label: str,
-    history: list[dict],
-) -> BodyParams:
-    """Fit a batch of frames from ``start``: orientation + translation, then also pose (and betas).
-
-    The orientation is optimised as a correction ``delta`` in the body frame:
-    ``R = R_start @ exp(delta)``, free of the axis-angle singularity at pi.
-    """
-    if cfg.optimizer == "gauss-newton" and not (fit_betas and data.consecutive):
-        return _fit_frames_gauss_newton(model, rig, cfg, data, start, fit_pose=fit_pose, fit_betas=fit_betas,
-                                        iters_global=iters_global, iters_all=iters_all, label=label, history=history)
-    R_start = axis_angle_to_matrix(start.global_orient).detach()
-    delta = torch.zeros_like(start.global_orient, requires_grad=True)
-    transl = start.transl.detach().clone().requires_grad_(True)
-    body_pose = start.body_pose.detach().clone().requires_grad_(fit_pose)
-    betas = start.betas.detach().clone().requires_grad_(fit_betas)
-
-    sigma_scale = cfg.sigma_schedule[0]
-
-    def loss():
-        rotation = R_start @ axis_angle_to_matrix(delta)
-        total, _ = _energy(model, rig, cfg, data, rotation, body_pose, betas, transl, sigma_scale)
-        return total
-
-    def record(stage: str, iters: int, evaluations: int):
-        with torch.no_grad():
-            rotation = R_start @ axis_angle_to_matrix(delta)
-            total, terms = _energy(model, rig, cfg, data, rotation, body_pose, betas, transl, sigma_scale)
-        history.append(
-            {
-                "stage": f"{label}/{stage}",
-                "frames": int(start.num_frames),
-                "iterations": iters,
-                "evaluations": evaluations,
-                "sigma_scale": sigma_scale,
-                "loss": float(total),
-                **{k: float(v) for k, v in terms.items()},
-            }
-        )
-
-    evaluations = _minimise(loss, [delta, transl], cfg, iters_global)
-    record("global", iters_global, evaluations)
-    variables = [delta, transl] + ([body_pose] if fit_pose else []) + ([betas] if fit_betas else [])
-    if fit_pose or fit_betas:
-        passes = len(cfg.sigma_schedule)
-        for k, sigma_scale in enumerate(cfg.sigma_schedule):
-            iters = iters_all // passes + (1 if k < iters_all % passes else 0)
-            evaluations = _minimise(loss, variables, cfg, iters)
-            record("all" if passes == 1 else f"all{k + 1}", iters, evaluations)
-
-    with torch.no_grad():
-        orient = matrix_to_axis_angle(R_start @ axis_angle_to_matrix(delta))
-    return BodyParams(orient.detach(), body_pose.detach(), betas.detach(), transl.detach(), start.valid)
-
-
-def _fit_frames_gauss_newton(model: KeypointModel, rig: CameraRig, cfg: FitConfig, data: _Data, start: BodyParams, *,
-                             fit_pose: bool, fit_betas: bool, iters_global: int, iters_all: int, label: str,
-                             history: list[dict]) -> BodyParams:
-    """:func:`_fit_frames` with Levenberg-Marquardt steps (:mod:`mvmocap.fit.gauss_newton`): the same
-    stages (orientation + translation, then everything over the robust passes), at most
-    ``cfg.gn_iters`` steps each; ``iters_global`` / ``iters_all`` = 0 skip a stage, as with L-BFGS.
-    The betas move only for independent frames (the key frames), whose matrix is an arrow."""
-    from mvmocap.fit.gauss_newton import (GLOBAL_COLUMNS, ArrowSystem, BandedSystem, arrow_matrix,
-                                          levenberg_marquardt, normal_matrix)
-
-    F = start.num_frames
-    R_start = axis_angle_to_matrix(start.global_orient).detach()
-    frames = torch.cat([torch.zeros_like(start.global_orient), start.body_pose.reshape(F, 69), start.transl], 1)
-    x = torch.cat([frames.reshape(-1), start.betas]).detach()  # flat: the frames' 75 each, then the betas
-    sigma_scale = cfg.sigma_schedule[0]
-
-    def unpack(x: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        per_frame = x[: F * 75].reshape(F, 75)
-        return (R_start @ axis_angle_to_matrix(per_frame[:, :3]), per_frame[:, 3:72].reshape(F, 23, 3),
-                x[F * 75:], per_frame[:, 72:])
-
-    def energy(x: Tensor) -> Tensor:
-        return _energy(model, rig, cfg, data, *unpack(x), sigma_scale)[0]
-
-    def banded(columns):
-        def system(x: Tensor) -> BandedSystem:
-            matrix = normal_matrix(model, rig, cfg, data, R_start, x[: F * 75].reshape(F, 75), x[F * 75:], sigma_scale)
-            return BandedSystem(*matrix, columns, fixed=x.numel() - F * 75)
-        return system
-
-    def arrow(x: Tensor) -> ArrowSystem:
-        return ArrowSystem(*arrow_matrix(model, rig, cfg, data, R_start, x[: F * 75].reshape(F, 75), x[F * 75:],
-                                         sigma_scale))
-
-    def record(stage: str, steps: int, evaluations: int) -> None:
-        with torch.no_grad():
-            total, terms = _energy(model, rig, cfg, data, *unpack(x), sigma_scale)
-        history.append({"stage": f"{label}/{stage}", "frames": int(F), "iterations": steps,
-                        "evaluations": evaluations, "sigma_scale": sigma_scale, "loss": float(total),
-                        **{k: float(v) for k, v in terms.items()}})
-
-    if iters_global > 0:
-        x, steps, evaluations = levenberg_marquardt(energy, banded(GLOBAL_COLUMNS), x, cfg.gn_iters, cfg.gn_tolerance)
-        record("global", steps, evaluations)
-    if (fit_pose or fit_betas) and iters_all > 0:
-        system = arrow if fit_betas else banded(None if fit_pose else GLOBAL_COLUMNS)
-        passes = len(cfg.sigma_schedule)
-        for k, sigma_scale in enumerate(cfg.sigma_schedule):
-            x, steps, evaluations = levenberg_marquardt(energy, system, x, cfg.gn_iters, cfg.gn_tolerance)
-            record("all" if passes == 1 else f"all{k + 1}", steps, evaluations)
-    with torch.no_grad():
-        rotation, pose, betas, transl = unpack(x)
-        orient = matrix_to_axis_angle(rotation)
-    return BodyParams(orient, pose.clone(), betas.clone(), transl.clone(), start.valid)
-
-
 # -- the public entry point -----------------------------------------------------------
-
-
-def _with_threads(function: Callable, threads: int) -> Callable:
-    """``function`` run with ``threads`` torch threads (a regressor's network wants the caller's
-    setting, not the fit's single thread)."""
-    def call(*args):
-        inner = torch.get_num_threads()
-        torch.set_num_threads(threads)
-        try:
-            return function(*args)
-        finally:
-            torch.set_num_threads(inner)
-
-    return call
 
 
 def _regressed_pose_mean(num_frames: int, keys: Tensor, regressed: BodyParams, keys_only: bool) -> Tensor:
@@ -581,7 +204,7 @@ def fit_sequence(
     _check_inputs(keypoints_2d, rig, joints3d, joints3d_confidence)
     threads = torch.get_num_threads()
     if callable(init):
-        init = _with_threads(init, threads)
+        init = with_threads(init, threads)
     if cfg.num_threads and (cfg.device is None or torch.device(cfg.device).type == "cpu"):
         torch.set_num_threads(cfg.num_threads)
     try:
@@ -593,7 +216,7 @@ def fit_sequence(
 def _fit_sequence(keypoints_2d, rig, body_model, joints3d, joints3d_confidence, cfg, init, progress) -> FitResult:
     if init is not None:
         cfg = cfg.for_refinement()
-    dtype = _DTYPES[cfg.dtype]
+    dtype = DTYPES[cfg.dtype]
     device = torch.device(cfg.device) if cfg.device else keypoints_2d.device
     t_start = time.perf_counter()
     timings: dict[str, float] = {}
@@ -653,9 +276,9 @@ def _fit_sequence(keypoints_2d, rig, body_model, joints3d, joints3d_confidence, 
     key_params = BodyParams(
         key_start.global_orient, key_start.body_pose, betas, key_start.transl, key_start.valid
     )
-    key_data = _Data(observed[keys], conf2d[keys], j3d[keys], conf3d[keys], consecutive=False,
+    key_data = FitData(observed[keys], conf2d[keys], j3d[keys], conf3d[keys], consecutive=False,
                      pose_mean=None if pose_mean is None else pose_mean[keys])
-    fitted_keys = _fit_frames(
+    fitted_keys = fit_frames(
         model, rig_f, cfg, key_data, key_params,
         fit_pose=True, fit_betas=cfg.fit_shape, iters_global=cfg.iters_global, iters_all=cfg.iters_shape,
         label="shape", history=history,
@@ -666,7 +289,7 @@ def _fit_sequence(keypoints_2d, rig, body_model, joints3d, joints3d_confidence, 
 
     # 3. pose, chunk by chunk (a single frame was fitted completely as its own key frame)
     t0 = time.perf_counter()
-    evidence = _Data(observed, conf2d, j3d, conf3d, consecutive=True, pose_mean=pose_mean)
+    evidence = FitData(observed, conf2d, j3d, conf3d, consecutive=True, pose_mean=pose_mean)
     if F == 1:
         parts = [fitted_keys]
     else:
@@ -698,7 +321,7 @@ def _fit_chunks(
     model: KeypointModel,
     rig: CameraRig,
     cfg: FitConfig,
-    evidence: _Data,
+    evidence: FitData,
     start: BodyParams,
     fitted_keys: BodyParams,
     keys: Tensor,
@@ -729,7 +352,7 @@ def _fit_chunks(
     for c0 in range(0, F, cfg.chunk_size):
         c1 = min(c0 + cfg.chunk_size, F)
         e = evidence
-        data = _Data(
+        data = FitData(
             e.observed[c0:c1], e.conf2d[c0:c1], e.joints3d[c0:c1], e.conf3d[c0:c1], consecutive=True,
             context_points=context_points, context_pose=context_pose,
             pose_mean=None if e.pose_mean is None else e.pose_mean[c0:c1],
@@ -749,13 +372,13 @@ def _fit_chunks(
             from_anchors = _start_from_anchors(own_starts.frames(slice(c0, c1)), frame_ids[c0:c1], anchors, anchor_ids,
                                                own_starts.frames(anchor_ids))
             if start_mode == "best":
-                chunk_start = _lower_energy(model, rig, cfg, data, chunk_start, from_anchors, betas)
+                chunk_start = lower_energy(model, rig, cfg, data, chunk_start, from_anchors, betas)
             else:
                 chunk_start = from_anchors
         chunk_start = BodyParams(
             chunk_start.global_orient, chunk_start.body_pose, betas, chunk_start.transl, frame_valid[c0:c1]
         )
-        fitted = _fit_frames(
+        fitted = fit_frames(
             model, rig, cfg, data, chunk_start,
             fit_pose=True, fit_betas=False, iters_global=cfg.iters_global, iters_all=cfg.iters_pose,
             label=f"pose[{c0}:{c1}]", history=history,
@@ -769,26 +392,6 @@ def _fit_chunks(
             context_pose = fitted.body_pose[tail]
         _log(progress, f"frames {c0}-{c1 - 1} fitted ({history[-1]['loss']:.3f})")
     return parts
-
-
-def _data_energy_per_frame(model: KeypointModel, rig: CameraRig, cfg: FitConfig, data: _Data, params: BodyParams,
-                           betas: Tensor) -> Tensor:
-    """``(F,)`` robust 2D + 3D data energies of ``params`` (with ``betas``) at the first robust scale."""
-    s = cfg.sigma_schedule[0]
-    with torch.no_grad():
-        points = model(axis_angle_to_matrix(params.global_orient), params.body_pose, betas, params.transl)
-        e2d = losses.reprojection_term(rig.project(points), data.observed, data.conf2d, cfg.sigma_2d_px * s, per_frame=True)
-        e3d = losses.joints3d_term(points, data.joints3d, data.conf3d, cfg.sigma_3d_m * s, per_frame=True)
-    return cfg.weight_2d * e2d + cfg.weight_3d * e3d
-
-
-def _lower_energy(model: KeypointModel, rig: CameraRig, cfg: FitConfig, data: _Data, a: BodyParams, b: BodyParams,
-                  betas: Tensor) -> BodyParams:
-    """Frame by frame, whichever of the starts ``a`` and ``b`` has the lower data energy (``a`` on ties)."""
-    take_b = _data_energy_per_frame(model, rig, cfg, data, b, betas) < _data_energy_per_frame(model, rig, cfg, data, a, betas)
-    pick = lambda x, y: torch.where(take_b.view(-1, *([1] * (x.dim() - 1))), y, x)  # noqa: E731
-    return BodyParams(pick(a.global_orient, b.global_orient), pick(a.body_pose, b.body_pose), a.betas,
-                      pick(a.transl, b.transl), a.valid)
 
 
 def _replace_frames(params: BodyParams, frames: Tensor, values: BodyParams) -> BodyParams:

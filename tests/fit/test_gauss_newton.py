@@ -1,13 +1,12 @@
 """The Gauss-Newton matrix of the sequence fit and the Levenberg-Marquardt loop."""
 
-import dataclasses
-
 import pytest
 import torch
 
 from mvmocap.fit.gauss_newton import ArrowSystem, BandedSystem, arrow_matrix, levenberg_marquardt, normal_matrix
 from mvmocap.fit.model import KeypointModel
-from mvmocap.fit.smplify import FitConfig, _Data, _energy
+from mvmocap.fit.config import FitConfig
+from mvmocap.fit.energy import FitData, energy as fit_energy
 from mvmocap.geometry.rotations import axis_angle_to_matrix
 
 
@@ -42,7 +41,7 @@ def test_normal_matrix_is_the_hessian_where_every_residual_is_zero(tiny_model, r
     with torch.no_grad():
         points = model(R_start, x[:, 3:72].reshape(F, 23, 3), betas, x[:, 72:])
     conf2d = torch.rand(F, len(rig), 23, generator=g, dtype=torch.float64)
-    data = _Data(rig.project(points), conf2d, points.clone(), torch.rand(F, 23, generator=g, dtype=torch.float64),
+    data = FitData(rig.project(points), conf2d, points.clone(), torch.rand(F, 23, generator=g, dtype=torch.float64),
                  consecutive=True,
                  context_points=points[:context] if context else None,
                  context_pose=x[:context, 3:72].reshape(context, 23, 3) if context else None)
@@ -50,7 +49,7 @@ def test_normal_matrix_is_the_hessian_where_every_residual_is_zero(tiny_model, r
 
     def energy(x):
         R = R_start @ axis_angle_to_matrix(x[:, :3])
-        return _energy(model, rig, cfg, data, R, x[:, 3:72].reshape(F, 23, 3), betas, x[:, 72:], 2.0)[0]
+        return fit_energy(model, rig, cfg, data, R, x[:, 3:72].reshape(F, 23, 3), betas, x[:, 72:], 2.0)[0]
 
     expected = torch.autograd.functional.hessian(energy, x, vectorize=True).reshape(F * 75, F * 75)
     diagonal, upper = normal_matrix(model, rig, cfg, data, R_start, x, betas, 2.0)
@@ -123,14 +122,14 @@ def test_arrow_matrix_is_the_hessian_where_every_residual_is_zero(tiny_model, ri
     betas = 0.5 * torch.randn(S, generator=g, dtype=torch.float64)
     with torch.no_grad():
         points = model(R_start @ axis_angle_to_matrix(x[:, :3]), x[:, 3:72].reshape(F, 23, 3), betas, x[:, 72:])
-    data = _Data(rig.project(points), torch.rand(F, len(rig), 23, generator=g, dtype=torch.float64), points.clone(),
+    data = FitData(rig.project(points), torch.rand(F, len(rig), 23, generator=g, dtype=torch.float64), points.clone(),
                  torch.rand(F, 23, generator=g, dtype=torch.float64), consecutive=False)
     cfg = FitConfig(weight_bending=0.0)
 
     def energy(flat):
         frames, b = flat[: F * 75].reshape(F, 75), flat[F * 75:]
         R = R_start @ axis_angle_to_matrix(frames[:, :3])
-        return _energy(model, rig, cfg, data, R, frames[:, 3:72].reshape(F, 23, 3), b, frames[:, 72:], 1.0)[0]
+        return fit_energy(model, rig, cfg, data, R, frames[:, 3:72].reshape(F, 23, 3), b, frames[:, 72:], 1.0)[0]
 
     expected = torch.autograd.functional.hessian(energy, torch.cat([x.reshape(-1), betas]), vectorize=True)
     frames, coupling, shared = arrow_matrix(model, rig, cfg, data, R_start, x, betas, 1.0)

@@ -225,16 +225,16 @@ def _scrambled_init(synthetic, frames):
 
 def test_lower_energy_picks_the_better_start_frame_by_frame(synthetic):
     from mvmocap.fit.model import KeypointModel
-    from mvmocap.fit.smplify import _Data, _lower_energy
+    from mvmocap.fit.energy import FitData, lower_energy
 
     truth = synthetic.params
     odd, even = list(range(1, 24, 2)), list(range(0, 24, 2))
     a, b = _scrambled_init(synthetic, odd), _scrambled_init(synthetic, even)  # each true on half the frames
     model = KeypointModel(synthetic.model, dtype=torch.float64)
     kp = synthetic.keypoints_2d
-    data = _Data(kp[..., :2], kp[..., 2], synthetic.keypoints3d, torch.ones(kp.shape[0], kp.shape[2], dtype=kp.dtype),
+    data = FitData(kp[..., :2], kp[..., 2], synthetic.keypoints3d, torch.ones(kp.shape[0], kp.shape[2], dtype=kp.dtype),
                  consecutive=False)
-    chosen = _lower_energy(model, synthetic.rig, FitConfig(), data, a, b, truth.betas)
+    chosen = lower_energy(model, synthetic.rig, FitConfig(), data, a, b, truth.betas)
     assert torch.equal(chosen.body_pose, truth.body_pose)
     assert torch.equal(chosen.global_orient, truth.global_orient) and torch.equal(chosen.transl, truth.transl)
 
