@@ -7,6 +7,7 @@ float storage (``POINT:SCALE = -1``). Frames where nobody was seen are written a
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +36,7 @@ def write_c3d(run: RunResult, path: str | Path) -> Path:
         rows[:, :3] = points[f]
         rows[:, 3] = 0.0 if run.valid[f] else -1.0
         writer.add_frames([(rows, empty_analog)])
-    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle, warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "No analog data", UserWarning)  # markers only, by design
         writer.write(handle)
     return Path(path)

@@ -35,6 +35,7 @@ class ExportSettings:
     render: bool = False
     json: bool = False
     render_stride: int = 1  # render every n-th frame in the overlay videos
+    formats: list[str] = field(default_factory=list)  # mvmocap export formats written after the fit (bvh, glb, ...)
 
 
 @dataclass

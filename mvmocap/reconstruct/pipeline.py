@@ -66,6 +66,10 @@ def run(
     from mvmocap.fit.methods import resolve_method
 
     resolve_method(cfg.method)  # an unknown --method fails before any long work
+    if cfg.export.formats:
+        from mvmocap.export.formats import validate_formats
+
+        validate_formats(cfg.export.formats)  # so does an unknown --export format
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "config.yaml", cfg.dumps())
     timings: dict[str, float] = {}
@@ -119,6 +123,12 @@ def run(
 
         render_overlays(out, videos_dir, detections, rig, fit.params, body_model, cfg, progress=progress)
         timings["render"] = time.perf_counter() - tick
+    if cfg.export.formats:
+        tick = time.perf_counter()
+        from mvmocap.export.formats import export_run
+
+        export_run(out, cfg.export.formats, body_model=cfg.body_model)
+        timings["export_formats"] = time.perf_counter() - tick
     timings["total"] = time.perf_counter() - start
     _write_report(out, detections, rig, tri, fit, fit_err, compared, summary, timings, cfg, calibration, keypoints_dir, flips)
     log(
