@@ -8,7 +8,7 @@ OUT=out/pose2sim_demo
 echo "== reconstruct: 4 videos + calibration -> SMPL parameters, overlays ($OUT)"
 $MVMOCAP reconstruct examples/pose2sim_demo/videos \
     --calibration examples/pose2sim_demo/calibration.yaml \
-    --out "$OUT" --render
+    --out "$OUT" --render --export bvh,glb,trc,c3d
 
 echo
-echo "Outputs in $OUT: smpl_params.npz, joints3d.npz, cameras.yaml, report.json, overlays/ (contact_sheet.png)."
+echo "Outputs in $OUT: smpl_params.npz, joints3d.npz, cameras.yaml, report.json, motion.bvh, body.glb, markers.trc, markers.c3d, overlays/ (contact_sheet.png)."

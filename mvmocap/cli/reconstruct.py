@@ -12,7 +12,8 @@ from mvmocap.cli.common import handle_errors
 
 @handle_errors
 def reconstruct(
-    videos_dir: Path = typer.Argument(..., help="Folder with one video (or image folder) per camera; file stem = camera name."),
+    videos_dir: Optional[Path] = typer.Argument(
+        None, help="Folder with one video (or image folder) per camera; file stem = camera name. Optional with --keypoints and --calibration."),
     out: Path = typer.Option(..., "--out", "-o", help="Output folder (stages are cached here: a rerun resumes)."),
     calibration: Optional[Path] = typer.Option(None, "--calibration", "-c", help="Calibration file (any supported format)."),
     calibrate_from_joints: bool = typer.Option(False, "--calibrate-from-joints", help="Estimate the cameras from the person instead."),
@@ -22,7 +23,7 @@ def reconstruct(
     ),
     device: Optional[str] = typer.Option(None, "--device", help="cpu or cuda."),
     config: Optional[Path] = typer.Option(None, "--config", help="YAML configuration (see examples/configs/reconstruct.yaml)."),
-    keypoints: Optional[Path] = typer.Option(None, "--keypoints", help="Folder of OpenPose JSON (<camera>_json/) instead of running a detector."),
+    keypoints: Optional[Path] = typer.Option(None, "--keypoints", help="Folder of OpenPose JSON (NAME/, NAME_json/ or pose/NAME_json/) instead of running a detector; without videos the image sizes come from --calibration."),
     frames: Optional[str] = typer.Option(None, "--frames", help="start:stop:step on the common timeline."),
     height: Optional[float] = typer.Option(None, "--height", help="Subject height in metres (scale for --calibrate-from-joints)."),
     render: bool = typer.Option(False, "--render", help="Write overlay videos and a contact sheet to OUT/overlays."),

@@ -43,7 +43,7 @@ class ReconstructionResult:
 
 
 def run(
-    videos_dir: str | Path,
+    videos_dir: str | Path | None,
     out: str | Path,
     *,
     calibration: str | Path | None = None,
@@ -53,6 +53,9 @@ def run(
     progress: bool = True,
 ) -> ReconstructionResult:
     """Reconstruct the person in ``videos_dir`` into ``out``; see the module docstring.
+
+    ``videos_dir`` None: keypoints only, from the OpenPose JSON in ``keypoints_dir`` with the image
+    sizes of ``calibration`` (:mod:`mvmocap.detect.keypoints_only`); no overlays.
 
     Raises :class:`mvmocap.errors.MvmocapError` subclasses for bad input: mismatched camera
     names, fewer than two usable cameras, a missing calibration, ...
@@ -70,8 +73,6 @@ def run(
         from mvmocap.export.formats import validate_formats
 
         validate_formats(cfg.export.formats)  # so does an unknown --export format
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "config.yaml", cfg.dumps())
     timings: dict[str, float] = {}
     start = time.perf_counter()
 
@@ -80,7 +81,14 @@ def run(
             console.print(f"[bold cyan]reconstruct[/] {message}", highlight=False)
 
     tick = time.perf_counter()
-    detections = _detect(videos_dir, out, keypoints_dir, cfg, progress)
+    if videos_dir is None:  # keypoints-only: OpenPose JSON + calibration, read (and checked) before any write
+        detections = _detect_from_json(keypoints_dir, calibration, calibrate_from_joints, cfg, progress)
+        if cfg.export.render:
+            log("no videos: overlays are off (--render draws over the videos)")
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "config.yaml", cfg.dumps())
+    if videos_dir is not None:
+        detections = _detect(videos_dir, out, keypoints_dir, cfg, progress)
     timings["detect"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
@@ -117,7 +125,7 @@ def run(
     summary = _export(out, detections, rig, tri, fit, fit_err, compared, body_model, cfg)
     summary["left_right_swaps_repaired"] = int(flips.sum())
     timings["export"] = time.perf_counter() - tick
-    if cfg.export.render:
+    if cfg.export.render and videos_dir is not None:
         tick = time.perf_counter()
         from mvmocap.reconstruct.render import render_overlays
 
@@ -158,6 +166,21 @@ def _detect(videos_dir, out: Path, keypoints_dir, cfg: ReconstructConfig, progre
         openpose_dir=keypoints_dir,
         scale=d.scale,
     )
+
+
+def _detect_from_json(keypoints_dir, calibration, calibrate_from_joints: bool, cfg: ReconstructConfig,
+                      progress: bool) -> Detections:
+    from mvmocap.detect.keypoints_only import detections_from_json
+    from mvmocap.io.calibration import load_rig
+
+    if keypoints_dir is None:
+        raise InputError("give a videos folder, or --keypoints DIR with --calibration FILE")
+    if calibrate_from_joints:
+        raise InputError("--keypoints without videos needs --calibration FILE (the image sizes come from it)")
+    rig = load_rig(calibration)
+    sizes = {name: tuple(int(v) for v in size) for name, size in zip(rig.names, rig.sizes.tolist())}
+    return detections_from_json(keypoints_dir, sizes, calibration=calibration, frames=cfg.detect.frames,
+                                offsets=list(cfg.detect.offsets), progress=progress)
 
 
 def _usable_cameras(detections: Detections) -> Detections:
