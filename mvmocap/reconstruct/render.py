@@ -13,6 +13,7 @@ from mvmocap.export.overlay import contact_sheet, draw_mesh, draw_skeleton
 from mvmocap.geometry.camera import CameraRig
 from mvmocap.io.atomic import atomic_path
 from mvmocap.io.video import discover_cameras, iter_frames, open_camera, parse_offsets, plan_frames
+from mvmocap.synth.rasterize import winding_sign
 
 DETECTION_COLOUR = (40, 40, 230)  # BGR red
 MODEL_COLOUR = (60, 200, 60)  # BGR green
@@ -38,6 +39,7 @@ def render_overlays(out: Path, videos_dir, detections: Detections, rig: CameraRi
     model_px = rig.project(body.coco23.to(torch.float64)).numpy()  # (F', C, 23, 2)
     vertices_px = rig.project(vertices).numpy()  # (F', C, V, 2)
     faces = body_model.faces.numpy()
+    cull = winding_sign(body_model.v_template, body_model.faces)  # a closed body: back faces never show
     sheet_at = set(np.linspace(0, len(frames) - 1, SHEET_TIMES).round().astype(int).tolist())
     tiles: dict[int, list[np.ndarray]] = {i: [] for i in sorted(sheet_at)}
     for c, name in enumerate(rig.names):
@@ -52,7 +54,7 @@ def render_overlays(out: Path, videos_dir, detections: Detections, rig: CameraRi
                 valid = bool(p.valid[f])
                 if valid:
                     cam_points = vertices[i].numpy() @ R.T + t
-                    image = draw_mesh(image, vertices_px[i, c], cam_points, faces)
+                    image = draw_mesh(image, vertices_px[i, c], cam_points, faces, cull=cull)
                     draw_skeleton(image, model_px[i, c], body_model.coco23_available.numpy(), MODEL_COLOUR)
                 kp = detections.keypoints[c, f]
                 draw_skeleton(image, kp[:, :2], kp[:, 2] > 0.2, DETECTION_COLOUR, radius=2)
