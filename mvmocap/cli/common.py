@@ -7,11 +7,32 @@ import sys
 from typing import Callable, TypeVar
 
 import typer
+from typer.core import TyperOption
+
 from mvmocap.console import console
 from mvmocap.errors import MvmocapError
 F = TypeVar("F", bound=Callable)
 
 EXIT_USAGE = 2
+
+
+def _show_flags_as_flags() -> None:
+    """Typer >= 0.2x prints every option's type in the rich help, so a boolean flag reads
+    ``--render <bool>`` as if it took a value; show flags bare, as click and users expect."""
+    display = TyperOption.display_type_rich
+    if getattr(display, "flags_bare", False):
+        return
+
+    def display_type_rich(self, ctx):
+        if self.is_flag and self.metavar is None:
+            return None
+        return display(self, ctx)
+
+    display_type_rich.flags_bare = True
+    TyperOption.display_type_rich = display_type_rich
+
+
+_show_flags_as_flags()
 
 
 def fail(message: str) -> typer.Exit:

@@ -9,6 +9,11 @@ import typer
 
 from mvmocap.cli.common import handle_errors
 
+# The registered methods (mvmocap.fit.methods.available_methods(), checked by a test; importing
+# the registry here would load torch on every --help).
+METHOD_HELP = ("fit (default: multi-view SMPLify) | volumetric (the learned regressor + closed-form shape and limbs) | "
+               "volumetric+fit (the regressor starts the fit) | volumetric-net (the network alone) | volumetric-net+fit.")
+
 
 @handle_errors
 def reconstruct(
@@ -17,7 +22,8 @@ def reconstruct(
     out: Path = typer.Option(..., "--out", "-o", help="Output folder (stages are cached here: a rerun resumes)."),
     calibration: Optional[Path] = typer.Option(None, "--calibration", "-c", help="Calibration file (any supported format)."),
     calibrate_from_joints: bool = typer.Option(False, "--calibrate-from-joints", help="Estimate the cameras from the person instead."),
-    method: Optional[str] = typer.Option(None, "--method", help="fit | <regressor> | <regressor>+fit (default: fit)."),
+    method: Optional[str] = typer.Option(None, "--method", help=METHOD_HELP),
+    detector: Optional[str] = typer.Option(None, "--detector", "-d", help="blazepose (default, CPU) | detectron2 | openpose-json (with --keypoints)."),
     body_model: Optional[str] = typer.Option(
         None, "--body-model", help="open_neutral/open_male/open_female or an official SMPL file (default: $MVMOCAP_BODY_MODEL, else open_neutral)."
     ),
@@ -41,6 +47,8 @@ def reconstruct(
         cfg.body_model = body_model
     if device is not None:
         cfg.device = device
+    if detector is not None:
+        cfg.detect.detector = detector
     if frames is not None:
         cfg.detect.frames = frames
     if height is not None:

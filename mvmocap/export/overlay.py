@@ -66,7 +66,8 @@ def draw_mesh(
     if len(pixels) == 0:
         return out
     flat = out.reshape(-1, 3)
-    colour = face_shades(vertices_cam, faces)[pixel_faces]
+    shown, which = np.unique(pixel_faces, return_inverse=True)  # shade only the faces that show
+    colour = face_shades(vertices_cam, faces[shown])[which]
     flat[pixels] = np.clip(flat[pixels] * (1 - alpha) + colour * alpha + 0.5, 0, 255).astype(np.uint8)
     return out
 

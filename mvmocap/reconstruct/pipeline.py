@@ -21,6 +21,7 @@ import torch
 from mvmocap import __version__
 from mvmocap.console import console
 from mvmocap.detect.detections import Detections
+from mvmocap.detect.run import DETECTORS
 from mvmocap.errors import InputError, MissingFileError
 from mvmocap.geometry.camera import CameraRig
 from mvmocap.io.atomic import atomic_path, atomic_write_text
@@ -69,6 +70,8 @@ def run(
     from mvmocap.fit.methods import resolve_method
 
     resolve_method(cfg.method)  # an unknown --method fails before any long work
+    if videos_dir is not None and keypoints_dir is None and cfg.detect.detector not in DETECTORS:
+        raise InputError(f"unknown detector {cfg.detect.detector!r}: use one of {', '.join(DETECTORS)}")
     if cfg.export.formats:
         from mvmocap.export.formats import validate_formats
 
@@ -86,7 +89,7 @@ def run(
         if cfg.export.render:
             log("no videos: overlays are off (--render draws over the videos)")
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "config.yaml", cfg.dumps())
+    atomic_write_text(out / "config.yaml", cfg.resolved().dumps())  # the values used, defaults included
     if videos_dir is not None:
         detections = _detect(videos_dir, out, keypoints_dir, cfg, progress)
     timings["detect"] = time.perf_counter() - tick
