@@ -34,6 +34,7 @@ def reconstruct(
     height: Optional[float] = typer.Option(None, "--height", help="Subject height in metres (scale for --calibrate-from-joints)."),
     render: bool = typer.Option(False, "--render", help="Write overlay videos and a contact sheet to OUT/overlays."),
     json_out: bool = typer.Option(False, "--json", help="Also write smpl_params.json."),
+    rerun: bool = typer.Option(False, "--rerun", help="Also write OUT/recording.rrd for the Rerun viewer (needs the view extra)."),
     export: Optional[str] = typer.Option(None, "--export", help="Also write these formats (see `mvmocap export`): bvh,glb,trc,c3d,easymocap,obj,ply."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ) -> None:
@@ -55,6 +56,7 @@ def reconstruct(
         cfg.subject_height_m = height
     cfg.export.render = cfg.export.render or render
     cfg.export.json = cfg.export.json or json_out
+    cfg.export.rerun = cfg.export.rerun or rerun
     if export is not None:
         cfg.export.formats = [name.strip() for name in export.split(",") if name.strip()]
     cfg = ReconstructConfig.from_dict(cfg.to_dict())  # re-validate after the overrides

@@ -37,6 +37,7 @@ class ExportSettings:
     json: bool = False
     render_stride: int = 1  # render every n-th frame in the overlay videos
     formats: list[str] = field(default_factory=list)  # mvmocap export formats written after the fit (bvh, glb, ...)
+    rerun: bool = False  # also write recording.rrd (needs the view extra, rerun-sdk)
 
 
 @dataclass

@@ -76,6 +76,10 @@ def run(
         from mvmocap.export.formats import validate_formats
 
         validate_formats(cfg.export.formats)  # so does an unknown --export format
+    if cfg.export.rerun:
+        from mvmocap.export.rerun_recording import require_rerun
+
+        require_rerun()  # and a missing rerun-sdk
     timings: dict[str, float] = {}
     start = time.perf_counter()
 
@@ -140,6 +144,12 @@ def run(
 
         export_run(out, cfg.export.formats, body_model=cfg.body_model)
         timings["export_formats"] = time.perf_counter() - tick
+    if cfg.export.rerun:
+        tick = time.perf_counter()
+        from mvmocap.export.rerun_recording import write_recording
+
+        write_recording(out, videos_dir, body_model=cfg.body_model)
+        timings["rerun"] = time.perf_counter() - tick
     timings["total"] = time.perf_counter() - start
     _write_report(out, detections, rig, tri, fit, fit_err, compared, summary, timings, cfg, calibration, keypoints_dir, flips)
     log(
