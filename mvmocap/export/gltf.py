@@ -34,6 +34,7 @@ def skin_influences(weights: np.ndarray, count: int = INFLUENCES) -> tuple[np.nd
     order = np.argsort(-weights, axis=1)[:, :count]
     picked = np.take_along_axis(weights, order, axis=1)
     picked = picked / picked.sum(1, keepdims=True)
+    order = np.where(picked > 0, order, 0)  # glTF: an unused influence names joint 0
     return order.astype(np.uint16), picked.astype(np.float32)
 
 

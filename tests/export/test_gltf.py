@@ -82,5 +82,7 @@ def test_skin_influences_keep_every_nonzero_weight():
     weights /= weights.sum(1, keepdims=True)
     joints, picked = skin_influences(weights, count=24)
     dense = np.zeros_like(weights)
-    np.put_along_axis(dense, joints.astype(int), picked, axis=1)
+    rows = np.repeat(np.arange(len(weights))[:, None], joints.shape[1], axis=1)
+    np.add.at(dense, (rows, joints.astype(int)), picked)  # unused slots name joint 0 with weight 0
     np.testing.assert_allclose(dense, weights, atol=1e-6)
+    assert (joints[picked == 0] == 0).all()
