@@ -21,10 +21,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e .
 	touch $(STAMP)
 
-# The test extras add pytest, hypothesis, pytest-xdist and anny (the body builder's test, ~0.5 GB):
+# The test extras add pytest, hypothesis, pytest-xdist, anny (the body builder's test, ~0.5 GB),
+# imageio-ffmpeg (H.264 overlays) and rerun-sdk (recordings), so that CI runs every test:
 # users who only run the tool never install them.
 $(TEST_STAMP): $(STAMP)
-	$(PY) -m pip install --quiet -e ".[test,build-open]"
+	$(PY) -m pip install --quiet -e ".[test,build-open,video,view]"
 	touch $(TEST_STAMP)
 
 venv: $(STAMP)

@@ -64,3 +64,18 @@ def preview(
             raise InputError(f"--betas must be comma-separated numbers, got {betas!r}") from None
     path = render_preview(body, out, betas=shape)
     typer.echo(str(path))
+
+
+@app.command("export-smpl")
+@handle_errors
+def export_smpl(
+    model: str = typer.Argument(..., help="open_neutral, open_male, open_female or a body model file."),
+    out: Path = typer.Argument(..., help="OUT.pkl (loads with smplx.SMPL(model_path=OUT.pkl)) or OUT.npz."),
+) -> None:
+    """Write a body model in the official SMPL file layout (dense J_regressor, kintree_table, f, posedirs)."""
+    import torch
+
+    from mvmocap.body import load_body_model
+    from mvmocap.body.smpl_layout import write_smpl_layout
+
+    typer.echo(str(write_smpl_layout(load_body_model(model, dtype=torch.float64), out)))

@@ -14,6 +14,8 @@ import sys
 from typing import Callable, TypeVar
 
 import typer
+from typer.core import TyperOption
+
 from mvmocap.console import console
 from mvmocap.errors import MvmocapError
 F = TypeVar("F", bound=Callable)
@@ -22,6 +24,25 @@ EXIT_USAGE = 2
 EXIT_BUG = 1
 DEBUG_ENV = "MVMOCAP_DEBUG"
 _debug = False  # set by the global --debug option
+
+
+def _show_flags_as_flags() -> None:
+    """Typer >= 0.2x prints every option's type in the rich help, so a boolean flag reads
+    ``--render <bool>`` as if it took a value; show flags bare, as click and users expect."""
+    display = TyperOption.display_type_rich
+    if getattr(display, "flags_bare", False):
+        return
+
+    def display_type_rich(self, ctx):
+        if self.is_flag and self.metavar is None:
+            return None
+        return display(self, ctx)
+
+    display_type_rich.flags_bare = True
+    TyperOption.display_type_rich = display_type_rich
+
+
+_show_flags_as_flags()
 
 
 def set_debug(value: bool) -> None:

@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 
 from mvmocap import __version__
-from mvmocap.cli import body, calibrate, detect, evaluate, reconstruct, train
+from mvmocap.cli import body, calibrate, detect, evaluate, export, reconstruct, train, view
 from mvmocap.cli.common import set_debug
 
 app = typer.Typer(
@@ -40,6 +40,8 @@ def _root(
 app.command("detect")(detect.detect)
 app.command("calibrate")(calibrate.calibrate)
 app.command("reconstruct")(reconstruct.reconstruct)
+app.command("export")(export.export)
+app.command("view")(view.view)
 app.command("train-synthetic")(train.train_synthetic)
 app.add_typer(evaluate.app, name="eval")
 app.add_typer(body.app, name="body")

@@ -1,20 +1,48 @@
 """Overlay images: the fitted mesh and skeleton drawn over the camera frames.
 
-The mesh is shaded per face (Lambert, light from the camera) and painted back to
-front in depth bins with OpenCV, which is fast enough on the CPU for every frame
-of a capture and needs no renderer.
+The mesh goes through the z-buffer rasteriser of :mod:`mvmocap.synth.rasterize` (watertight:
+no pixel inside the silhouette is left uncovered, unlike filling many overlapping polygons at once
+with OpenCV, whose even-odd rule opened holes) and is shaded per face (Lambert, light from the
+camera).
 """
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
+import torch
 
 from mvmocap.keypoints import COCO23_LIMBS
+from mvmocap.synth.rasterize import rasterize
 
 MESH_COLOUR = np.array([0.95, 0.75, 0.55])  # BGR scale of the shaded mesh
-DEPTH_BINS = 24
 SHADE_LEVELS = 8
+
+
+def mesh_coverage(vertices_px: np.ndarray, vertices_cam: np.ndarray, faces: np.ndarray, size: tuple[int, int],
+                  cull: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Which face is nearest at each covered pixel.
+
+    Args:
+        vertices_px: ``(V, 2)`` projected pixels; vertices_cam: ``(V, 3)`` camera-frame metres.
+        faces: ``(T, 3)``; size: ``(height, width)``; cull: the mesh's winding sign to skip back
+            faces of a closed mesh (:func:`mvmocap.synth.rasterize.winding_sign`), 0 to draw all.
+    Returns:
+        pixels ``(M,)`` flat indices into ``height * width`` and their faces ``(M,)``.
+    """
+    screen = torch.from_numpy(np.concatenate([vertices_px, vertices_cam[:, 2:]], axis=1).astype(np.float32))[None]
+    fragments = rasterize(screen, torch.from_numpy(np.asarray(faces, dtype=np.int64)), size, cull=cull)
+    return fragments.pixels.numpy(), fragments.pixel_faces.numpy()
+
+
+def face_shades(vertices_cam: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """``(T, 3)`` BGR colour of every face: Lambert with the light at the camera, in ``SHADE_LEVELS`` steps."""
+    tri = vertices_cam[faces]  # (T, 3, 3)
+    normals = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    centres = tri.mean(axis=1)
+    facing = np.abs((normals * centres).sum(1)) / (np.linalg.norm(normals, axis=1) * np.linalg.norm(centres, axis=1) + 1e-12)
+    level = np.minimum((0.35 + 0.65 * facing) * SHADE_LEVELS, SHADE_LEVELS - 1).astype(int)
+    return MESH_COLOUR * 255 * (level[:, None] + 1) / SHADE_LEVELS
 
 
 def draw_mesh(
@@ -23,37 +51,25 @@ def draw_mesh(
     vertices_cam: np.ndarray,
     faces: np.ndarray,
     alpha: float = 0.55,
+    cull: int = 0,
 ) -> np.ndarray:
-    """Blend a shaded mesh into ``image (H, W, 3)`` uint8 BGR.
+    """Blend a shaded mesh into ``image (H, W, 3)`` uint8 BGR (a new image is returned).
 
     Args:
         vertices_px: ``(V, 2)`` projected pixels.
-        vertices_cam: ``(V, 3)`` camera-frame points (metres), for depth order and shading.
-        faces: ``(T, 3)`` vertex indices.
+        vertices_cam: ``(V, 3)`` camera-frame points (metres), for the depth test and shading.
+        faces: ``(T, 3)`` vertex indices; cull: see :func:`mesh_coverage`.
     """
-    tri_cam = vertices_cam[faces]  # (T, 3, 3)
-    normals = np.cross(tri_cam[:, 1] - tri_cam[:, 0], tri_cam[:, 2] - tri_cam[:, 0])
-    centres = tri_cam.mean(axis=1)
-    norm = np.linalg.norm(normals, axis=1) + 1e-12
-    facing = -(normals * centres).sum(1) / (norm * (np.linalg.norm(centres, axis=1) + 1e-12))
-    keep = (facing > 0) & (centres[:, 2] > 0.05)
-    if not keep.any():
-        return image
-    faces, facing, depth = faces[keep], facing[keep], centres[keep, 2]
-    shade = np.minimum((0.35 + 0.65 * facing) * SHADE_LEVELS, SHADE_LEVELS - 1).astype(int)
-    order = np.argsort(-depth)  # far first
-    polygons = np.round(vertices_px[faces] * 4).astype(np.int32)  # 2 fractional bits
-    layer = image.copy()
-    for chunk in np.array_split(order, DEPTH_BINS):
-        for level in np.unique(shade[chunk]):
-            sel = chunk[shade[chunk] == level]
-            colour = tuple(float(c) for c in MESH_COLOUR * 255 * (level + 1) / SHADE_LEVELS)
-            cv2.fillPoly(layer, list(polygons[sel]), colour, lineType=cv2.LINE_AA, shift=2)
-    covered = np.zeros(image.shape[:2], np.uint8)
-    cv2.fillPoly(covered, list(polygons), 255, shift=2)
-    mask = (covered > 0)[..., None]
-    blended = (image * (1 - alpha) + layer * alpha).astype(np.uint8)
-    return np.where(mask, blended, image)
+    height, width = image.shape[:2]
+    pixels, pixel_faces = mesh_coverage(vertices_px, vertices_cam, faces, (height, width), cull)
+    out = image.copy()
+    if len(pixels) == 0:
+        return out
+    flat = out.reshape(-1, 3)
+    shown, which = np.unique(pixel_faces, return_inverse=True)  # shade only the faces that show
+    colour = face_shades(vertices_cam, faces[shown])[which]
+    flat[pixels] = np.clip(flat[pixels] * (1 - alpha) + colour * alpha + 0.5, 0, 255).astype(np.uint8)
+    return out
 
 
 def draw_skeleton(image: np.ndarray, points_px: np.ndarray, visible: np.ndarray, colour, radius: int = 3) -> None:

@@ -6,7 +6,8 @@ result can always be traced back to the settings that produced it.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+import os
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,8 @@ class ExportSettings:
     render: bool = False
     json: bool = False
     render_stride: int = 1  # render every n-th frame in the overlay videos
+    formats: list[str] = field(default_factory=list)  # mvmocap export formats written after the fit (bvh, glb, ...)
+    rerun: bool = False  # also write recording.rrd (needs the view extra, rerun-sdk)
 
 
 @dataclass
@@ -75,6 +78,15 @@ class ReconstructConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def resolved(self) -> "ReconstructConfig":
+        """A copy with the defaults written out (what ``config.yaml`` records): every fit option and
+        the body model used ($MVMOCAP_BODY_MODEL or the shipped default when none was given)."""
+        from mvmocap.body.loading import DEFAULT_MODEL, ENV_VARIABLE
+
+        fit = self.fit_config().to_dict()
+        fit.pop("device", None)  # the top-level device decides
+        return replace(self, fit=fit, body_model=self.body_model or os.environ.get(ENV_VARIABLE) or DEFAULT_MODEL)
 
     @classmethod
     def from_dict(cls, values: dict, source: str = "config") -> "ReconstructConfig":

@@ -22,6 +22,7 @@ import torch
 from mvmocap import __version__
 from mvmocap.console import console
 from mvmocap.detect.detections import Detections
+from mvmocap.detect.run import DETECTORS
 from mvmocap.errors import InputError, MissingFileError, MvmocapError
 from mvmocap.geometry.camera import CameraRig
 from mvmocap.io.atomic import atomic_path, atomic_write_text
@@ -48,7 +49,7 @@ class ReconstructionResult:
 
 
 def run(
-    videos_dir: str | Path,
+    videos_dir: str | Path | None,
     out: str | Path,
     *,
     calibration: str | Path | None = None,
@@ -59,12 +60,15 @@ def run(
 ) -> ReconstructionResult:
     """Reconstruct the person in ``videos_dir`` into ``out``; see the module docstring.
 
+    ``videos_dir`` None: keypoints only, from the OpenPose JSON in ``keypoints_dir`` with the image
+    sizes of ``calibration`` (:mod:`mvmocap.detect.keypoints_only`); no overlays.
+
     Raises :class:`mvmocap.errors.MvmocapError` subclasses for bad input: mismatched camera
     names, fewer than two usable cameras, a missing calibration, ...
     """
     cfg = config or ReconstructConfig()
     out = Path(out)
-    checked = _preflight(videos_dir, calibration, calibrate_from_joints, cfg)  # before any file is written
+    checked = _preflight(videos_dir, calibration, calibrate_from_joints, keypoints_dir, cfg, progress)  # nothing written yet
     created = not out.exists()
     with exclusive_run(out):
         try:
@@ -81,9 +85,11 @@ class _Checked:
 
     rig: CameraRig | None
     body_model: object  # mvmocap.body.BodyModel
+    detections: Detections | None = None  # keypoints-only runs: read from the JSON by the checks
 
 
-def _preflight(videos_dir, calibration, calibrate_from_joints: bool, cfg: ReconstructConfig) -> _Checked:
+def _preflight(videos_dir, calibration, calibrate_from_joints: bool, keypoints_dir, cfg: ReconstructConfig,
+               progress: bool) -> _Checked:
     """Every check that needs no detection, so a bad input is refused in seconds, with nothing written."""
     if (calibration is None) == (not calibrate_from_joints):
         raise InputError("give a calibration file (--calibration FILE) or --calibrate-from-joints, not both or neither")
@@ -94,12 +100,25 @@ def _preflight(videos_dir, calibration, calibrate_from_joints: bool, cfg: Recons
     from mvmocap.io.calibration import load_rig
     from mvmocap.io.video import discover_cameras
 
-    resolve_method(cfg.method)
+    resolve_method(cfg.method)  # an unknown --method fails before any long work
+    if videos_dir is not None and keypoints_dir is None and cfg.detect.detector not in DETECTORS:
+        raise InputError(f"unknown detector {cfg.detect.detector!r}: use one of {', '.join(DETECTORS)}")
+    if cfg.export.formats:
+        from mvmocap.export.formats import validate_formats
+
+        validate_formats(cfg.export.formats)  # so does an unknown --export format
+    if cfg.export.rerun:
+        from mvmocap.export.rerun_recording import require_rerun
+
+        require_rerun()  # and a missing rerun-sdk
     rig = load_rig(calibration) if calibration is not None else None
-    if rig is not None and videos_dir is not None and Path(videos_dir).is_dir():
+    detections = None
+    if videos_dir is None:  # keypoints-only: OpenPose JSON + calibration, read (and checked) here
+        detections = _detect_from_json(keypoints_dir, calibration, calibrate_from_joints, cfg, progress)
+    elif rig is not None and Path(videos_dir).is_dir():
         names = [p.stem if p.is_file() else p.name for p in discover_cameras(videos_dir, allow_folders_without_images=True)]
         _check_camera_names(names, rig, calibration)
-    return _Checked(rig=rig, body_model=load_body_model(cfg.body_model))
+    return _Checked(rig=rig, body_model=load_body_model(cfg.body_model), detections=detections)
 
 
 def _check_camera_names(names, rig: CameraRig, calibration) -> None:
@@ -122,7 +141,12 @@ def _run(videos_dir, out: Path, checked: _Checked, calibration, keypoints_dir, c
             console.print(f"[bold cyan]reconstruct[/] {message}", highlight=False)
 
     tick = time.perf_counter()
-    detections = _detect(videos_dir, out, keypoints_dir, cfg, progress)
+    if checked.detections is not None:  # keypoints-only, read by the checks
+        detections = checked.detections
+        if cfg.export.render:
+            log("no videos: overlays are off (--render draws over the videos)")
+    else:
+        detections = _detect(videos_dir, out, keypoints_dir, cfg, progress)
     timings["detect"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
@@ -157,16 +181,29 @@ def _run(videos_dir, out: Path, checked: _Checked, calibration, keypoints_dir, c
     summary = _export(out, detections, rig, tri, fit, fit_err, compared, body_model, cfg)
     summary["left_right_swaps_repaired"] = int(flips.sum())
     timings["export"] = time.perf_counter() - tick
-    if cfg.export.render:
+    written: list[str] = []  # files the optional exports wrote (folders are not checksummed)
+    if cfg.export.render and videos_dir is not None:
         tick = time.perf_counter()
         from mvmocap.reconstruct.render import render_overlays
 
         render_overlays(out, videos_dir, detections, rig, fit.params, body_model, cfg, progress=progress)
         timings["render"] = time.perf_counter() - tick
+    if cfg.export.formats:
+        tick = time.perf_counter()
+        from mvmocap.export.formats import export_run
+
+        written += [path.name for path in export_run(out, cfg.export.formats, body_model=cfg.body_model)]
+        timings["export_formats"] = time.perf_counter() - tick
+    if cfg.export.rerun:
+        tick = time.perf_counter()
+        from mvmocap.export.rerun_recording import write_recording
+
+        written.append(write_recording(out, videos_dir, body_model=cfg.body_model).name)
+        timings["rerun"] = time.perf_counter() - tick
     timings["total"] = time.perf_counter() - start
     _write_report(out, detections, rig, tri, fit, fit_err, compared, summary, timings, cfg, calibration, keypoints_dir, flips)
-    atomic_write_text(out / "config.yaml", cfg.dumps())
-    mark_complete(out, RESULT_FILES)
+    atomic_write_text(out / "config.yaml", cfg.resolved().dumps())  # the values used, defaults included
+    mark_complete(out, RESULT_FILES + tuple(written))
     log(
         f"median reprojection {summary['median_reprojection_fit_px']:.1f} px (triangulation "
         f"{summary['median_reprojection_triangulation_px']:.1f} px), height {summary['height_m']:.2f} m, "
@@ -194,6 +231,21 @@ def _detect(videos_dir, out: Path, keypoints_dir, cfg: ReconstructConfig, progre
         openpose_dir=keypoints_dir,
         scale=d.scale,
     )
+
+
+def _detect_from_json(keypoints_dir, calibration, calibrate_from_joints: bool, cfg: ReconstructConfig,
+                      progress: bool) -> Detections:
+    from mvmocap.detect.keypoints_only import detections_from_json
+    from mvmocap.io.calibration import load_rig
+
+    if keypoints_dir is None:
+        raise InputError("give a videos folder, or --keypoints DIR with --calibration FILE")
+    if calibrate_from_joints:
+        raise InputError("--keypoints without videos needs --calibration FILE (the image sizes come from it)")
+    rig = load_rig(calibration)
+    sizes = {name: tuple(int(v) for v in size) for name, size in zip(rig.names, rig.sizes.tolist())}
+    return detections_from_json(keypoints_dir, sizes, calibration=calibration, frames=cfg.detect.frames,
+                                offsets=list(cfg.detect.offsets), progress=progress)
 
 
 def _usable_cameras(detections: Detections) -> Detections:

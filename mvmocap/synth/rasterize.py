@@ -9,7 +9,8 @@
 
 Pixel convention: OpenCV, the centre of pixel ``(col, row)`` is at image
 coordinates ``(x, y) = (col, row)``; a pixel is covered when its centre lies
-inside (or on the edge of) a projected triangle.
+inside (or on the edge of) a projected triangle. The edge test is watertight: a
+closed mesh leaves no uncovered pixel inside its silhouette (see ``_edge_functions``).
 
 How it stays fast without a compiled kernel: faces are culled first (degenerate,
 behind the camera, and back faces of closed meshes) and handled as a structure of
@@ -193,16 +194,33 @@ def _expand_boxes(corners: Tensor, height: int, width: int) -> tuple[Tensor, Ten
     return has_pixels, face, packed[:, 0] + local - row * packed[:, 2], packed[:, 1] + row
 
 
-def _edge_coefficients(corners: Tensor) -> Tensor:
-    """``(K, 9)``: barycentric weights as affine functions of the pixel, ``l_i = a_i x + b_i y + c_i``,
-    laid out a0 a1 a2 | b0 b1 b2 | c0 c1 c2."""
-    x0, x1, x2, y0, y1, y2 = corners[0], corners[1], corners[2], corners[3], corners[4], corners[5]
-    inv = 1.0 / ((x1 - x0) * (y2 - y0) - (x2 - x0) * (y1 - y0))
-    return torch.stack([
-        (y1 - y2) * inv, (y2 - y0) * inv, (y0 - y1) * inv,
-        (x2 - x1) * inv, (x0 - x2) * inv, (x1 - x0) * inv,
-        (x1 * y2 - x2 * y1) * inv, (x2 * y0 - x0 * y2) * inv, (x0 * y1 - x1 * y0) * inv,
-    ], dim=-1)
+def _edge_functions(corners: Tensor, corner_vertices: Tensor) -> Tensor:
+    """``(K, 15)``: per face, for each corner ``k`` the edge opposite it as ``base x, base y, dx, dy,
+    factor`` (corner-major), so that the barycentric weight is
+    ``l_k = (dx (py - base_y) - dy (px - base_x)) * factor``.
+
+    Watertight: every edge is written from its lower vertex index to the higher one, so the two
+    faces that share it evaluate bit-identical products and only the factor's sign differs; a
+    pixel centre on or near a shared edge is then inside at least one of them, never neither.
+    ``corner_vertices (3, K)`` are the corners' vertex indices.
+    """
+    x, y = corners[0:3], corners[3:6]
+    area2 = (x[1] - x[0]) * (y[2] - y[0]) - (x[2] - x[0]) * (y[1] - y[0])
+    inv = 1.0 / area2
+    columns = []
+    for i, j in ((1, 2), (2, 0), (0, 1)):  # corner k's opposite edge, i -> j
+        forward = corner_vertices[i] < corner_vertices[j]
+        bx, by = torch.where(forward, x[i], x[j]), torch.where(forward, y[i], y[j])
+        ex, ey = torch.where(forward, x[j], x[i]), torch.where(forward, y[j], y[i])
+        columns += [bx, by, ex - bx, ey - by, torch.where(forward, inv, -inv)]
+    return torch.stack(columns, dim=-1)
+
+
+def _barycentric(edges: Tensor, px: Tensor, py: Tensor) -> Tensor:
+    """``(P, 3)`` barycentric weights of pixel centres ``px, py (P, 1)`` for faces ``edges (P, 15)``."""
+    e = edges.view(-1, 3, 5)
+    crossed = e[..., 2] * (py - e[..., 1]) - e[..., 3] * (px - e[..., 0])
+    return crossed * e[..., 4]
 
 
 def rasterize(screen: Tensor, faces: Tensor, size: tuple[int, int], cull: int = 0) -> Fragments:
@@ -224,13 +242,12 @@ def rasterize(screen: Tensor, faces: Tensor, size: tuple[int, int], cull: int = 
     has_pixels, face, px, py = _expand_boxes(corners, height, width)
     kept, corners = kept.index_select(0, has_pixels), corners.index_select(1, has_pixels)
     K = kept.shape[0]
-    coef = _edge_coefficients(corners)  # (K, 9)
+    corner_vertices = faces.to(screen.device).index_select(0, kept % T).T  # (3, K)
+    edges = _edge_functions(corners, corner_vertices)  # (K, 15)
     inv_z = (1.0 / corners[6:]).T.contiguous()  # (K, 3)
-    # Edge test for every (face, pixel) pair.
-    c = coef.index_select(0, face)  # (P, 9)
-    pxf, pyf = px.to(c.dtype)[:, None], py.to(c.dtype)[:, None]
-    lam = torch.addcmul(torch.addcmul(c[:, 6:], c[:, :3], pxf), c[:, 3:6], pyf)  # (P, 3)
-    inside = (lam.amin(-1) >= -1e-6).nonzero().squeeze(-1)
+    # Edge test for every (face, pixel) pair; inclusive, so shared edges leave no gap.
+    lam = _barycentric(edges.index_select(0, face), px.to(edges.dtype)[:, None], py.to(edges.dtype)[:, None])  # (P, 3)
+    inside = (lam.amin(-1) >= 0).nonzero().squeeze(-1)
     face, lam = face.index_select(0, inside), lam.index_select(0, inside)
     batch = torch.div(kept.index_select(0, face), T, rounding_mode="floor")
     pixel = (batch * height + py.index_select(0, inside).long()) * width + px.index_select(0, inside).long()
@@ -242,10 +259,9 @@ def rasterize(screen: Tensor, faces: Tensor, size: tuple[int, int], cull: int = 
     pix = (zbuf != _NO_FACE).nonzero().squeeze(-1)
     win = zbuf[pix] % K
     # Perspective-correct barycentrics of the winning face at the covered pixels.
-    yy = torch.div(pix % (height * width), width, rounding_mode="floor").to(coef.dtype)
-    xx = (pix % width).to(coef.dtype)
-    cw = coef[win]
-    lam_w = torch.addcmul(torch.addcmul(cw[:, 6:], cw[:, :3], xx[:, None]), cw[:, 3:6], yy[:, None]).clamp(min=0)
+    yy = torch.div(pix % (height * width), width, rounding_mode="floor").to(edges.dtype)
+    xx = (pix % width).to(edges.dtype)
+    lam_w = _barycentric(edges[win], xx[:, None], yy[:, None]).clamp(min=0)
     persp = lam_w * inv_z[win]
     norm = persp.sum(-1, keepdim=True).clamp(min=1e-12)
     return Fragments(

@@ -152,3 +152,50 @@ def test_soft_silhouette_gradcheck():
     sil = fn(verts)
     sil.sum().backward()
     assert verts.grad.abs().sum() > 0
+
+
+def _icosphere(subdivisions: int) -> tuple[np.ndarray, np.ndarray]:
+    """Unit icosphere: vertices ``(V, 3)``, outward-wound faces ``(T, 3)``."""
+    t = (1 + 5**0.5) / 2
+    vertices = [(-1, t, 0), (1, t, 0), (-1, -t, 0), (1, -t, 0), (0, -1, t), (0, 1, t), (0, -1, -t), (0, 1, -t),
+                (t, 0, -1), (t, 0, 1), (-t, 0, -1), (-t, 0, 1)]
+    vertices = [np.array(v, float) / np.linalg.norm(v) for v in vertices]
+    faces = [(0, 11, 5), (0, 5, 1), (0, 1, 7), (0, 7, 10), (0, 10, 11), (1, 5, 9), (5, 11, 4), (11, 10, 2), (10, 7, 6),
+             (7, 1, 8), (3, 9, 4), (3, 4, 2), (3, 2, 6), (3, 6, 8), (3, 8, 9), (4, 9, 5), (2, 4, 11), (6, 2, 10),
+             (8, 6, 7), (9, 8, 1)]
+    for _ in range(subdivisions):
+        middle: dict = {}
+
+        def mid(a, b):
+            key = (min(a, b), max(a, b))
+            if key not in middle:
+                m = vertices[a] + vertices[b]
+                vertices.append(m / np.linalg.norm(m))
+                middle[key] = len(vertices) - 1
+            return middle[key]
+
+        faces = [f for a, b, c in faces for f in ((a, mid(a, b), mid(c, a)), (b, mid(b, c), mid(a, b)),
+                                                 (c, mid(c, a), mid(b, c)), (mid(a, b), mid(b, c), mid(c, a)))]
+    return np.array(vertices), np.array(faces)
+
+
+def test_closed_mesh_leaves_no_uncovered_pixel_inside_its_silhouette():
+    """Front faces only, float32, far from the image origin: shared edges must not open gaps.
+    (The previous edge test, affine coefficients with a 1e-6 tolerance, left 258 such pixels here.)"""
+    import cv2
+
+    vertices, faces = _icosphere(5)
+    rng = np.random.default_rng(7)
+    size = 2000
+    cull = winding_sign(torch.tensor(vertices + [0, 0, 5.0]), torch.tensor(faces))
+    for _ in range(4):
+        radius = rng.uniform(100, 200)
+        centre = rng.uniform(size - radius - 300, size - radius - 5, 2)
+        jittered = vertices * (1 + rng.normal(0, 0.002, (len(vertices), 1)))  # edges off any pixel grid
+        screen = np.concatenate([jittered[:, :2] * radius + centre, 5 + jittered[:, 2:]], 1)
+        fragments = rasterize(torch.tensor(screen, dtype=torch.float32)[None], torch.tensor(faces), (size, size),
+                              cull=cull)
+        uncovered = (fragments.face_index[0] < 0).numpy().astype(np.uint8)
+        count, labels = cv2.connectedComponents(uncovered, connectivity=4)
+        outside = labels[0, 0]
+        assert count == 2 and (labels == outside).sum() == uncovered.sum()  # only the outside is uncovered
