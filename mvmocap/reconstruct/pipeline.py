@@ -66,8 +66,17 @@ def run(
     from mvmocap.fit.methods import resolve_method
 
     resolve_method(cfg.method)  # an unknown --method fails before any long work
+    if cfg.detect.max_people > 1:
+        from mvmocap.reconstruct.people import check_people_inputs
+
+        check_people_inputs(calibrate_from_joints)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "config.yaml", cfg.dumps())
+    if cfg.detect.max_people > 1:
+        from mvmocap.reconstruct.people import run_people
+
+        return run_people(videos_dir, out, calibration=calibration, calibrate_from_joints=calibrate_from_joints,
+                          keypoints_dir=keypoints_dir, config=cfg, progress=progress)
     timings: dict[str, float] = {}
     start = time.perf_counter()
 
