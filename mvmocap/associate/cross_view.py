@@ -30,6 +30,7 @@ it has): steadier than the mid-hip point when a hip is misdetected.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -137,7 +138,7 @@ class FrameAssociator:
         conf = self.keypoints[:, frame, ..., 2]  # (C, P, 23)
         present = self.boxes[:, frame, :, 4] > 0
         good = (conf >= cfg.min_confidence) & present[..., None]
-        detections = [(c, p) for c, p in zip(*np.nonzero(present))]
+        detections = [(int(c), int(p)) for c, p in zip(*np.nonzero(present))]
         clusters = [{int(c): int(p)} for c, p in detections]
         if len(detections) < 2:
             return clusters
@@ -156,22 +157,25 @@ class FrameAssociator:
         return [c for c in clusters if c]
 
     def _candidate_pairs(self, frame: int, detections, good: np.ndarray):
-        directions = self.rays.directions(frame)  # (C, P, 23, 3)
-        pairs = []
-        for i, (ca, pa) in enumerate(detections):
-            for cb, pb in detections[i + 1:]:
-                if ca == cb:
-                    continue
-                both = good[ca, pa] & good[cb, pb]
-                if both.sum() < self.config.min_joints:
-                    continue
-                d = ray_distances(self.rays.centers[ca], directions[ca, pa, both], self.rays.centers[cb],
-                                  directions[cb, pb, both])
-                cost = float(np.median(d))
-                if cost <= self.config.ray_gate_m:
-                    pairs.append((cost, (ca, pa), (cb, pb)))
-        pairs.sort(key=lambda item: item[0])
-        return pairs
+        """``(cost, a, b)`` for detection pairs of different views under the ray gate, cheapest first."""
+        cams = np.array([c for c, _ in detections])
+        slots = np.array([p for _, p in detections])
+        directions = self.rays.directions(frame)[cams, slots]  # (N, 23, 3)
+        mask = good[cams, slots]  # (N, 23)
+        centers = self.rays.centers[cams][:, None]  # (N, 1, 3)
+        # d[a, b, j]: closest distance between the rays of joint j of detections a and b
+        d = ray_distances(centers[:, None], directions[:, None], centers[None], directions[None])
+        both = mask[:, None] & mask[None]
+        shared = both.sum(-1)
+        with warnings.catch_warnings():  # pairs without a shared joint: all-NaN rows, excluded below
+            warnings.simplefilter("ignore", RuntimeWarning)
+            cost = np.nanmedian(np.where(both, d, np.nan), axis=-1)
+        upper = np.triu(np.ones_like(shared, dtype=bool), 1) & (cams[:, None] != cams[None])
+        ok = upper & (shared >= self.config.min_joints)
+        ok[ok] &= cost[ok] <= self.config.ray_gate_m
+        a, b = np.nonzero(ok)
+        order = np.argsort(cost[a, b], kind="stable")
+        return [(float(cost[a[i], b[i]]), detections[a[i]], detections[b[i]]) for i in order]
 
     def _residual(self, frame: int, cluster: dict[int, int], good: np.ndarray) -> float:
         """Median reprojection residual of the cluster's confident joints / its median box diagonal."""

@@ -5,9 +5,9 @@ Rules (defaults in :class:`TrackingConfig`):
 * **Matching.** Each frame, the 3D clusters are assigned to the live tracks by the Hungarian
   method on the distance between the cluster's root (torso centre) and the track's predicted
   root. The prediction is robust to a single faulty reconstruction: the anchor is the median of
-  the last ``history`` 3D roots, moved at constant velocity (the median of the last ``history``
-  roots minus that of the ``history`` before, over their frame distance; capped at
-  ``max_speed_m`` per frame);
+  the 3D roots of the last ``history`` frames, moved at constant velocity (the median root of
+  the last ``history`` frames minus that of the ``history`` frames before, over their frame
+  distance; kept from before while either window is empty; capped at ``max_speed_m`` per frame);
   vertical differences count half (:func:`root_distance`: a misdetected hip moves the root up or
   down, people move along the floor). A pair farther than the gate
   ``gate_m + gate_growth_m * frames_missed`` (capped at ``max_gate_m``) is never matched.
@@ -95,8 +95,9 @@ class Track:
         return float(np.median(self.sizes)) if self.sizes else float("nan")
 
     def anchor(self, history: int) -> tuple[np.ndarray, float]:
-        """Median of the last ``history`` 3D roots ``(3,)`` m and their mean frame."""
-        frames = np.flatnonzero(self.has_3d[: self.last_frame + 1])[-history:]
+        """Median of the 3D roots of the last ``history`` frames ``(3,)`` m and their mean frame."""
+        start = max(self.last_frame - history + 1, 0)
+        frames = start + np.flatnonzero(self.has_3d[start : self.last_frame + 1])
         return np.median(self.roots[frames], axis=0), float(frames.mean())
 
     def predict(self, frame: int, history: int = 5) -> np.ndarray:
@@ -236,11 +237,14 @@ class Tracker:
             track.sizes.append(size)
 
     def _velocity(self, track: Track) -> np.ndarray:
+        """Median root of the last ``history`` frames minus that of the ``history`` before, per frame;
+        the previous velocity when either window has no 3D root (e.g. just after a gap)."""
         h = self.config.history
-        frames = np.flatnonzero(track.has_3d)[-2 * h:]
-        if len(frames) < 2 * h:
-            return np.zeros(3)
-        old, new = frames[:h], frames[h:]
+        start = max(track.last_frame - 2 * h + 1, 0)
+        frames = start + np.flatnonzero(track.has_3d[start : track.last_frame + 1])
+        old, new = frames[frames <= track.last_frame - h], frames[frames > track.last_frame - h]
+        if not old.size or not new.size:
+            return track.velocity
         velocity = (np.median(track.roots[new], 0) - np.median(track.roots[old], 0)) / (new.mean() - old.mean())
         speed = float(np.linalg.norm(velocity))
         return velocity * min(1.0, self.config.max_speed_m / max(speed, 1e-12))
