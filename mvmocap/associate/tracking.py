@@ -23,8 +23,9 @@ Rules (defaults in :class:`TrackingConfig`):
   moment keeps that evidence.
 * **Re-entry.** A 3D cluster that matches no live track first looks at the ended tracks: it
   takes the identity of the one whose body size (median leg + trunk length, :func:`body_size`)
-  is within ``reentry_size_tol`` (relative) and whose last root is within ``reentry_radius_m``
-  of it (the nearest such track). Otherwise a new identity starts.
+  is within ``reentry_size_tol`` (relative) and whose last root -- or that root carried on at
+  the track's last velocity to this frame -- is within ``reentry_radius_m`` of it (the nearest
+  such track). Otherwise a new identity starts.
 * **2D tracks.** Single-view detections attached to no 3D track are linked per camera by box
   overlap (Hungarian on IoU >= ``min_iou_2d``, gaps up to ``max_gap`` frames). They are reported,
   never triangulated or fitted.
@@ -208,7 +209,8 @@ class Tracker:
                 continue
             if abs(size - track.size_m) > cfg.reentry_size_tol * track.size_m:
                 continue
-            d = root_distance(cluster.root, track.anchor(cfg.history)[0])
+            d = min(root_distance(cluster.root, track.anchor(cfg.history)[0]),
+                    root_distance(cluster.root, track.predict(frame, cfg.history)))
             if d <= cfg.reentry_radius_m and d < best_d:
                 best, best_d = track, d
         if best is not None:
