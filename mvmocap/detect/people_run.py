@@ -49,15 +49,18 @@ def slots_for(max_people: int) -> int:
 
 def run_people(videos_dir, out, *, max_people: int, detector: str = "blazepose", frames=None, offsets=None,
                strict: bool = False, progress: bool = True, openpose_dir=None, scale: float = 0.5,
-               force: bool = False, backend=None) -> PeopleDetections:
+               force: bool = False, backend=None, device: str = "cpu", weights=None,
+               densepose_weights=None) -> PeopleDetections:
     """Detect up to ``slots_for(max_people)`` people per camera and frame; reuse ``out/people`` when it matches.
 
     ``backend`` overrides the detector (tests); otherwise ``blazepose`` (multi-person Tasks
-    landmarker) or ``openpose-json`` (every person of each JSON file).
+    landmarker), ``openpose-json`` (every person of each JSON file) or ``detectron2`` (every
+    instance; ``device``, ``weights``, ``densepose_weights`` as in :func:`mvmocap.detect.run`).
     """
     slots = slots_for(max_people)
     if backend is None:
-        backend = _make_backend(detector, slots, Path(openpose_dir) if openpose_dir else Path(videos_dir), scale)
+        backend = _make_backend(detector, slots, Path(openpose_dir) if openpose_dir else Path(videos_dir), scale,
+                                device=device, weights=weights, densepose_weights=densepose_weights)
     paths = discover_cameras(videos_dir, allow_folders_without_images=detector == "openpose-json")
     sources = [open_camera(p) for p in paths]
     plan = plan_frames(sources, frames, parse_offsets(offsets), strict=strict)
@@ -97,7 +100,8 @@ def load_people(work_dir) -> PeopleDetections:
     return _assemble([_load(index.parent / f"{name}.npz") for name in names])
 
 
-def _make_backend(detector: str, slots: int, openpose_dir: Path, scale: float):
+def _make_backend(detector: str, slots: int, openpose_dir: Path, scale: float, *, device: str, weights,
+                  densepose_weights):
     if detector == "blazepose":
         from mvmocap.detect.multi_blazepose import MultiBlazePoseDetector
 
@@ -107,7 +111,9 @@ def _make_backend(detector: str, slots: int, openpose_dir: Path, scale: float):
 
         return OpenPoseJsonReader(openpose_dir)
     if detector == "detectron2":
-        raise InputError("--max-people > 1 with detectron2 is not wired yet: use blazepose or openpose-json")
+        from mvmocap.detect.detectron2 import Detectron2Detector
+
+        return Detectron2Detector(weights=weights, densepose_weights=densepose_weights, device=device)
     raise InputError(f"unknown detector {detector!r}")
 
 

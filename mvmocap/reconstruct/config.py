@@ -57,6 +57,8 @@ class ReconstructConfig:
             raise InputError(f"device must be 'cpu' or 'cuda', got {self.device!r}")
         if not isinstance(self.detect.max_people, int) or self.detect.max_people < 1:
             raise InputError(f"max_people (--max-people) must be an integer >= 1, got {self.detect.max_people}")
+        if not isinstance(self.detect.min_track_frames, int) or self.detect.min_track_frames < 1:
+            raise InputError(f"detect.min_track_frames must be an integer >= 1, got {self.detect.min_track_frames}")
         if self.export.render_stride < 1:
             raise InputError("export.render_stride must be >= 1")
         if not 0 <= self.triangulation.min_confidence < 1:
