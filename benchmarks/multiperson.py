@@ -175,6 +175,33 @@ def _detection_speed(out: Path) -> None:
           f"; linear fit {1000 * intercept:.0f} ms + {1000 * slope:.0f} ms per person")
 
 
+def detector_scaling(frames: int = 20) -> None:
+    """Detector time on the same images (``frames`` of each camera) with ``num_poses`` 1, 2 and 4."""
+    from mvmocap.detect.multi_blazepose import MultiBlazePoseDetector
+    from mvmocap.io.video import discover_cameras, iter_frames, open_camera
+
+    images = []
+    for path in discover_cameras(DATA / "pose2sim_multiperson" / "videos"):
+        images += [image for _, image in iter_frames(open_camera(path), np.arange(0, 100, 100 // frames))]
+    rows = []
+    for num_poses in (1, 2, 4):
+        detector = MultiBlazePoseDetector(num_poses=num_poses)
+        detector.start_camera("timing")
+        detector.process(images[0])  # the first image builds the graph
+        times, found = [], []
+        for image in images:
+            tick = time.perf_counter()
+            found.append(len(detector.process(image)))
+            times.append(time.perf_counter() - tick)
+        detector.close()
+        rows.append((num_poses, float(np.mean(found)), float(np.median(times))))
+    print(f"detector on the same {len(images)} images: " + "; ".join(
+        f"num_poses {n}: {people:.2f} people found per image, {1000 * t:.0f} ms median" for n, people, t in rows))
+    base = rows[0]
+    for n, people, t in rows[1:]:
+        print(f"  num_poses {n}: time x{t / base[2]:.2f} for people found x{people / base[1]:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=3)
@@ -184,6 +211,7 @@ def main() -> None:
     synthetic(args.seeds)
     if args.real is not None:
         real(args.real, args.demo)
+        detector_scaling()
 
 
 if __name__ == "__main__":
