@@ -88,7 +88,20 @@ def run_people(videos_dir, out, *, max_people: int, detector: str = "blazepose",
     finally:
         backend.close()
     atomic_write_text(index, json.dumps({"format": FORMAT, "cameras": [c["camera"] for c in cameras]}))
-    return _assemble(cameras)
+    people = _assemble(cameras)
+    if progress:
+        _print_summary(people)
+    return people
+
+
+def _print_summary(people: PeopleDetections) -> None:
+    """One line per camera on stderr: people per frame."""
+    from mvmocap.console import console
+
+    counts = people.present.sum(-1)  # (C, F)
+    for name, row in zip(people.camera_names, counts):
+        console.print(f"[bold cyan]detect[/] {name}: {row.mean():.2f} people per frame (at most {row.max()}), "
+                      f"nobody in {int((row == 0).sum())} of {len(row)} frames", highlight=False)
 
 
 def load_people(work_dir) -> PeopleDetections:
