@@ -97,7 +97,7 @@ def real(out: Path, demo: Path | None) -> None:
 
     print("== shared capture pose2sim_multiperson (reconstruct --max-people 2 --render) ==")
     capture = DATA / "pose2sim_multiperson"
-    cfg = ReconstructConfig.from_dict({"detect": {"max_people": 2}, "export": {"render": True}})
+    cfg = ReconstructConfig.from_dict({"detect": {"max_people": 2}, "export": {"render": True, "render_stride": 25}})
     for stale in (out / "stages",):
         import shutil
 

@@ -45,12 +45,16 @@ def crowd(tmp_path_factory):
 
 def test_two_people_give_two_bodies(crowd, tmp_path):
     root, scene, heights = crowd
-    cfg = ReconstructConfig.from_dict({"detect": {"max_people": 2, "min_track_frames": 5}, "fit": FAST_FIT})
+    cfg = ReconstructConfig.from_dict({"detect": {"max_people": 2, "min_track_frames": 5}, "fit": FAST_FIT,
+                                       "export": {"render": True, "render_stride": 4}})
     result = run(root / "videos", tmp_path / "out", calibration=root / "cameras.yaml", keypoints_dir=root / "videos",
                  config=cfg, progress=False)
     record = json.loads((tmp_path / "out" / "people.json").read_text())
     assert record["summary"]["people"] == 2 and len(result.people) == 2
     assert not (tmp_path / "out" / "smpl_params.npz").exists()  # the single-person files live per person
+    sheet = cv2.imread(str(tmp_path / "out" / "overlays" / "contact_sheet.png"))
+    assert sheet is not None and sheet.shape[0] == 3 * 360  # first, middle, last frame
+    assert (tmp_path / "out" / "overlays" / "cam1.mp4").stat().st_size > 0
     for k in range(2):
         folder = tmp_path / "out" / f"person_{k}"
         for name in ("smpl_params.npz", "joints3d.npz", "report.json", "cameras.yaml"):
