@@ -12,7 +12,8 @@ Rules (defaults in :class:`TrackingConfig`):
   down, people move along the floor). A pair farther than the gate
   ``gate_m + gate_growth_m * frames_missed`` (capped at ``max_gate_m``) is never matched.
 * **New identities.** A 3D cluster that matches no live track starts a new identity only
-  when it lies farther than ``new_track_min_m`` from every live track's prediction; nearer, it
+  when it lies farther than ``new_track_min_m`` from every live track's prediction and recent
+  position; nearer, it
   is taken as a faulty reconstruction of a person already tracked (its detections stay
   single-view ones, see below). Tracks younger than ``young_frames`` 3D frames pay
   ``young_penalty_m`` in the matching, so an established identity wins a tie.
@@ -22,7 +23,8 @@ Rules (defaults in :class:`TrackingConfig`):
   ``attach_gate`` x box diagonal) are attached to it, so a person seen by one camera for a
   moment keeps that evidence.
 * **Re-entry.** A 3D cluster that matches no live track first looks at the ended tracks: it
-  takes the identity of the one whose body size (median leg + trunk length, :func:`body_size`)
+  takes the identity of the one whose body size (the median over its sightings of the mean trunk
+  side + thigh + shin length, :func:`body_size`)
   is within ``reentry_size_tol`` (relative) and whose last root -- or that root carried on at
   the track's last velocity to this frame -- is within ``reentry_radius_m`` of it (the nearest
   such track). Otherwise a new identity starts.
@@ -59,9 +61,8 @@ class TrackingConfig:
     reentry_radius_m: float = 2.0
     attach_gate: float = 0.1  # single-view attachment: mean joint distance / box diagonal
     min_iou_2d: float = 0.3
-    min_track_frames: int = 10
     max_speed_m: float = 0.1  # per frame (6 m/s at 60 fps)
-    history: int = 5  # 3D roots in the robust anchor of the prediction
+    history: int = 5  # frames whose 3D roots make the robust anchor of the prediction
     new_track_min_m: float = 0.5
     young_frames: int = 5
     young_penalty_m: float = 0.1

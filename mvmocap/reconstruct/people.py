@@ -51,7 +51,6 @@ def run_people(videos_dir, out, *, calibration, calibrate_from_joints: bool, key
     """Reconstruct up to ``config.detect.max_people`` people; see the module docstring."""
     from mvmocap import detect
     from mvmocap.associate import associate, select_tracks, track
-    from mvmocap.associate.tracking import TrackingConfig
     from mvmocap.reconstruct.pipeline import _rig_for
 
     cfg = config
@@ -77,7 +76,7 @@ def run_people(videos_dir, out, *, calibration, calibrate_from_joints: bool, key
     clusters = associate(people.keypoints, people.boxes, rig)
     timings["associate"] = time.perf_counter() - tick
     tick = time.perf_counter()
-    tracking = track(clusters, people.keypoints, people.boxes, rig, TrackingConfig(min_track_frames=d.min_track_frames))
+    tracking = track(clusters, people.keypoints, people.boxes, rig)
     kept, dropped = select_tracks(tracking, d.max_people, d.min_track_frames)
     kept.sort(key=lambda t: (t.frame_span[0], t.id))
     timings["track"] = time.perf_counter() - tick
