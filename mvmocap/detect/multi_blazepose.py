@@ -9,7 +9,7 @@ networks the bundle holds (``modules/pose_detection/pose_detection.tflite`` and
 Tasks API reads for the input normalisation. :func:`task_bundle` adds that metadata with
 MediaPipe's own metadata writer -- inputs ``(pixel - 127.5) / 127.5`` for the detector and
 ``pixel / 255`` for the landmark network, as the legacy graph feeds them -- and zips both
-in memory. Nothing is downloaded or written to disk.
+in memory. Nothing is downloaded (the metadata writer uses a temporary folder of its own).
 
 Conversion of each person's landmarks is the one of :mod:`~mvmocap.detect.blazepose`
 (COCO-17 + feet, visibility as confidence, world landmarks as per-view monocular 3D,

@@ -26,6 +26,7 @@ from mvmocap.detect.candidates import NUM_JOINTS, Candidates
 from mvmocap.detect.masks import pack_masks, unpack_masks
 from mvmocap.detect.people import PeopleDetections
 from mvmocap.detect.report import Reporter
+from mvmocap.detect.run import _finite_or_missing, _source_key
 from mvmocap.detect.tracking import salience
 from mvmocap.errors import FileFormatError, InputError, MissingFileError
 from mvmocap.io.atomic import atomic_path, atomic_write_text
@@ -130,15 +131,6 @@ def _make_backend(detector: str, slots: int, openpose_dir: Path, scale: float, *
     raise InputError(f"unknown detector {detector!r}")
 
 
-def _source_key(source, backend) -> dict:
-    stat = source.path.stat()
-    key = {"path": str(source.path.resolve()), "size": list(source.size), "frames": source.num_frames,
-           "bytes": stat.st_size if source.is_video else len(source.images), "mtime_ns": stat.st_mtime_ns}
-    if hasattr(backend, "source_key"):
-        key["detector_input"] = backend.source_key(source.name)
-    return key
-
-
 def _detect_camera(backend, source, local: np.ndarray, slots: int, reporter: Reporter) -> dict:
     F = len(local)
     keypoints = np.zeros((F, slots, NUM_JOINTS, 3), np.float32)
@@ -191,11 +183,6 @@ def _candidates(backend, source, local):
             tick = time.perf_counter()
             cands: Candidates | None = backend.process_frame(lf)
             yield lf, cands, time.perf_counter() - tick
-
-
-def _finite_or_missing(points: np.ndarray) -> np.ndarray:
-    bad = ~np.isfinite(points).all(-1)
-    return np.where(bad[:, None], 0, points).astype(np.float32)
 
 
 def _save(path: Path, data: dict) -> None:

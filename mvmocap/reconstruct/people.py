@@ -49,9 +49,8 @@ class PeopleResult:
 def run_people(videos_dir, out, *, calibration, calibrate_from_joints: bool, keypoints_dir, config,
                progress: bool = True) -> PeopleResult:
     """Reconstruct up to ``config.detect.max_people`` people; see the module docstring."""
-    from mvmocap import detect
     from mvmocap.associate import associate, select_tracks, track
-    from mvmocap.reconstruct.pipeline import _rig_for
+    from mvmocap.reconstruct.pipeline import _detect, _rig_for
 
     cfg = config
     check_people_inputs(calibrate_from_joints)
@@ -65,9 +64,7 @@ def run_people(videos_dir, out, *, calibration, calibrate_from_joints: bool, key
 
     tick = time.perf_counter()
     d = cfg.detect
-    people = detect.run(videos_dir, out=out / "work", detector="openpose-json" if keypoints_dir else d.detector,
-                        frames=d.frames, offsets=list(d.offsets), strict=d.strict, device=cfg.device,
-                        progress=progress, openpose_dir=keypoints_dir, scale=d.scale, max_people=d.max_people)
+    people = _detect(videos_dir, out, keypoints_dir, cfg, progress)  # PeopleDetections, as max_people > 1
     timings["detect"] = time.perf_counter() - tick
     rig = _rig_for(calibration, people)
     people = people.subset_cameras(rig.names)

@@ -156,6 +156,7 @@ def _detect(videos_dir, out: Path, keypoints_dir, cfg: ReconstructConfig, progre
         progress=progress,
         openpose_dir=keypoints_dir,
         scale=d.scale,
+        max_people=d.max_people,
     )
 
 
