@@ -23,6 +23,7 @@ higher-scoring one by more than ``duplicate_iou`` is dropped as a duplicate.
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import zipfile
@@ -57,8 +58,9 @@ def _with_input_metadata(model: bytes, mean: float, std: float, outputs: int) ->
     return bytes(writer.populate()[0])
 
 
+@functools.lru_cache(maxsize=1)
 def task_bundle() -> bytes:
-    """The ``pose_landmarker.task`` zip built from the wheel's two networks (bytes, in memory)."""
+    """The ``pose_landmarker.task`` zip built from the wheel's two networks (bytes, in memory; built once)."""
     mp = _mediapipe()
     root = os.path.join(os.path.dirname(mp.__file__), "modules")
     paths = {"detector": os.path.join(root, "pose_detection", "pose_detection.tflite"),
@@ -104,7 +106,6 @@ class MultiBlazePoseDetector:
         self.mask_threshold = mask_threshold
         self.duplicate_iou = duplicate_iou
         self._landmarker = None
-        self._bundle: bytes | None = None
 
     @property
     def settings(self) -> dict:
@@ -127,10 +128,8 @@ class MultiBlazePoseDetector:
         from mediapipe.tasks.python import BaseOptions, vision
 
         self.close()
-        if self._bundle is None:
-            self._bundle = task_bundle()
         options = vision.PoseLandmarkerOptions(
-            base_options=BaseOptions(model_asset_buffer=self._bundle),
+            base_options=BaseOptions(model_asset_buffer=task_bundle()),
             running_mode=vision.RunningMode.IMAGE,
             num_poses=self.num_poses,
             min_pose_detection_confidence=self.min_detection_confidence,

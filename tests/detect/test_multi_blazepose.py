@@ -33,16 +33,19 @@ def test_bad_settings_are_refused():
         MultiBlazePoseDetector(scale=2.0)
 
 
-def test_blank_image_has_nobody():
-    detector = MultiBlazePoseDetector(num_poses=3)
-    try:
-        assert len(detector.process(np.zeros((480, 270, 3), np.uint8))) == 0
-    finally:
-        detector.close()
+@pytest.fixture(scope="module")
+def detector():
+    detector = MultiBlazePoseDetector(num_poses=4)
+    yield detector
+    detector.close()
+
+
+def test_blank_image_has_nobody(detector):
+    assert len(detector.process(np.zeros((480, 270, 3), np.uint8))) == 0
 
 
 @pytest.mark.skipif(not VIDEO.is_file(), reason="shared pose2sim_multiperson videos absent")
-def test_two_people_in_one_image_of_the_shared_capture():
+def test_two_people_in_one_image_of_the_shared_capture(detector):
     import cv2
 
     capture = cv2.VideoCapture(str(VIDEO))
@@ -50,11 +53,7 @@ def test_two_people_in_one_image_of_the_shared_capture():
     ok, image = capture.read()
     capture.release()
     assert ok
-    detector = MultiBlazePoseDetector(num_poses=4)
-    try:
-        found = detector.process(image)
-    finally:
-        detector.close()
+    found = detector.process(image)
     assert len(found) == 2 and found.mono3d.shape == (2, 23, 4) and len(found.masks) == 2
     centres = (found.boxes[:, :2] + found.boxes[:, 2:4]) / 2
     assert np.linalg.norm(centres[0] - centres[1]) > 200  # two people, not one twice (pixels)
