@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,6 +79,9 @@ def run_people(videos_dir, out, *, calibration, calibrate_from_joints: bool, key
     kept.sort(key=lambda t: (t.frame_span[0], t.id))
     timings["track"] = time.perf_counter() - tick
     log(f"{len(tracking.tracks)} 3D track(s), {len(kept)} kept, {len(tracking.tracks_2d)} 2D-only track(s)")
+    if not kept:
+        warnings.warn("nobody was seen in 3D (two cameras or more) long enough: no person reconstructed; "
+                      "people.json lists what was seen", stacklevel=2)
 
     from mvmocap.body import load_body_model
 
@@ -99,9 +103,9 @@ def run_people(videos_dir, out, *, calibration, calibrate_from_joints: bool, key
     timings["fit_and_export"] = time.perf_counter() - tick
     if cfg.export.render and kept:
         tick = time.perf_counter()
-        from mvmocap.reconstruct.people_render import render_people_sheet
+        from mvmocap.reconstruct.people_render import render_people_overlays
 
-        render_people_sheet(out, videos_dir, people, rig, kept, fits, body_model, cfg)
+        render_people_overlays(out, videos_dir, people, rig, kept, fits, body_model, cfg)
         timings["render"] = time.perf_counter() - tick
     timings["total"] = time.perf_counter() - start
     summary = _write_people_json(out, people, tracking, kept, dropped, persons, timings)

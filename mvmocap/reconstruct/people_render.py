@@ -1,4 +1,4 @@
-"""The multi-person contact sheet: each person's fitted body and skeleton in its own colour."""
+"""Multi-person overlays (per-camera videos and a contact sheet): each person's body and skeleton in its own colour."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def person_colour(k: int) -> tuple[int, int, int]:
     return PERSON_COLOURS[k % len(PERSON_COLOURS)]
 
 
-def render_people_sheet(out: Path, videos_dir, people, rig, kept, fits, body_model, cfg) -> Path:
+def render_people_overlays(out: Path, videos_dir, people, rig, kept, fits, body_model, cfg) -> Path:
     """``out/overlays/<camera>.mp4`` (every ``render_stride``-th frame) and ``contact_sheet.png`` (first,
     middle and last frame in rows, cameras in columns), each person in its own colour.
 
