@@ -95,6 +95,18 @@ def run_people(videos_dir, out, *, max_people: int, detector: str = "blazepose",
     return people
 
 
+def export_people_openpose(out_dir, people: PeopleDetections, layout: str = "body25") -> None:
+    """Every person of every camera and frame as OpenPose JSON: ``out_dir/<camera>_json/<camera>_<frame:012d>_keypoints.json``."""
+    from mvmocap.io.openpose import write_frame
+
+    for c, camera in enumerate(people.camera_names):
+        folder = Path(out_dir) / f"{camera}_json"
+        folder.mkdir(parents=True, exist_ok=True)
+        for f, frame in enumerate(people.frame_ids):
+            write_frame(folder / f"{camera}_{int(frame):012d}_keypoints.json",
+                        people.keypoints[c, f, people.present[c, f]], layout)
+
+
 def _print_summary(people: PeopleDetections) -> None:
     """One line per camera on stderr: people per frame."""
     from mvmocap.console import console

@@ -90,9 +90,14 @@ def run(
     if max_people != 1:
         from mvmocap.detect.people_run import run_people
 
-        return run_people(videos_dir, out, max_people=max_people, detector=detector, frames=frames, offsets=offsets,
-                          strict=strict, progress=progress, openpose_dir=openpose_dir, scale=scale, force=force,
-                          device=device, weights=weights, densepose_weights=densepose_weights)
+        from mvmocap.detect.people_run import export_people_openpose
+
+        people = run_people(videos_dir, out, max_people=max_people, detector=detector, frames=frames, offsets=offsets,
+                            strict=strict, progress=progress, openpose_dir=openpose_dir, scale=scale, force=force,
+                            device=device, weights=weights, densepose_weights=densepose_weights)
+        if export_openpose is not None:
+            export_people_openpose(export_openpose, people)
+        return people
     paths = discover_cameras(videos_dir, allow_folders_without_images=detector == "openpose-json")
     backend = _make_backend(detector, device=device, weights=weights, densepose_weights=densepose_weights,
                             openpose_dir=Path(openpose_dir) if openpose_dir else Path(videos_dir), scale=scale)

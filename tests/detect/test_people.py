@@ -60,6 +60,17 @@ def test_openpose_json_keeps_every_person_and_caches(capture, tmp_path):
     assert (work / "people" / "cam01.npz").stat().st_mtime_ns == stamp  # reused
 
 
+def test_export_openpose_keeps_every_person(capture, tmp_path):
+    videos, _ = capture
+    exported = tmp_path / "exported"
+    people = detect.run(videos, out=tmp_path / "w", detector="openpose-json", progress=False, max_people=2,
+                        export_openpose=exported)
+    again = detect.run(videos, out=tmp_path / "w2", detector="openpose-json", progress=False, max_people=2,
+                       openpose_dir=exported)
+    np.testing.assert_array_equal(again.present, people.present)
+    np.testing.assert_allclose(again.keypoints[..., :2], people.keypoints[..., :2], atol=1e-3)
+
+
 @pytest.mark.parametrize("value", ["0", "-1"])
 def test_max_people_below_one_is_a_clear_error(capture, tmp_path, value):
     videos, _ = capture
