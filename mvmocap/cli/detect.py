@@ -25,6 +25,7 @@ def detect(
     openpose_dir: Optional[Path] = typer.Option(None, "--openpose-dir", help="openpose-json: folder of <camera>_json folders (default VIDEOS_DIR)."),
     scale: float = typer.Option(0.5, "--scale", help="blazepose: input downscale factor (speed)."),
     force: bool = typer.Option(False, "--force", help="Recompute every camera, ignoring the cache."),
+    max_people: int = typer.Option(1, "--max-people", help="People to keep: 1 = one tracked person; N > 1 = everyone (up to N + 2 per camera)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or summary table."),
 ) -> None:
     """Detect the person's 2D keypoints (and masks, monocular 3D) in every camera; cached per camera."""
@@ -40,4 +41,4 @@ def detect(
     warnings.filterwarnings("ignore", module=r"google\..*")  # protobuf deprecation noise from mediapipe
     run(videos_dir, out=out, detector=detector, frames=frames, offsets=offset, strict=strict, device=device,
         export_openpose=export_openpose, progress=not quiet, weights=weights, densepose_weights=densepose_weights,
-        openpose_dir=openpose_dir, scale=scale, force=force)
+        openpose_dir=openpose_dir, scale=scale, force=force, max_people=max_people)

@@ -32,6 +32,7 @@ def reconstruct(
     keypoints: Optional[Path] = typer.Option(None, "--keypoints", help="Folder of OpenPose JSON (NAME/, NAME_json/ or pose/NAME_json/) instead of running a detector; without videos the image sizes come from --calibration."),
     frames: Optional[str] = typer.Option(None, "--frames", help="start:stop:step on the common timeline."),
     height: Optional[float] = typer.Option(None, "--height", help="Subject height in metres (scale for --calibrate-from-joints)."),
+    max_people: Optional[int] = typer.Option(None, "--max-people", help="People to reconstruct (default 1); N > 1 writes OUT/person_<k>/ and OUT/people.json."),
     render: bool = typer.Option(False, "--render", help="Write overlay videos and a contact sheet to OUT/overlays."),
     json_out: bool = typer.Option(False, "--json", help="Also write smpl_params.json."),
     rerun: bool = typer.Option(False, "--rerun", help="Also write OUT/recording.rrd for the Rerun viewer (needs the view extra)."),
@@ -52,6 +53,8 @@ def reconstruct(
         cfg.detect.detector = detector
     if frames is not None:
         cfg.detect.frames = frames
+    if max_people is not None:
+        cfg.detect.max_people = max_people
     if height is not None:
         cfg.subject_height_m = height
     cfg.export.render = cfg.export.render or render

@@ -54,6 +54,7 @@ def run(
     openpose_dir: str | Path | None = None,
     scale: float = 0.5,
     force: bool = False,
+    max_people: int = 1,
 ) -> Detections:
     """Detect the person in every camera of ``videos_dir`` and cache the result under ``out/detections``.
 
@@ -74,6 +75,9 @@ def run(
         openpose_dir: where the ``<camera>_json`` folders are (openpose-json; default ``videos_dir``).
         scale: BlazePose input downscale factor (speed; landmarks stay full-resolution pixels).
         force: recompute every camera even when the cache matches.
+        max_people: 1 (default) keeps one tracked person per camera; N > 1 keeps every person
+            (up to N + 2 per camera) and returns :class:`~mvmocap.detect.people.PeopleDetections`
+            (see :mod:`mvmocap.detect.people_run`).
 
     Returns:
         The :class:`Detections` of every camera over the common frames. Cameras whose cache
@@ -83,6 +87,17 @@ def run(
         raise InputError(f"unknown detector {detector!r}: use one of {', '.join(DETECTORS)}")
     if device not in DEVICES:
         raise InputError(f"unknown device {device!r}: use cpu or cuda")
+    if max_people != 1:
+        from mvmocap.detect.people_run import run_people
+
+        from mvmocap.detect.people_run import export_people_openpose
+
+        people = run_people(videos_dir, out, max_people=max_people, detector=detector, frames=frames, offsets=offsets,
+                            strict=strict, progress=progress, openpose_dir=openpose_dir, scale=scale, force=force,
+                            device=device, weights=weights, densepose_weights=densepose_weights)
+        if export_openpose is not None:
+            export_people_openpose(export_openpose, people)
+        return people
     paths = discover_cameras(videos_dir, allow_folders_without_images=detector == "openpose-json")
     backend = _make_backend(detector, device=device, weights=weights, densepose_weights=densepose_weights,
                             openpose_dir=Path(openpose_dir) if openpose_dir else Path(videos_dir), scale=scale)

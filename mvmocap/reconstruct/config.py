@@ -26,6 +26,8 @@ class DetectSettings:
     offsets: list[str] = field(default_factory=list)  # ["cam02=3"]
     scale: float = 0.5  # BlazePose input downscale (speed)
     strict: bool = False
+    max_people: int = 1  # > 1: several people (mvmocap.reconstruct.people)
+    min_track_frames: int = 10  # with max_people > 1: shorter 3D tracks are dropped as passers-by
 
 
 @dataclass
@@ -63,6 +65,10 @@ class ReconstructConfig:
         from mvmocap.calibrate.from_joints import check_subject_height
 
         check_subject_height(self.subject_height_m)
+        if not isinstance(self.detect.max_people, int) or self.detect.max_people < 1:
+            raise InputError(f"max_people (--max-people) must be an integer >= 1, got {self.detect.max_people}")
+        if not isinstance(self.detect.min_track_frames, int) or self.detect.min_track_frames < 1:
+            raise InputError(f"detect.min_track_frames must be an integer >= 1, got {self.detect.min_track_frames}")
         if self.export.render_stride < 1:
             raise InputError("export.render_stride must be >= 1")
         if not 0 <= self.triangulation.min_confidence < 1:

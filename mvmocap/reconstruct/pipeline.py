@@ -72,6 +72,8 @@ def run(
     created = not out.exists()
     with exclusive_run(out):
         try:
+            if cfg.detect.max_people > 1:
+                return _run_people(videos_dir, out, checked, calibration, keypoints_dir, cfg, progress)
             return _run(videos_dir, out, checked, calibration, keypoints_dir, cfg, progress)
         except MvmocapError:
             if created:  # a refused run leaves nothing behind
@@ -111,6 +113,10 @@ def _preflight(videos_dir, calibration, calibrate_from_joints: bool, keypoints_d
         from mvmocap.export.rerun_recording import require_rerun
 
         require_rerun()  # and a missing rerun-sdk
+    if cfg.detect.max_people > 1:
+        from mvmocap.reconstruct.people import check_people_inputs
+
+        check_people_inputs(calibrate_from_joints, videos_dir)
     rig = load_rig(calibration) if calibration is not None else None
     detections = None
     if videos_dir is None:  # keypoints-only: OpenPose JSON + calibration, read (and checked) here
@@ -128,6 +134,20 @@ def _check_camera_names(names, rig: CameraRig, calibration) -> None:
             f"video names do not match the calibration {calibration}: no camera for {', '.join(missing)}; "
             f"videos: {', '.join(names)}; calibration: {', '.join(rig.names)}"
         )
+
+
+def _run_people(videos_dir, out: Path, checked: _Checked, calibration, keypoints_dir, cfg: ReconstructConfig,
+                progress: bool):
+    """``--max-people N > 1``: :func:`mvmocap.reconstruct.people.run_people`, marked like a single-person run."""
+    from mvmocap.reconstruct.people import run_people
+
+    mark_running(out)
+    result = run_people(videos_dir, out, rig=checked.rig, body_model=checked.body_model, calibration=calibration,
+                        keypoints_dir=keypoints_dir, config=cfg, progress=progress)
+    atomic_write_text(out / "config.yaml", cfg.resolved().dumps())
+    person_files = [f"{person['folder']}/{name}" for person in result.people for name in RESULT_FILES]
+    mark_complete(out, ("people.json", "config.yaml", *person_files))
+    return result
 
 
 def _run(videos_dir, out: Path, checked: _Checked, calibration, keypoints_dir, cfg: ReconstructConfig,
@@ -230,6 +250,7 @@ def _detect(videos_dir, out: Path, keypoints_dir, cfg: ReconstructConfig, progre
         progress=progress,
         openpose_dir=keypoints_dir,
         scale=d.scale,
+        max_people=d.max_people,
     )
 
 
