@@ -21,6 +21,7 @@ the single-person pipeline, its outputs unchanged.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 import warnings
@@ -30,7 +31,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mvmocap.console import console
 from mvmocap.errors import InputError
 from mvmocap.io.atomic import atomic_write_text
 
@@ -55,17 +55,14 @@ def run_people(videos_dir, out, *, rig, body_model, calibration, keypoints_dir, 
     also ran :func:`check_people_inputs`.
     """
     from mvmocap.associate import associate, select_tracks, track
-    from mvmocap.reconstruct.pipeline import _detect, _rig_for
+    from mvmocap.reconstruct.pipeline import _detect, _rig_for, log_stage
 
     cfg = config
     out = Path(out)
     timings: dict[str, float] = {}
     start = time.perf_counter()
 
-    def log(message: str) -> None:
-        if progress:
-            console.print(f"[bold cyan]reconstruct[/] {message}", highlight=False)
-
+    log = functools.partial(log_stage, progress)
     tick = time.perf_counter()
     d = cfg.detect
     people = _detect(videos_dir, out, keypoints_dir, cfg, progress)  # PeopleDetections, as max_people > 1

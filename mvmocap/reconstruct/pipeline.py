@@ -9,6 +9,7 @@ optional ``smpl_params.json`` and overlays).
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import time
@@ -156,10 +157,7 @@ def _run(videos_dir, out: Path, checked: _Checked, calibration, keypoints_dir, c
     timings: dict[str, float] = {}
     start = time.perf_counter()
 
-    def log(message: str) -> None:
-        if progress:
-            console.print(f"[bold cyan]reconstruct[/] {message}", highlight=False)
-
+    log = functools.partial(log_stage, progress)
     tick = time.perf_counter()
     if checked.detections is not None:  # keypoints-only, read by the checks
         detections = checked.detections
@@ -233,6 +231,12 @@ def _run(videos_dir, out: Path, checked: _Checked, calibration, keypoints_dir, c
 
 
 # -- stages ---------------------------------------------------------------------------------
+
+
+def log_stage(progress: bool, message: str) -> None:
+    """One ``reconstruct ...`` progress line (nothing when ``progress`` is off)."""
+    if progress:
+        console.print(f"[bold cyan]reconstruct[/] {message}", highlight=False)
 
 
 def _detect(videos_dir, out: Path, keypoints_dir, cfg: ReconstructConfig, progress: bool) -> Detections:
