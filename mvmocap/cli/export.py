@@ -16,7 +16,7 @@ FORMAT_HELP = "npz, bvh, glb, trc, c3d, easymocap, obj, ply (comma-separated)"
 def export(
     run_dir: Path = typer.Argument(..., help="A `mvmocap reconstruct` output folder (holding smpl_params.npz)."),
     to: str = typer.Option("bvh,glb,trc,c3d", "--to", "-t", help=FORMAT_HELP + "."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Where to write [default: RUN_DIR]."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Where to write (default: RUN_DIR)."),
     body_model: Optional[str] = typer.Option(None, "--body-model", help="The body model file, when the run used one not found here."),
 ) -> None:
     """Export a reconstruction: BVH, skinned glTF (.glb), TRC/C3D markers, EasyMocap JSON, OBJ/PLY meshes."""

@@ -14,7 +14,7 @@ from mvmocap.cli.common import console, handle_errors
 def view(
     run_dir: Path = typer.Argument(..., help="A `mvmocap reconstruct` output folder."),
     videos: Optional[Path] = typer.Option(None, "--videos", help="The run's videos folder, to show the frames in the camera views."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Where to write [default: RUN_DIR/recording.rrd]."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Where to write (default: RUN_DIR/recording.rrd)."),
     open_viewer: bool = typer.Option(False, "--open", help="Start the Rerun viewer on the recording."),
     body_model: Optional[str] = typer.Option(None, "--body-model", help="The body model file, when the run used one not found here."),
 ) -> None:

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from mvmocap.cli.main import app
 from mvmocap.reconstruct import run
-from tests.reconstruct.test_pipeline import EXAMPLE, FAST_FIT, FRAMES, capture, config  # noqa: F401  (module fixture)
+from tests.reconstruct.test_pipeline import EXAMPLE, FRAMES, capture, config  # noqa: F401  (module fixture)
 
 
 def test_same_result_as_the_video_path(capture, tmp_path):  # noqa: F811
