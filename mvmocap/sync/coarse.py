@@ -1,0 +1,218 @@
+"""Coarse time offsets from 2D motion alone: cross-correlation of swap-invariant keypoint speeds.
+
+Per camera, a motion signal ``(F_c,)``: the mean image speed of left/right
+*mid-points* (shoulders, elbows, wrists, hips, knees, ankles) and the nose, in
+person heights per frame. Mid-points do not change when a detector swaps left
+and right, and a sample is only used where both neighbouring frames are
+confident (missing frames are gaps, not zeros). Every pair of cameras is
+cross-correlated over integer lags (Pearson over the overlap, gaps masked, per
+point then averaged); the best few correlation peaks are then checked
+geometrically: at each candidate lag a robust fundamental matrix is fitted to
+the mid-points of both views and the lag with the smallest median Sampson
+distance wins (a parabola through its neighbours gives a fractional lag). The
+pairwise lags are combined by weighted least squares with the reference fixed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mvmocap.errors import InputError
+from mvmocap.sync.resample import interpolate, sample_positions
+from mvmocap.sync.tracks import CameraTrack
+
+PAIRS = ((5, 6), (7, 8), (9, 10), (11, 12), (13, 14), (15, 16))
+NOSE = 0
+MIN_OVERLAP_FRACTION = 0.5  # lags whose overlap is shorter than this share of the shorter track are not tried
+MIN_OVERLAP_FRAMES = 15
+
+
+def swap_invariant_points(keypoints: np.ndarray, min_confidence: float = 0.2) -> np.ndarray:
+    """``(F, J, 3)`` keypoints -> ``(F, 7, 3)`` the nose and 6 left/right mid-points with confidence."""
+    kp = np.asarray(keypoints, np.float64)
+    conf = np.where(kp[..., 2] >= min_confidence, kp[..., 2], 0.0)
+    points = [np.concatenate([kp[:, NOSE, :2], conf[:, NOSE, None]], -1)]
+    for left, right in PAIRS:
+        c = np.minimum(conf[:, left], conf[:, right])
+        mid = (kp[:, left, :2] + kp[:, right, :2]) / 2
+        points.append(np.concatenate([mid, c[:, None]], -1))
+    return np.stack(points, 1)
+
+
+def person_scale(keypoints: np.ndarray) -> float:
+    """A camera's typical person size in pixels (median extent of the confident keypoints)."""
+    kp = np.asarray(keypoints, np.float64)
+    sizes = []
+    for frame in kp:
+        ok = frame[:, 2] > 0
+        if ok.sum() >= 5:
+            extent = frame[ok, :2].max(0) - frame[ok, :2].min(0)
+            sizes.append(float(np.linalg.norm(extent)))
+    return float(np.median(sizes)) if sizes else 1.0
+
+
+def timeline_points(track: CameraTrack, ratio: float) -> np.ndarray:
+    """Swap-invariant points of ``track`` resampled to the timeline's frame spacing ``(N, 7, 3)``."""
+    n = int(np.floor((track.num_frames - 1) * ratio)) + 1
+    return interpolate(swap_invariant_points(track.keypoints), sample_positions(np.arange(n), 0.0, ratio))
+
+
+def motion_signal(track: CameraTrack, ratio: float) -> tuple[np.ndarray, np.ndarray]:
+    """Speed signals of ``track`` on the timeline's frame spacing -> ``(values (N, 7), valid (N, 7))``.
+
+    One channel per swap-invariant point, in person heights per frame. ``ratio``: timeline
+    frames per camera frame; the track is first resampled to the timeline rate
+    (N = about F_c * ratio samples, the track's own start at 0).
+    """
+    points = timeline_points(track, ratio)  # (N, 7, 3)
+    n = len(points)
+    scale = person_scale(track.keypoints)
+    speed = np.zeros((n, points.shape[1]))
+    valid = np.zeros((n, points.shape[1]), bool)
+    if n >= 3:
+        valid[1:-1] = (points[2:, :, 2] > 0) & (points[:-2, :, 2] > 0)
+        speed[1:-1] = np.linalg.norm(points[2:, :, :2] - points[:-2, :, :2], axis=-1) / 2 / scale
+    return speed, valid
+
+
+def _correlation(a: np.ndarray, va: np.ndarray, b: np.ndarray, vb: np.ndarray, lag: int) -> tuple[float, int]:
+    """Mean over channels of the Pearson correlation of ``a[i + lag]`` with ``b[i]`` where both are valid.
+
+    ``a (Na, K)``, ``b (Nb, K)`` -> (r, the frames compared).
+    """
+    i0 = max(0, -lag)
+    i1 = min(len(b), len(a) - lag)
+    if i1 - i0 < 3:
+        return -1.0, 0
+    x, y = a[i0 + lag:i1 + lag], b[i0:i1]
+    ok = va[i0 + lag:i1 + lag] & vb[i0:i1]  # (N, K)
+    n = ok.sum(0)
+    use = n >= 3
+    if not use.any():
+        return -1.0, 0
+    w = ok.astype(np.float64)
+    mx = (x * w).sum(0) / np.maximum(n, 1)
+    my = (y * w).sum(0) / np.maximum(n, 1)
+    dx, dy = (x - mx) * w, (y - my) * w
+    denom = np.sqrt((dx * dx).sum(0) * (dy * dy).sum(0))
+    r = np.where(denom > 0, (dx * dy).sum(0) / np.where(denom > 0, denom, 1.0), 0.0)
+    return float(np.average(r[use], weights=n[use])), int(ok.any(1).sum())
+
+
+def candidate_lags(a, va, b, vb, max_lag: int, count: int = 6) -> tuple[np.ndarray, np.ndarray]:
+    """The ``count`` integer lags with the highest speed correlation among its local maxima -> (lags, scores)."""
+    shorter = min(int(va.any(1).sum()), int(vb.any(1).sum()))
+    need = max(MIN_OVERLAP_FRAMES, int(MIN_OVERLAP_FRACTION * shorter))
+    lags = np.arange(-max_lag, max_lag + 1)
+    scores = np.full(len(lags), -np.inf)
+    for k, lag in enumerate(lags):
+        r, n = _correlation(a, va, b, vb, int(lag))
+        if n >= need:
+            scores[k] = r
+    padded = np.concatenate([[-np.inf], scores, [-np.inf]])
+    peaks = np.flatnonzero((scores >= padded[:-2]) & (scores >= padded[2:]) & np.isfinite(scores))
+    if not len(peaks):
+        return np.array([0]), np.array([-1.0])
+    best = peaks[np.argsort(-scores[peaks])[:count]]
+    return lags[best], scores[best]
+
+
+def coarse_offsets(
+    tracks: list[CameraTrack], ratios: np.ndarray, reference: int, *, max_lag: int | None = None,
+    pinned: dict[int, float] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Offsets ``(C,)`` in timeline frames (reference = 0 unless pinned) and each camera's mean epipolar score (px).
+
+    ``pinned``: camera index -> a known offset (``--offset``), kept as given.
+    """
+    C = len(tracks)
+    pinned = dict(pinned or {})
+    signals = [motion_signal(t, r) for t, r in zip(tracks, ratios)]
+    points = [timeline_points(t, r) for t, r in zip(tracks, ratios)]
+    for track, (_, valid) in zip(tracks, signals):
+        if valid.any(1).sum() < MIN_OVERLAP_FRAMES:
+            raise InputError(
+                f"camera {track.name}: too few frames with a detected person ({int(valid.any(1).sum())}) to estimate its "
+                "time offset; give it with --offset CAMERA=FRAMES or use --sync none"
+            )
+    if max_lag is None:
+        max_lag = max(len(s[0]) for s in signals) - MIN_OVERLAP_FRAMES
+    rows, rhs, weights, peaks = [], [], [], np.zeros((C, C))  # peaks: pairwise epipolar scores
+    for a in range(C):
+        for b in range(a + 1, C):
+            candidates, _ = candidate_lags(signals[a][0], signals[a][1], signals[b][0], signals[b][1], max_lag)
+            lag, score = epipolar_lag(points[a], points[b], candidates)
+            peaks[a, b] = peaks[b, a] = score
+            row = np.zeros(C)
+            row[b], row[a] = 1.0, -1.0  # o_b - o_a = lag
+            rows.append(row)
+            rhs.append(lag)
+            weights.append(1.0 / max(score, 0.5) ** 2 if np.isfinite(score) else 1e-6)
+    fixed = pinned if pinned else {reference: 0.0}
+    for c, value in fixed.items():
+        row = np.zeros(C)
+        row[c] = 1.0
+        rows.append(row)
+        rhs.append(value)
+        weights.append(1e6)
+    A, y, w = np.array(rows), np.array(rhs), np.sqrt(np.array(weights))
+    offsets = np.linalg.lstsq(A * w[:, None], y * w, rcond=None)[0]
+    for c, value in pinned.items():
+        offsets[c] = value
+    quality = np.array([peaks[c][np.arange(C) != c].mean() if C > 1 else 1.0 for c in range(C)])
+    return offsets, quality
+
+
+# -- epipolar check of the lag (view-independent, sharper than speeds) -----------------------------
+
+MAX_CORRESPONDENCES = 700
+
+
+def epipolar_score(points_a: np.ndarray, points_b: np.ndarray, lag: int, rng: np.random.Generator) -> float:
+    """Median Sampson distance (px) of a robust fundamental matrix between ``a[i + lag]`` and ``b[i]``.
+
+    ``points_* (N, K, 3)`` swap-invariant points with confidence on the timeline spacing; inf when
+    fewer than 30 correspondences overlap.
+    """
+    import cv2
+
+    i0, i1 = max(0, -lag), min(len(points_b), len(points_a) - lag)
+    if i1 - i0 < 3:
+        return np.inf
+    pa, pb = points_a[i0 + lag:i1 + lag], points_b[i0:i1]
+    ok = (pa[..., 2] > 0) & (pb[..., 2] > 0)
+    xa, xb = pa[ok][:, :2], pb[ok][:, :2]
+    if len(xa) < 30:
+        return np.inf
+    if len(xa) > MAX_CORRESPONDENCES:
+        pick = rng.choice(len(xa), MAX_CORRESPONDENCES, replace=False)
+        xa, xb = xa[pick], xb[pick]
+    F, _ = cv2.findFundamentalMat(xa.astype(np.float64), xb.astype(np.float64), cv2.FM_LMEDS)
+    if F is None or F.shape != (3, 3):
+        return np.inf
+    ha = np.concatenate([xa, np.ones((len(xa), 1))], 1)
+    hb = np.concatenate([xb, np.ones((len(xb), 1))], 1)
+    Fa, Ftb = ha @ F.T, hb @ F  # epipolar lines in b of a's points, in a of b's points
+    num = np.einsum("ni,ni->n", hb, Fa) ** 2
+    den = Fa[:, 0] ** 2 + Fa[:, 1] ** 2 + Ftb[:, 0] ** 2 + Ftb[:, 1] ** 2
+    return float(np.sqrt(np.median(num / np.maximum(den, 1e-12))))
+
+
+def epipolar_lag(points_a, points_b, candidates: np.ndarray, seed: int = 0) -> tuple[float, float]:
+    """The candidate lag with the lowest :func:`epipolar_score`, refined by a parabola -> (lag, score px)."""
+    rng = np.random.default_rng(seed)
+    lags = np.arange(int(candidates.min()) - 1, int(candidates.max()) + 2)
+    wanted = np.zeros(len(lags), bool)
+    for c in candidates:
+        wanted[np.abs(lags - c) <= 1] = True
+    scores = np.full(len(lags), np.inf)
+    for k in np.flatnonzero(wanted):
+        scores[k] = epipolar_score(points_a, points_b, int(lags[k]), rng)
+    k = int(np.argmin(scores))
+    best = float(lags[k])
+    if 0 < k < len(lags) - 1 and np.isfinite(scores[k - 1]) and np.isfinite(scores[k + 1]):
+        y0, y1, y2 = scores[k - 1], scores[k], scores[k + 1]
+        curvature = y0 - 2 * y1 + y2
+        if curvature > 0:
+            best += float(np.clip(0.5 * (y0 - y2) / curvature, -0.5, 0.5))
+    return best, float(scores[k])
