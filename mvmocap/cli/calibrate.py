@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
@@ -29,10 +29,19 @@ def calibrate(
     work: Optional[Path] = typer.Option(None, "--work", help="--from-joints: where detections are cached (default: OUT's folder/<stem>_work)."),
     force: bool = typer.Option(False, "--force", help="--from-joints: write even when a sanity check fails."),
     same_focal: bool = typer.Option(False, "--same-focal", help="--from-joints without --intrinsics: one focal length shared by all cameras."),
+    sync: str = typer.Option("none", "--sync", help="--from-joints: auto = estimate sub-frame time offsets together with the cameras; none = synchronised videos."),
+    offset: Optional[List[str]] = typer.Option(None, "--offset", help="--from-joints --sync auto: CAMERA=FRAMES, a known offset kept as given (repeatable)."),
 ) -> None:
     """Convert camera calibrations between formats, or estimate them from the person's joints."""
     if (from_file is None) == (from_joints is None):
         raise fail("give exactly one of --from-file or --from-joints")
+    from mvmocap.sync import check_mode
+
+    if check_mode(sync) == "auto":
+        if from_joints is None:
+            raise fail("--sync auto needs --from-joints")
+        return estimate_with_sync(from_joints, out, out_format=format, intrinsics=intrinsics, height=height, work=work,
+                                  force=force, same_focal=same_focal, offsets=offset)
     if from_joints is not None:
         estimate_from_joints(
             from_joints, out, out_format=format, intrinsics=intrinsics, height=height, work=work, force=force, same_focal=same_focal
@@ -64,6 +73,21 @@ def estimate_from_joints(
         source, out, intrinsics=intrinsics, height_m=height, force=force, same_focal=same_focal,
         out_format=out_format, work_dir=work, progress=True,
     )
+    console.print(result.report.to_text(), highlight=False, soft_wrap=True)
+    print_camera_table(result.rig.cameras(), title=f"{len(result.rig)} cameras estimated from the joints -> {written} (report: {report})")
+
+
+def estimate_with_sync(source: Path, out: Path, *, out_format, intrinsics, height: float, work, force: bool,
+                       same_focal: bool, offsets) -> None:
+    """Time offsets and cameras together (the videos were not started together)."""
+    from mvmocap.io.video import parse_offsets
+    from mvmocap.sync.workflows import calibrate_with_sync_to_file
+
+    result, sync, written, report = calibrate_with_sync_to_file(
+        source, out, intrinsics=intrinsics, height_m=height, force=force, same_focal=same_focal, out_format=out_format,
+        work_dir=work, pinned=parse_offsets(offsets), progress=True,
+    )
+    console.print(sync.to_text(), highlight=False)
     console.print(result.report.to_text(), highlight=False, soft_wrap=True)
     print_camera_table(result.rig.cameras(), title=f"{len(result.rig)} cameras estimated from the joints -> {written} (report: {report})")
 

@@ -28,6 +28,7 @@ def reconstruct(
     render: bool = typer.Option(False, "--render", help="Write overlay videos and a contact sheet to OUT/overlays."),
     json_out: bool = typer.Option(False, "--json", help="Also write smpl_params.json."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+    sync: Optional[str] = typer.Option(None, "--sync", help="auto: estimate sub-frame time offsets and frame-rate ratios from the people; none (default): the videos are synchronised."),
 ) -> None:
     """Reconstruct SMPL parameters for every frame from synchronised multi-camera videos."""
     from mvmocap.reconstruct import ReconstructConfig, run
@@ -43,6 +44,8 @@ def reconstruct(
         cfg.detect.frames = frames
     if height is not None:
         cfg.subject_height_m = height
+    if sync is not None:
+        cfg.detect.sync = sync
     cfg.export.render = cfg.export.render or render
     cfg.export.json = cfg.export.json or json_out
     cfg = ReconstructConfig.from_dict(cfg.to_dict())  # re-validate after the overrides

@@ -76,14 +76,20 @@ def run(
             console.print(f"[bold cyan]reconstruct[/] {message}", highlight=False)
 
     tick = time.perf_counter()
-    detections = _detect(videos_dir, out, keypoints_dir, cfg, progress)
+    sync, rig = None, None
+    if cfg.detect.sync == "auto":  # cameras not started together: offsets estimated from the people (mvmocap.sync)
+        from mvmocap.reconstruct.synced import synchronised_inputs
+
+        detections, rig, sync = synchronised_inputs(videos_dir, out, keypoints_dir, cfg, calibration, progress)
+    else:
+        detections = _detect(videos_dir, out, keypoints_dir, cfg, progress)
     timings["detect"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
     detections = _usable_cameras(detections)
     if calibration is not None:
         rig = _rig_for(calibration, detections)
-    else:
+    elif rig is None:
         rig = _calibrate_from_joints(detections, out, cfg, progress)
     detections = detections.subset_cameras(rig.names)
     timings["cameras"] = time.perf_counter() - tick
@@ -112,6 +118,7 @@ def run(
     compared = _comparison_mask(keypoints, tri, fit.params.valid.cpu())
     summary = _export(out, detections, rig, tri, fit, fit_err, compared, body_model, cfg)
     summary["left_right_swaps_repaired"] = int(flips.sum())
+    summary["sync"] = None if sync is None else sync.to_dict()
     timings["export"] = time.perf_counter() - tick
     if cfg.export.render:
         tick = time.perf_counter()
@@ -347,7 +354,8 @@ def _write_report(out, detections, rig, tri, fit, fit_err, mask, summary, timing
             "detector": detections.detector,
             "method": cfg.method,
         },
-        "summary": {**summary, "fit_to_triangulation_ratio": ratio},
+        "summary": {**{k: v for k, v in summary.items() if k != "sync"}, "fit_to_triangulation_ratio": ratio},
+        "sync": summary.get("sync"),
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
         "cameras": cameras,
         "frames": per_frame,

@@ -117,6 +117,18 @@ def candidate_lags(a, va, b, vb, max_lag: int, count: int = 6) -> tuple[np.ndarr
     return lags[best], scores[best]
 
 
+def _lags_with_overlap(va: np.ndarray, vb: np.ndarray, max_lag: int) -> np.ndarray:
+    """Integer lags (``b``'s frame ``i`` = ``a``'s ``i + lag``) whose overlap has enough valid frames."""
+    a, b = va.any(1), vb.any(1)
+    need = max(MIN_OVERLAP_FRAMES, int(MIN_OVERLAP_FRACTION * min(a.sum(), b.sum())))
+    lags = []
+    for lag in range(-max_lag, max_lag + 1):
+        i0, i1 = max(0, -lag), min(len(b), len(a) - lag)
+        if i1 - i0 >= need and int((a[i0 + lag:i1 + lag] & b[i0:i1]).sum()) >= need:
+            lags.append(lag)
+    return np.array(lags or [0])
+
+
 def coarse_offsets(
     tracks: list[CameraTrack], ratios: np.ndarray, reference: int, *, max_lag: int | None = None,
     pinned: dict[int, float] | None = None,
@@ -140,8 +152,7 @@ def coarse_offsets(
     rows, rhs, weights, peaks = [], [], [], np.zeros((C, C))  # peaks: pairwise epipolar scores
     for a in range(C):
         for b in range(a + 1, C):
-            candidates, _ = candidate_lags(signals[a][0], signals[a][1], signals[b][0], signals[b][1], max_lag)
-            lag, score = epipolar_lag(points[a], points[b], candidates)
+            lag, score = epipolar_lag(points[a], points[b], _lags_with_overlap(signals[a][1], signals[b][1], max_lag))
             peaks[a, b] = peaks[b, a] = score
             row = np.zeros(C)
             row[b], row[a] = 1.0, -1.0  # o_b - o_a = lag
@@ -168,11 +179,22 @@ def coarse_offsets(
 MAX_CORRESPONDENCES = 700
 
 
-def epipolar_score(points_a: np.ndarray, points_b: np.ndarray, lag: int, rng: np.random.Generator) -> float:
-    """Median Sampson distance (px) of a robust fundamental matrix between ``a[i + lag]`` and ``b[i]``.
+def _sampson(F: np.ndarray, xa: np.ndarray, xb: np.ndarray) -> np.ndarray:
+    """Sampson distances (px) of correspondences ``xa, xb (N, 2)`` under ``F`` (``xb^T F xa = 0``)."""
+    ha = np.concatenate([xa, np.ones((len(xa), 1))], 1)
+    hb = np.concatenate([xb, np.ones((len(xb), 1))], 1)
+    Fa, Ftb = ha @ F.T, hb @ F
+    num = np.einsum("ni,ni->n", hb, Fa) ** 2
+    den = Fa[:, 0] ** 2 + Fa[:, 1] ** 2 + Ftb[:, 0] ** 2 + Ftb[:, 1] ** 2
+    return np.sqrt(num / np.maximum(den, 1e-12))
 
-    ``points_* (N, K, 3)`` swap-invariant points with confidence on the timeline spacing; inf when
-    fewer than 30 correspondences overlap.
+
+def epipolar_score(points_a: np.ndarray, points_b: np.ndarray, lag: int) -> float:
+    """Median Sampson distance (px) of a fundamental matrix fitted to ``a[i + lag]`` and ``b[i]``.
+
+    ``points_* (N, K, 3)`` swap-invariant points with confidence on the timeline spacing. The
+    matrix: normalised 8-point on all correspondences, then once more on those within 3 median
+    distances (fast and deterministic). inf when fewer than 30 correspondences overlap.
     """
     import cv2
 
@@ -181,37 +203,36 @@ def epipolar_score(points_a: np.ndarray, points_b: np.ndarray, lag: int, rng: np
         return np.inf
     pa, pb = points_a[i0 + lag:i1 + lag], points_b[i0:i1]
     ok = (pa[..., 2] > 0) & (pb[..., 2] > 0)
-    xa, xb = pa[ok][:, :2], pb[ok][:, :2]
+    xa, xb = pa[ok][:, :2].astype(np.float64), pb[ok][:, :2].astype(np.float64)
     if len(xa) < 30:
         return np.inf
-    if len(xa) > MAX_CORRESPONDENCES:
-        pick = rng.choice(len(xa), MAX_CORRESPONDENCES, replace=False)
-        xa, xb = xa[pick], xb[pick]
-    F, _ = cv2.findFundamentalMat(xa.astype(np.float64), xb.astype(np.float64), cv2.FM_LMEDS)
-    if F is None or F.shape != (3, 3):
-        return np.inf
-    ha = np.concatenate([xa, np.ones((len(xa), 1))], 1)
-    hb = np.concatenate([xb, np.ones((len(xb), 1))], 1)
-    Fa, Ftb = ha @ F.T, hb @ F  # epipolar lines in b of a's points, in a of b's points
-    num = np.einsum("ni,ni->n", hb, Fa) ** 2
-    den = Fa[:, 0] ** 2 + Fa[:, 1] ** 2 + Ftb[:, 0] ** 2 + Ftb[:, 1] ** 2
-    return float(np.sqrt(np.median(num / np.maximum(den, 1e-12))))
+    keep = np.ones(len(xa), bool)
+    for _ in range(2):
+        F, _ = cv2.findFundamentalMat(xa[keep], xb[keep], cv2.FM_8POINT)
+        if F is None or F.shape != (3, 3):
+            return np.inf
+        distances = _sampson(F, xa, xb)
+        median = float(np.median(distances))
+        keep = distances <= 3 * median + 1e-9
+        if keep.sum() < 30:
+            break
+    return median
 
 
-def epipolar_lag(points_a, points_b, candidates: np.ndarray, seed: int = 0) -> tuple[float, float]:
-    """The candidate lag with the lowest :func:`epipolar_score`, refined by a parabola -> (lag, score px)."""
-    rng = np.random.default_rng(seed)
-    lags = np.arange(int(candidates.min()) - 1, int(candidates.max()) + 2)
-    wanted = np.zeros(len(lags), bool)
-    for c in candidates:
-        wanted[np.abs(lags - c) <= 1] = True
-    scores = np.full(len(lags), np.inf)
-    for k in np.flatnonzero(wanted):
-        scores[k] = epipolar_score(points_a, points_b, int(lags[k]), rng)
-    k = int(np.argmin(scores))
+def epipolar_lag(points_a, points_b, lags: np.ndarray) -> tuple[float, float]:
+    """The lag with the lowest :func:`epipolar_score` (scores smoothed over 3 lags), refined by a parabola
+    -> (lag, score px)."""
+    scores = np.array([epipolar_score(points_a, points_b, int(lag)) for lag in lags])
+    finite = np.isfinite(scores)
+    if not finite.any():
+        return 0.0, np.inf
+    filled = np.where(finite, scores, scores[finite].max() * 2)
+    smooth = np.convolve(np.pad(filled, 1, mode="edge"), np.ones(3) / 3, mode="valid")
+    smooth[~finite] = np.inf
+    k = int(np.argmin(smooth))
     best = float(lags[k])
-    if 0 < k < len(lags) - 1 and np.isfinite(scores[k - 1]) and np.isfinite(scores[k + 1]):
-        y0, y1, y2 = scores[k - 1], scores[k], scores[k + 1]
+    if 0 < k < len(lags) - 1 and np.isfinite(smooth[k - 1]) and np.isfinite(smooth[k + 1]):
+        y0, y1, y2 = smooth[k - 1], smooth[k], smooth[k + 1]
         curvature = y0 - 2 * y1 + y2
         if curvature > 0:
             best += float(np.clip(0.5 * (y0 - y2) / curvature, -0.5, 0.5))
