@@ -39,7 +39,7 @@ def detect(
 
     warnings.showwarning = show_warning
     warnings.filterwarnings("ignore", module=r"google\..*")  # protobuf deprecation noise from mediapipe
-    from mvmocap.sync import check_mode
+    from mvmocap.sync.modes import check_mode
 
     if check_mode(sync) == "auto":
         from mvmocap.io.video import parse_offsets

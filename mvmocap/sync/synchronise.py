@@ -23,15 +23,6 @@ from mvmocap.sync.resample import common_timeline, resample_detections
 from mvmocap.sync.result import SyncResult
 from mvmocap.sync.tracks import CameraTrack, rate_ratios, reference_camera
 
-SYNC_MODES = ("none", "auto")
-
-
-def check_mode(mode: str) -> str:
-    if mode not in SYNC_MODES:
-        raise InputError(f"--sync {mode!r}: use one of {', '.join(SYNC_MODES)}")
-    return mode
-
-
 def _pinned_indices(tracks: list[CameraTrack], pinned: Mapping[str, float] | None) -> dict[int, float]:
     names = [t.name for t in tracks]
     unknown = sorted(set(pinned or {}) - set(names))
