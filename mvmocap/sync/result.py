@@ -44,7 +44,7 @@ class SyncResult:
 
     def to_dict(self) -> dict:
         def num(x: float):
-            return None if not np.isfinite(x) else round(float(x), 4)
+            return None if not np.isfinite(x) else round(float(x), 4) + 0.0  # + 0.0: no -0.0
 
         return {
             "method": self.method,
@@ -80,5 +80,5 @@ class SyncResult:
             spread = "" if not np.isfinite(u) else (" (fixed)" if u == 0 else f" ± {u:.2f}")
             rate = f", {f:g} fps resampled x{r:.4g}" if abs(r - 1) > 1e-9 else ""
             pin = " (--offset)" if n in self.pinned else ""
-            lines.append(f"  {n}: {float(o) + 0.0:+.2f} frames{spread}{rate}{pin}")  # + 0.0: no "-0.00"
+            lines.append(f"  {n}: {round(float(o), 2) + 0.0:+.2f} frames{spread}{rate}{pin}")  # + 0.0: no "-0.00"
         return "\n".join(lines)
