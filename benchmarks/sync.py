@@ -46,6 +46,20 @@ def _triangulation_error(detections, rig, truth=None) -> tuple[float, float]:
     return reproj, float(err.mean() * 1000)
 
 
+def _calibration_error(detections, rig) -> tuple[float, float, float]:
+    """Calibration from joints (unknown focal lengths) against the true rig: rotation deg, centre %, focal %."""
+    from mvmocap.calibrate import calibrate_from_joints
+    from mvmocap.errors import MvmocapError
+    from mvmocap.evaluate.calibration import compare_calibrations
+
+    try:
+        result = calibrate_from_joints(detections, None, height_m=1.7, force=True, progress=False)
+    except MvmocapError:
+        return (float("nan"),) * 3
+    c = compare_calibrations(result.rig, rig)
+    return c.mean_rotation_error_deg, c.mean_center_error_pct, c.mean_focal_error_pct
+
+
 def synthetic(trials: int) -> None:
     from mvmocap.sync.synthetic import make_unsynced_capture
 
@@ -57,7 +71,7 @@ def synthetic(trials: int) -> None:
         t0 = time.perf_counter()
         det_known, known, _ = synchronise(cap.tracks, cap.rig, detector="synthetic")
         t1 = time.perf_counter()
-        _, joint, _ = synchronise(cap.tracks, detector="synthetic", calibrate=joints_calibrator(None, 1.7))
+        det_joint, joint, _ = synchronise(cap.tracks, detector="synthetic", calibrate=joints_calibrator(None, 1.7))
         t2 = time.perf_counter()
         ones = np.ones(len(true))
         timeline = det_known.frame_ids
@@ -67,17 +81,24 @@ def synthetic(trials: int) -> None:
         _, mpjpe_sync = _triangulation_error(synced, cap.rig, truth)
         _, mpjpe_est = _triangulation_error(det_known, cap.rig, truth)
         _, mpjpe_none = _triangulation_error(zero, cap.rig, cap.joints_at(zero.frame_ids))
+        calib = [_calibration_error(d, cap.rig) for d in (synced, det_joint, zero)]
         err_known = np.abs(known.offsets - true)[1:]
         err_joint = np.abs(joint.offsets - true)[1:]
-        rows.append((err_known.max(), err_joint.max(), mpjpe_sync, mpjpe_est, mpjpe_none))
+        rows.append((err_known.max(), err_joint.max(), mpjpe_sync, mpjpe_est, mpjpe_none, *np.ravel(calib)))
         print(f"trial {trial}: true {np.round(true[1:], 2)}  known cameras {np.round(known.offsets[1:], 2)} "
               f"(± {np.round(known.uncertainty[1:], 2)}, max err {err_known.max():.3f}, {t1 - t0:.1f} s)  "
               f"without {np.round(joint.offsets[1:], 2)} (max err {err_joint.max():.3f}, {t2 - t1:.1f} s)  "
-              f"MPJPE mm synced {mpjpe_sync:.1f} / estimated {mpjpe_est:.1f} / offsets ignored {mpjpe_none:.1f}")
+              f"MPJPE mm synced {mpjpe_sync:.1f} / estimated {mpjpe_est:.1f} / offsets ignored {mpjpe_none:.1f}; "
+              "calibration from joints (rotation deg / centre % / focal %) " +
+              " / ".join(f"{name} {c[0]:.2f}, {c[1]:.2f}, {c[2]:.2f}" for name, c in
+                         zip(("true offsets", "estimated (without cameras)", "offsets ignored"), calib)))
     r = np.array(rows)
     print(f"synthetic, {trials} trials x 3 offsets: max |error| known cameras {r[:, 0].max():.3f} frames "
           f"(mean of per-trial max {r[:, 0].mean():.3f}); without cameras {r[:, 1].max():.3f} (mean {r[:, 1].mean():.3f}); "
-          f"MPJPE synced {r[:, 2].mean():.1f} mm, estimated offsets {r[:, 3].mean():.1f} mm, offsets ignored {r[:, 4].mean():.1f} mm")
+          f"MPJPE synced {r[:, 2].mean():.1f} mm, estimated offsets {r[:, 3].mean():.1f} mm, offsets ignored {r[:, 4].mean():.1f} mm; "
+          f"calibration from joints rotation / centre / focal errors: true offsets {r[:, 5].mean():.2f} deg, {r[:, 6].mean():.2f} %, "
+          f"{r[:, 7].mean():.2f} %; estimated offsets {r[:, 8].mean():.2f} deg, {r[:, 9].mean():.2f} %, {r[:, 10].mean():.2f} %; "
+          f"offsets ignored {r[:, 11].mean():.2f} deg, {r[:, 12].mean():.2f} %, {r[:, 13].mean():.2f} %")
 
 
 def _cut(track: CameraTrack, k: int, every: int = 1) -> CameraTrack:

@@ -22,7 +22,7 @@ def synchronised_inputs(videos_dir, out: Path, keypoints_dir, cfg: ReconstructCo
     import numpy as np
 
     from mvmocap.console import console
-    from mvmocap.sync.synchronise import synchronise
+    from mvmocap.sync.stage import synchronise
     from mvmocap.sync.workflows import joints_calibrator, raw_tracks, save_sync
 
     d = cfg.detect

@@ -38,6 +38,7 @@ class RefineSettings:
     bootstrap: int = 200
     block_frames: int = 10
     seed: int = 0
+    cubic: bool = False  # Catmull-Rom instead of linear interpolation in the cost
     smooth_frames: float = 1.0  # Gaussian smoothing of the tracks before interpolation (see mvmocap.sync.smooth)
 
 
@@ -56,7 +57,7 @@ class ResidualCost:
     def per_frame(self, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per timeline frame ``(T,)`` sums of truncated squared errors and counts of observations."""
         s = self.settings
-        kp = resample_keypoints(self.tracks, offsets, self.ratios, self.timeline)  # (C, T, J, 3)
+        kp = resample_keypoints(self.tracks, offsets, self.ratios, self.timeline, cubic=s.cubic)  # (C, T, J, 3)
         kp = torch.from_numpy(np.ascontiguousarray(kp.transpose(1, 0, 2, 3)))  # (T, C, J, 3)
         conf = torch.where(kp[..., 2] >= s.min_confidence, kp[..., 2], torch.zeros_like(kp[..., 2]))
         tri = self.rig.triangulate_robust(kp[..., :2], conf, threshold_px=s.truncate_px)

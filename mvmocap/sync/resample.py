@@ -23,11 +23,12 @@ def sample_positions(timeline: np.ndarray, offset: float, ratio: float) -> np.nd
     return (np.asarray(timeline, np.float64) - offset) / ratio
 
 
-def interpolate(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
+def interpolate(values: np.ndarray, positions: np.ndarray, *, cubic: bool = False) -> np.ndarray:
     """Values with confidence last ``(F, ..., D+1)`` at fractional frames ``(T,)`` -> ``(T, ..., D+1)``.
 
     Linear between confident neighbours; confidence 0 (and values 0) outside ``[0, F - 1]``
-    or where either neighbour is missing.
+    or where either neighbour is missing. ``cubic``: Catmull-Rom where the two outer
+    neighbours are confident too (linear elsewhere).
     """
     values = np.asarray(values, np.float64)
     F = values.shape[0]
@@ -42,12 +43,29 @@ def interpolate(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
     a, b = values[lo], values[hi]
     w = w.reshape(shape)
     out = (1 - w) * a + w * b
+    if cubic:
+        out = _catmull_rom(values, lo, w, out)
     conf_a, conf_b = a[..., -1], b[..., -1]
     exact = (w[..., 0] == 0)
     conf = np.where(exact, conf_a, np.where((conf_a > 0) & (conf_b > 0), np.minimum(conf_a, conf_b), 0.0))
     conf = np.where(inside.reshape(shape[:-1] if values.ndim > 1 else (-1,)), conf, 0.0)
     out[..., -1] = conf
     out[conf == 0] = 0.0
+    return out
+
+
+def _catmull_rom(values: np.ndarray, lo: np.ndarray, w: np.ndarray, linear: np.ndarray) -> np.ndarray:
+    """Catmull-Rom through samples ``lo - 1 .. lo + 2`` where all four are confident, else ``linear``."""
+    F = values.shape[0]
+    idx = [np.clip(lo + k, 0, F - 1) for k in (-1, 0, 1, 2)]
+    samples = [values[i] for i in idx]
+    t = w
+    weights = [(-t**3 + 2 * t**2 - t) / 2, (3 * t**3 - 5 * t**2 + 2) / 2, (-3 * t**3 + 4 * t**2 + t) / 2, (t**3 - t**2) / 2]
+    inside = ((lo - 1 >= 0) & (lo + 2 <= F - 1)).reshape((-1,) + (1,) * (values.ndim - 2))
+    confident = inside & np.all([smp[..., -1] > 0 for smp in samples], axis=0)
+    cubic = sum(wt * smp for wt, smp in zip(weights, samples))
+    out = linear.copy()
+    out[..., :-1] = np.where(confident[..., None], cubic[..., :-1], linear[..., :-1])
     return out
 
 
@@ -79,10 +97,10 @@ def common_timeline(tracks: list[CameraTrack], offsets: np.ndarray, ratios: np.n
     return np.arange(lo, hi + 1, dtype=np.int64)
 
 
-def resample_keypoints(tracks: list[CameraTrack], offsets, ratios, timeline: np.ndarray) -> np.ndarray:
+def resample_keypoints(tracks: list[CameraTrack], offsets, ratios, timeline: np.ndarray, *, cubic: bool = False) -> np.ndarray:
     """Every camera's keypoints at the timeline frames -> ``(C, T, J, 3)``."""
     return np.stack([
-        interpolate(t.keypoints, sample_positions(timeline, o, r)) for t, o, r in zip(tracks, offsets, ratios)
+        interpolate(t.keypoints, sample_positions(timeline, o, r), cubic=cubic) for t, o, r in zip(tracks, offsets, ratios)
     ])
 
 

@@ -12,7 +12,7 @@ from mvmocap.errors import MissingFileError
 from mvmocap.geometry.camera import CameraRig
 from mvmocap.io.atomic import atomic_write_text
 from mvmocap.sync.result import SyncResult
-from mvmocap.sync.synchronise import synchronise
+from mvmocap.sync.stage import synchronise
 from mvmocap.sync.tracks import CameraTrack, tracks_from_cache
 
 

@@ -63,3 +63,13 @@ def test_offsets_beyond_the_video_length_are_a_clear_error():
 
 def test_sample_positions_apply_offset_and_ratio():
     assert np.allclose(sample_positions(np.array([4, 6]), 2.0, 2.0), [1.0, 2.0])
+
+
+def test_cubic_interpolation_is_exact_on_a_quadratic_and_falls_back_near_gaps():
+    i = np.arange(10.0)
+    values = np.stack([i ** 2, np.ones(10)], -1)
+    out = interpolate(values, np.array([2.5, 4.25]), cubic=True)
+    assert np.allclose(out[:, 0], [6.25, 4.25 ** 2])
+    values[6, 1] = 0.0  # an outer neighbour of 4.25 missing: linear there
+    out = interpolate(values, np.array([4.25]), cubic=True)
+    assert np.isclose(out[0, 0], 0.75 * 16 + 0.25 * 25)
