@@ -142,16 +142,41 @@ def _calibrate(views: list[BoardView], board: Board, size: tuple[int, int]):
     return np.asarray(K, np.float64), dist, np.asarray(std_intr, np.float64).reshape(-1)[:9], np.asarray(per_view).reshape(-1)
 
 
-def calibrate_board_intrinsics(images_dir: str | Path, board: Board,
-                               log: Callable[[str], None] | None = None) -> list[IntrinsicsResult]:
-    """Every camera of ``images_dir``: board views -> intrinsics. Refuses (InputError) before writing anything."""
+def calibrate_board_intrinsics(images_dir: str | Path, board: Board, log: Callable[[str], None] | None = None,
+                               *, views_out: list | None = None) -> list[IntrinsicsResult]:
+    """Every camera of ``images_dir``: board views -> intrinsics. Refuses (InputError) before writing anything.
+
+    ``views_out``: a list that receives every camera's sharp board views (for the extrinsics).
+    """
     results = []
     for name, path in camera_inputs(images_dir):
         views, size, images = board_views(path, board)
         if log:
             log(f"{name}: board found in {len(views)} of {images} images")
         results.append(calibrate_camera(name, views, board, size, images))
+        if views_out is not None:
+            views_out.append([v for v in views if v.sharpness >= MIN_SHARPNESS_VARIANCE])
     return results
+
+
+def board_rig(images_dir: str | Path, board: Board, *, extrinsics: bool = False,
+              log: Callable[[str], None] | None = None):
+    """Intrinsics of every camera and, with ``extrinsics``, the poses from simultaneous views
+    (:mod:`mvmocap.calibrate.board_extrinsics`) -> (results, CameraRig, bundle adjustment RMS px or None)."""
+    from mvmocap.geometry.camera import Camera, CameraRig
+
+    views: list = []
+    results = calibrate_board_intrinsics(images_dir, board, log, views_out=views)
+    if not extrinsics:
+        return results, intrinsics_rig(results), None
+    if len(results) < 2:
+        raise InputError("extrinsics from a board need at least two cameras")
+    from mvmocap.calibrate.board_extrinsics import board_extrinsics
+
+    poses, rms = board_extrinsics(views, [r.name for r in results], board, [r.K for r in results],
+                                  [r.dist for r in results])
+    cameras = [Camera(r.name, r.K, r.dist, T[:3, :3], T[:3, 3], r.size) for r, T in zip(results, poses)]
+    return results, CameraRig.from_cameras(cameras), rms
 
 
 def intrinsics_rig(results: list[IntrinsicsResult]):
@@ -164,9 +189,10 @@ def intrinsics_rig(results: list[IntrinsicsResult]):
 
 
 def calibrate_board_to_file(images_dir: str | Path, board_spec: str, out: str | Path, *, out_format: str | None = None,
+                            extrinsics: bool = False,
                             log: Callable[[str], None] | None = None) -> tuple[list[IntrinsicsResult], Path, Path]:
-    """``mvmocap calibrate --board SPEC --images DIR --out FILE``: intrinsics of every camera, written
-    (any supported format) with a JSON report beside it (``<out stem>_report.json``)."""
+    """``mvmocap calibrate --board SPEC --images DIR --out FILE [--extrinsics]``: intrinsics of every camera
+    (and poses), written (any supported format) with a JSON report beside it (``<out stem>_report.json``)."""
     import json
 
     from mvmocap.calibrate.command import report_path
@@ -175,10 +201,11 @@ def calibrate_board_to_file(images_dir: str | Path, board_spec: str, out: str | 
 
     board = parse_board_spec(board_spec)
     writable_format(out, out_format)
-    results = calibrate_board_intrinsics(images_dir, board, log)
-    written = save_rig(intrinsics_rig(results), out, out_format)
+    results, rig, rms = board_rig(images_dir, board, extrinsics=extrinsics, log=log)
+    written = save_rig(rig, out, out_format)
     report = report_path(written)
-    atomic_write_text(report, json.dumps({"board": board_spec, "poses": "identity (intrinsics only)",
+    poses = "identity (intrinsics only)" if rms is None else "from simultaneous board views (world = the board)"
+    atomic_write_text(report, json.dumps({"board": board_spec, "poses": poses, "extrinsics_rms_px": rms,
                                           "cameras": [r.to_dict() for r in results]}, indent=2) + "\n")
     return results, Path(written), report
 

@@ -33,6 +33,7 @@ def calibrate(
     offset: Optional[List[str]] = typer.Option(None, "--offset", help="--from-joints --sync auto: CAMERA=FRAMES, a known offset kept as given (repeatable)."),
     board: Optional[str] = typer.Option(None, "--board", help="Intrinsics from a board: checkerboard:COLSxROWS:SQUARE_M (inner corners) or charuco:COLSxROWS:SQUARE_M:MARKER_M:DICT."),
     images: Optional[Path] = typer.Option(None, "--images", help="--board: folder with one image folder or video per camera."),
+    extrinsics: bool = typer.Option(False, "--extrinsics", help="--board: also the camera poses, from images taken at the same moment (same name without the camera's)."),
 ) -> None:
     """Convert camera calibrations between formats, estimate them from the person's joints, or intrinsics from a board."""
     from mvmocap.sync.modes import check_mode
@@ -40,7 +41,7 @@ def calibrate(
     if board is not None or images is not None:
         if board is None or images is None or from_file is not None or from_joints is not None:
             raise fail("board calibration takes --board SPEC and --images DIR (and neither --from-file nor --from-joints)")
-        return board_intrinsics(images, board, out, out_format=format)
+        return board_intrinsics(images, board, out, out_format=format, extrinsics=extrinsics)
     if check_mode(sync) == "auto":
         if from_joints is None:
             raise fail("--sync auto needs --from-joints")
@@ -83,16 +84,17 @@ def estimate_from_joints(
     print_camera_table(result.rig.cameras(), title=f"{len(result.rig)} cameras estimated from the joints -> {written} (report: {report})")
 
 
-def board_intrinsics(images: Path, board: str, out: Path, *, out_format: str | None) -> None:
+def board_intrinsics(images: Path, board: str, out: Path, *, out_format: str | None, extrinsics: bool = False) -> None:
     """Every camera's intrinsics from its board images; a table with RMS and standard deviations."""
     from rich.table import Table
 
     from mvmocap.calibrate.intrinsics import calibrate_board_to_file, intrinsics_table_rows
 
-    results, written, report = calibrate_board_to_file(images, board, out, out_format=out_format,
+    results, written, report = calibrate_board_to_file(images, board, out, out_format=out_format, extrinsics=extrinsics,
                                                        log=lambda line: console.print(line, highlight=False))
-    table = Table(title=f"{len(results)} cameras, intrinsics from {board} -> {written} (report: {report}; poses are "
-                        "identities: use it with --intrinsics)", title_justify="left")
+    poses = "poses from the board" if extrinsics else "poses are identities: use it with --intrinsics"
+    table = Table(title=f"{len(results)} cameras, intrinsics from {board} -> {written} (report: {report}; {poses})",
+                  title_justify="left")
     for column in ("camera", "fx, fy (px)", "cx, cy (px)", "RMS (px)", "views used/with board/images"):
         table.add_column(column)
     for row in intrinsics_table_rows(results):

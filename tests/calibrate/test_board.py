@@ -109,3 +109,49 @@ def test_cli_board_calibration_exit_codes(tmp_path):
     assert not (tmp_path / "board.yaml").exists()
     result = runner.invoke(app, ["calibrate", "--board", "checkerboard:4x7:0.030", "--out", str(tmp_path / "b.yaml")])
     assert result.exit_code == 2 and "--board SPEC and --images DIR" in result.output
+
+
+def _look_at(centre, target):
+    z = np.asarray(target, float) - centre
+    z /= np.linalg.norm(z)
+    x = np.cross(z, [0.0, -1.0, 0.0])
+    x /= np.linalg.norm(x)
+    return np.stack([x, np.cross(z, x), z])
+
+
+def test_extrinsics_from_simultaneous_board_views(tmp_path):
+    from mvmocap.calibrate.intrinsics import board_rig
+
+    board = parse_board("checkerboard:4x7:0.030")
+    centres = [np.array([0.0, 0.0, -0.5]), np.array([0.12, 0.02, -0.48]), np.array([-0.1, -0.03, -0.5])]
+    target = np.array([0.045, 0.09, 0.0])  # the board's middle, world = board frame of moment 0
+    cams = [(_look_at(c, target), c) for c in centres]
+    board_moves = [((0, 0, 0), (0, 0, 0)), ((0.2, -0.1, 0), (0.01, 0.0, 0.02)), ((-0.2, 0.15, 0.1), (-0.01, 0.01, 0.0)),
+                   ((0.1, 0.25, -0.1), (0.0, -0.01, -0.02)), ((-0.25, -0.2, 0.05), (0.02, 0.01, 0.01)),
+                   ((0.3, 0.05, 0.1), (0.0, 0.0, 0.03))]
+    for c, (R_c, centre) in enumerate(cams):
+        folder = tmp_path / f"cam{c + 1:02d}"
+        folder.mkdir()
+        for m, (rvec_m, t_m) in enumerate(board_moves):
+            R_m = cv2.Rodrigues(np.asarray(rvec_m, float))[0]
+            R_cb = R_c @ R_m
+            t_cb = R_c @ (np.asarray(t_m) - centre)
+            cv2.imwrite(str(folder / f"{m:02d}.png"), render_board(cv2.Rodrigues(R_cb)[0].ravel(), t_cb))
+    results, rig, rms = board_rig(tmp_path, board, extrinsics=True)
+    assert rms < 0.5
+    # compare in the first camera's frame (the board's corner order fixes the world only up to its symmetry)
+    got_C, got_R = rig.centers().numpy(), rig.R.numpy()
+    R0 = cams[0][0]
+    for c, (R_c, centre) in enumerate(cams):
+        assert np.abs(got_R[0] @ (got_C[c] - got_C[0]) - R0 @ (centre - centres[0])).max() < 0.006  # metres (0.5 m away)
+        relative_true, relative_got = R_c @ R0.T, got_R[c] @ got_R[0].T
+        angle = np.degrees(np.arccos(np.clip((np.trace(relative_true.T @ relative_got) - 1) / 2, -1, 1)))
+        assert angle < 0.5
+
+
+def test_a_camera_never_seeing_the_board_with_the_others_is_refused():
+    from mvmocap.calibrate.board_extrinsics import chain_cameras
+
+    eye = np.eye(4)
+    with pytest.raises(InputError, match="camera\\(s\\) cam03 never saw the board at the same moment"):
+        chain_cameras([{"01": eye, "02": eye}, {"02": eye}, {"07": eye}], ["cam01", "cam02", "cam03"])
