@@ -110,19 +110,19 @@ def detect_board(image_bgr: np.ndarray, board: Board, source: str = "") -> Board
 
 
 def _checkerboard_corners(grey: np.ndarray, pattern: tuple[int, int]) -> np.ndarray | None:
-    """Inner corners ``(N, 2)``: OpenCV's sector-based detector (fast settings first, then the exhaustive
-    search), the classic detector as a last resort, refined to sub-pixel accuracy."""
+    """Inner corners ``(N, 2)``: OpenCV's sector-based detector with its accurate corner refinement
+    (then with the exhaustive search), the classic detector with sub-pixel refinement as a last resort."""
     import cv2
 
-    ok, corners = cv2.findChessboardCornersSB(grey, pattern, flags=0)
+    for flags in (cv2.CALIB_CB_ACCURACY, cv2.CALIB_CB_EXHAUSTIVE | cv2.CALIB_CB_ACCURACY):
+        ok, corners = cv2.findChessboardCornersSB(grey, pattern, flags=flags)
+        if ok:
+            return corners.reshape(-1, 2).astype(np.float64)
+    ok, corners = cv2.findChessboardCorners(grey, pattern, flags=cv2.CALIB_CB_ADAPTIVE_THRESH | cv2.CALIB_CB_NORMALIZE_IMAGE)
     if not ok:
-        ok, corners = cv2.findChessboardCorners(grey, pattern, flags=cv2.CALIB_CB_ADAPTIVE_THRESH | cv2.CALIB_CB_NORMALIZE_IMAGE)
-    if not ok:
-        ok, corners = cv2.findChessboardCornersSB(grey, pattern, flags=cv2.CALIB_CB_EXHAUSTIVE | cv2.CALIB_CB_ACCURACY)
-        if not ok:
-            return None
+        return None
     criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 50, 1e-3)
-    corners = cv2.cornerSubPix(grey, corners.astype(np.float32), (5, 5), (-1, -1), criteria)
+    corners = cv2.cornerSubPix(grey, corners, (7, 7), (-1, -1), criteria)
     return corners.reshape(-1, 2).astype(np.float64)
 
 

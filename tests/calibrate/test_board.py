@@ -85,9 +85,9 @@ def _write_camera(folder, images):
 
 def test_a_camera_that_never_saw_the_board_is_refused_by_name(tmp_path):
     board = parse_board("checkerboard:4x7:0.030")
+    _write_camera(tmp_path / "int_cam00_img", [np.full((480, 640), 200, np.uint8)] * 3)
     _write_camera(tmp_path / "int_cam01_img", [render_board(*p) for p in POSES[:5]])
-    _write_camera(tmp_path / "int_cam02_img", [np.full((480, 640), 200, np.uint8)] * 3)
-    with pytest.raises(InputError, match="camera cam02: the board .* was not found in any of its 3 images"):
+    with pytest.raises(InputError, match="camera cam00: the board .* was not found in any of its 3 images"):
         calibrate_board_intrinsics(tmp_path, board)
 
 
@@ -123,12 +123,12 @@ def test_extrinsics_from_simultaneous_board_views(tmp_path):
     from mvmocap.calibrate.intrinsics import board_rig
 
     board = parse_board("checkerboard:4x7:0.030")
-    centres = [np.array([0.0, 0.0, -0.5]), np.array([0.12, 0.02, -0.48]), np.array([-0.1, -0.03, -0.5])]
+    centres = [np.array([0.0, 0.0, -0.5]), np.array([0.12, 0.02, -0.48])]
     target = np.array([0.045, 0.09, 0.0])  # the board's middle, world = board frame of moment 0
     cams = [(_look_at(c, target), c) for c in centres]
     board_moves = [((0, 0, 0), (0, 0, 0)), ((0.2, -0.1, 0), (0.01, 0.0, 0.02)), ((-0.2, 0.15, 0.1), (-0.01, 0.01, 0.0)),
                    ((0.1, 0.25, -0.1), (0.0, -0.01, -0.02)), ((-0.25, -0.2, 0.05), (0.02, 0.01, 0.01)),
-                   ((0.3, 0.05, 0.1), (0.0, 0.0, 0.03))]
+                   ]
     for c, (R_c, centre) in enumerate(cams):
         folder = tmp_path / f"cam{c + 1:02d}"
         folder.mkdir()
