@@ -16,7 +16,6 @@ import argparse
 import time
 from pathlib import Path
 
-import numpy as np
 
 DEMO = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "pose2sim_demo"
 

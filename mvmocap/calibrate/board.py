@@ -16,7 +16,6 @@ few views, blurred images) name the camera and say what to do.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 

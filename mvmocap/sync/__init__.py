@@ -13,7 +13,6 @@ _EXPORTS = {
     "SYNC_MODES": "mvmocap.sync.modes",
     "check_mode": "mvmocap.sync.modes",
     "SyncResult": "mvmocap.sync.result",
-    "apply_offsets": "mvmocap.sync.stage",
     "synchronise": "mvmocap.sync.stage",
     "CameraTrack": "mvmocap.sync.tracks",
     "tracks_from_cache": "mvmocap.sync.tracks",

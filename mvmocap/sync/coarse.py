@@ -1,16 +1,15 @@
 """Coarse time offsets from 2D motion alone: cross-correlation of swap-invariant keypoint speeds.
 
-Per camera, a motion signal ``(F_c,)``: the mean image speed of left/right
-*mid-points* (shoulders, elbows, wrists, hips, knees, ankles) and the nose, in
-person heights per frame. Mid-points do not change when a detector swaps left
-and right, and a sample is only used where both neighbouring frames are
-confident (missing frames are gaps, not zeros). Every pair of cameras is
-cross-correlated over integer lags (Pearson over the overlap, gaps masked, per
-point then averaged); the best few correlation peaks are then checked
-geometrically: at each candidate lag a robust fundamental matrix is fitted to
-the mid-points of both views and the lag with the smallest median Sampson
-distance wins (a parabola through its neighbours gives a fractional lag). The
-pairwise lags are combined by weighted least squares with the reference fixed.
+Per camera, the nose and the *mid-points* of the left/right pairs (shoulders,
+elbows, wrists, hips, knees, ankles), resampled to the timeline's frame spacing:
+mid-points do not change when a detector swaps left and right, and missing
+frames are gaps, not zeros. For every pair of cameras and every integer lag whose
+overlap has enough moving samples (:func:`motion_signal`), a fundamental matrix is
+fitted to those points of both views and scored by its median Sampson distance;
+the smoothed minimum (a parabola through its neighbours gives a fraction) is the
+pair's lag. (Cross-correlating keypoint speeds, as Pose2Sim does, picked lags 15
+frames off on the shared capture.) The pairwise lags are combined by weighted
+least squares with the reference fixed.
 """
 
 from __future__ import annotations
@@ -73,48 +72,6 @@ def motion_signal(track: CameraTrack, ratio: float) -> tuple[np.ndarray, np.ndar
         valid[1:-1] = (points[2:, :, 2] > 0) & (points[:-2, :, 2] > 0)
         speed[1:-1] = np.linalg.norm(points[2:, :, :2] - points[:-2, :, :2], axis=-1) / 2 / scale
     return speed, valid
-
-
-def _correlation(a: np.ndarray, va: np.ndarray, b: np.ndarray, vb: np.ndarray, lag: int) -> tuple[float, int]:
-    """Mean over channels of the Pearson correlation of ``a[i + lag]`` with ``b[i]`` where both are valid.
-
-    ``a (Na, K)``, ``b (Nb, K)`` -> (r, the frames compared).
-    """
-    i0 = max(0, -lag)
-    i1 = min(len(b), len(a) - lag)
-    if i1 - i0 < 3:
-        return -1.0, 0
-    x, y = a[i0 + lag:i1 + lag], b[i0:i1]
-    ok = va[i0 + lag:i1 + lag] & vb[i0:i1]  # (N, K)
-    n = ok.sum(0)
-    use = n >= 3
-    if not use.any():
-        return -1.0, 0
-    w = ok.astype(np.float64)
-    mx = (x * w).sum(0) / np.maximum(n, 1)
-    my = (y * w).sum(0) / np.maximum(n, 1)
-    dx, dy = (x - mx) * w, (y - my) * w
-    denom = np.sqrt((dx * dx).sum(0) * (dy * dy).sum(0))
-    r = np.where(denom > 0, (dx * dy).sum(0) / np.where(denom > 0, denom, 1.0), 0.0)
-    return float(np.average(r[use], weights=n[use])), int(ok.any(1).sum())
-
-
-def candidate_lags(a, va, b, vb, max_lag: int, count: int = 6) -> tuple[np.ndarray, np.ndarray]:
-    """The ``count`` integer lags with the highest speed correlation among its local maxima -> (lags, scores)."""
-    shorter = min(int(va.any(1).sum()), int(vb.any(1).sum()))
-    need = max(MIN_OVERLAP_FRAMES, int(MIN_OVERLAP_FRACTION * shorter))
-    lags = np.arange(-max_lag, max_lag + 1)
-    scores = np.full(len(lags), -np.inf)
-    for k, lag in enumerate(lags):
-        r, n = _correlation(a, va, b, vb, int(lag))
-        if n >= need:
-            scores[k] = r
-    padded = np.concatenate([[-np.inf], scores, [-np.inf]])
-    peaks = np.flatnonzero((scores >= padded[:-2]) & (scores >= padded[2:]) & np.isfinite(scores))
-    if not len(peaks):
-        return np.array([0]), np.array([-1.0])
-    best = peaks[np.argsort(-scores[peaks])[:count]]
-    return lags[best], scores[best]
 
 
 def _lags_with_overlap(va: np.ndarray, vb: np.ndarray, max_lag: int) -> np.ndarray:

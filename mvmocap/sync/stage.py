@@ -31,20 +31,6 @@ def _pinned_indices(tracks: list[CameraTrack], pinned: Mapping[str, float] | Non
     return {names.index(n): float(v) for n, v in (pinned or {}).items()}
 
 
-def apply_offsets(tracks: list[CameraTrack], offsets, *, detector: str) -> tuple[Detections, SyncResult]:
-    """Given offsets ``(C,)`` (timeline frames, the highest-rate camera's frames): resample, no estimation."""
-    reference = reference_camera(tracks)
-    ratios = rate_ratios(tracks, reference)
-    offsets = np.asarray(offsets, np.float64)
-    detections = resample_detections(tracks, offsets, ratios, detector=detector, timeline_fps=tracks[reference].fps)
-    result = SyncResult(
-        camera_names=tuple(t.name for t in tracks), offsets=offsets, uncertainty=np.zeros(len(tracks)),
-        coarse=offsets, ratios=ratios, fps=np.array([t.fps for t in tracks]), timeline_fps=tracks[reference].fps,
-        reference=tracks[reference].name, method="given", pinned=tuple(t.name for t in tracks),
-    )
-    return detections, result
-
-
 def synchronise(
     tracks: list[CameraTrack],
     rig: CameraRig | None = None,
