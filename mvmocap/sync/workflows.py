@@ -68,7 +68,10 @@ def calibrate_with_sync(
 ) -> tuple[CalibrationResult, SyncResult, Detections]:
     """Offsets and cameras together, without known cameras: coarse offsets -> calibrate -> refine the offsets
     with those cameras -> recalibrate (twice), then the final calibration on the synchronised detections."""
-    log = progress if callable(progress) else (print if progress else None)
+    from mvmocap.console import console
+
+    log = progress if callable(progress) else ((lambda line: console.print(f"[bold cyan]sync[/] {line}", highlight=False))
+                                               if progress else None)
     detections, sync, _ = synchronise(list(tracks), pinned=pinned, detector=detector,
                                       calibrate=joints_calibrator(intrinsics, height_m, same_focal), log=log)
     result = calibrate_from_joints(detections, intrinsics, height_m=height_m, force=force, progress=progress,
