@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
@@ -29,10 +29,26 @@ def calibrate(
     work: Optional[Path] = typer.Option(None, "--work", help="--from-joints: where detections are cached (default: OUT's folder/<stem>_work)."),
     force: bool = typer.Option(False, "--force", help="--from-joints: write even when a sanity check fails."),
     same_focal: bool = typer.Option(False, "--same-focal", help="--from-joints without --intrinsics: one focal length shared by all cameras."),
+    sync: str = typer.Option("none", "--sync", help="--from-joints: auto = estimate sub-frame time offsets together with the cameras; none = synchronised videos."),
+    offset: Optional[List[str]] = typer.Option(None, "--offset", help="--from-joints --sync auto: CAMERA=FRAMES, a known offset kept as given (repeatable)."),
+    board: Optional[str] = typer.Option(None, "--board", help="Intrinsics from a board: checkerboard:COLSxROWS:SQUARE_M (inner corners) or charuco:COLSxROWS:SQUARE_M:MARKER_M:DICT."),
+    images: Optional[Path] = typer.Option(None, "--images", help="--board: folder with one image folder or video per camera."),
+    extrinsics: bool = typer.Option(False, "--extrinsics", help="--board: also the camera poses, from images taken at the same moment (same name without the camera's)."),
 ) -> None:
-    """Convert camera calibrations between formats, or estimate them from the person's joints."""
+    """Convert camera calibrations between formats, estimate them from the person's joints, or intrinsics from a board."""
+    from mvmocap.sync.modes import check_mode
+
+    if board is not None or images is not None:
+        if board is None or images is None or from_file is not None or from_joints is not None:
+            raise fail("board calibration takes --board SPEC and --images DIR (and neither --from-file nor --from-joints)")
+        return board_intrinsics(images, board, out, out_format=format, extrinsics=extrinsics)
+    if check_mode(sync) == "auto":
+        if from_joints is None:
+            raise fail("--sync auto needs --from-joints")
+        return estimate_with_sync(from_joints, out, out_format=format, intrinsics=intrinsics, height=height, work=work,
+                                  force=force, same_focal=same_focal, offsets=offset)
     if (from_file is None) == (from_joints is None):
-        raise fail("give exactly one of --from-file or --from-joints")
+        raise fail("give exactly one of --from-file, --from-joints or --board")
     if from_joints is not None:
         estimate_from_joints(
             from_joints, out, out_format=format, intrinsics=intrinsics, height=height, work=work, force=force, same_focal=same_focal
@@ -64,6 +80,39 @@ def estimate_from_joints(
         source, out, intrinsics=intrinsics, height_m=height, force=force, same_focal=same_focal,
         out_format=out_format, work_dir=work, progress=True,
     )
+    console.print(result.report.to_text(), highlight=False, soft_wrap=True)
+    print_camera_table(result.rig.cameras(), title=f"{len(result.rig)} cameras estimated from the joints -> {written} (report: {report})")
+
+
+def board_intrinsics(images: Path, board: str, out: Path, *, out_format: str | None, extrinsics: bool = False) -> None:
+    """Every camera's intrinsics from its board images; a table with RMS and standard deviations."""
+    from rich.table import Table
+
+    from mvmocap.calibrate.intrinsics import calibrate_board_to_file, intrinsics_table_rows
+
+    results, written, report = calibrate_board_to_file(images, board, out, out_format=out_format, extrinsics=extrinsics,
+                                                       log=lambda line: console.print(line, highlight=False))
+    poses = "poses from the board" if extrinsics else "poses are identities: use it with --intrinsics"
+    table = Table(title=f"{len(results)} cameras, intrinsics from {board} -> {written} (report: {report}; {poses})",
+                  title_justify="left")
+    for column in ("camera", "fx, fy (px)", "cx, cy (px)", "RMS (px)", "views used/with board/images"):
+        table.add_column(column)
+    for row in intrinsics_table_rows(results):
+        table.add_row(*row)
+    console.print(table)
+
+
+def estimate_with_sync(source: Path, out: Path, *, out_format, intrinsics, height: float, work, force: bool,
+                       same_focal: bool, offsets) -> None:
+    """Time offsets and cameras together (the videos were not started together)."""
+    from mvmocap.io.video import parse_offsets
+    from mvmocap.sync.workflows import calibrate_with_sync_to_file
+
+    result, sync, written, report = calibrate_with_sync_to_file(
+        source, out, intrinsics=intrinsics, height_m=height, force=force, same_focal=same_focal, out_format=out_format,
+        work_dir=work, pinned=parse_offsets(offsets), progress=True,
+    )
+    console.print(sync.to_text(), highlight=False)
     console.print(result.report.to_text(), highlight=False, soft_wrap=True)
     print_camera_table(result.rig.cameras(), title=f"{len(result.rig)} cameras estimated from the joints -> {written} (report: {report})")
 

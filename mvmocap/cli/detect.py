@@ -7,6 +7,7 @@ from typing import List, Optional
 
 import typer
 
+from mvmocap.errors import InputError
 from mvmocap.cli.common import handle_errors
 
 
@@ -27,6 +28,7 @@ def detect(
     force: bool = typer.Option(False, "--force", help="Recompute every camera, ignoring the cache."),
     max_people: int = typer.Option(1, "--max-people", help="People to keep: 1 = one tracked person; N > 1 = everyone (up to N + 2 per camera)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or summary table."),
+    sync: str = typer.Option("none", "--sync", help="auto: detect every camera over all its frames and estimate time offsets from the people (OUT/sync.json); none: the videos are synchronised."),
 ) -> None:
     """Detect the person's 2D keypoints (and masks, monocular 3D) in every camera; cached per camera."""
     import warnings
@@ -39,6 +41,19 @@ def detect(
 
     warnings.showwarning = show_warning
     warnings.filterwarnings("ignore", module=r"google\..*")  # protobuf deprecation noise from mediapipe
+    from mvmocap.sync.modes import check_mode
+
+    if check_mode(sync) == "auto":
+        if max_people != 1:
+            raise InputError("--sync auto with --max-people > 1 is not supported yet")
+        from mvmocap.io.video import parse_offsets
+        from mvmocap.sync.workflows import detect_and_sync, sync_path
+
+        _, result = detect_and_sync(videos_dir, out, pinned=parse_offsets(offset), progress=not quiet, detector=detector,
+                                    device=device, weights=weights, densepose_weights=densepose_weights,
+                                    openpose_dir=openpose_dir, scale=scale, force=force)
+        console.print(result.to_text() + f"\n(coarse, from the 2D motion only; refined by reconstruct/calibrate --sync auto) -> {sync_path(out)}", highlight=False)
+        return
     run(videos_dir, out=out, detector=detector, frames=frames, offsets=offset, strict=strict, device=device,
         export_openpose=export_openpose, progress=not quiet, weights=weights, densepose_weights=densepose_weights,
         openpose_dir=openpose_dir, scale=scale, force=force, max_people=max_people)

@@ -38,6 +38,7 @@ def reconstruct(
     rerun: bool = typer.Option(False, "--rerun", help="Also write OUT/recording.rrd for the Rerun viewer (needs the view extra)."),
     export: Optional[str] = typer.Option(None, "--export", help="Also write these formats (see `mvmocap export`): bvh,glb,trc,c3d,easymocap,obj,ply."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+    sync: Optional[str] = typer.Option(None, "--sync", help="auto: estimate sub-frame time offsets and frame-rate ratios from the people; none (default): the videos are synchronised."),
 ) -> None:
     """Reconstruct SMPL parameters for every frame from synchronised multi-camera videos."""
     from mvmocap.reconstruct import ReconstructConfig, run
@@ -57,6 +58,8 @@ def reconstruct(
         cfg.detect.max_people = max_people
     if height is not None:
         cfg.subject_height_m = height
+    if sync is not None:
+        cfg.detect.sync = sync
     cfg.export.render = cfg.export.render or render
     cfg.export.json = cfg.export.json or json_out
     cfg.export.rerun = cfg.export.rerun or rerun

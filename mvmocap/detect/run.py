@@ -55,6 +55,7 @@ def run(
     scale: float = 0.5,
     force: bool = False,
     max_people: int = 1,
+    own_frames: bool = False,
 ) -> Detections:
     """Detect the person in every camera of ``videos_dir`` and cache the result under ``out/detections``.
 
@@ -78,6 +79,9 @@ def run(
         max_people: 1 (default) keeps one tracked person per camera; N > 1 keeps every person
             (up to N + 2 per camera) and returns :class:`~mvmocap.detect.people.PeopleDetections`
             (see :mod:`mvmocap.detect.people_run`).
+        own_frames: detect every camera over all its own frames (``frames``, ``offsets`` and
+            ``strict`` ignored) and return the per-camera ``CameraDetections`` list unassembled
+            (for :mod:`mvmocap.sync`, which puts them on one timeline).
 
     Returns:
         The :class:`Detections` of every camera over the common frames. Cameras whose cache
@@ -88,9 +92,7 @@ def run(
     if device not in DEVICES:
         raise InputError(f"unknown device {device!r}: use cpu or cuda")
     if max_people != 1:
-        from mvmocap.detect.people_run import run_people
-
-        from mvmocap.detect.people_run import export_people_openpose
+        from mvmocap.detect.people_run import export_people_openpose, run_people
 
         people = run_people(videos_dir, out, max_people=max_people, detector=detector, frames=frames, offsets=offsets,
                             strict=strict, progress=progress, openpose_dir=openpose_dir, scale=scale, force=force,
@@ -102,7 +104,11 @@ def run(
     backend = _make_backend(detector, device=device, weights=weights, densepose_weights=densepose_weights,
                             openpose_dir=Path(openpose_dir) if openpose_dir else Path(videos_dir), scale=scale)
     sources = [open_camera(p) for p in paths]
-    plan = plan_frames(sources, frames, parse_offsets(offsets), strict=strict)
+    if own_frames:  # every camera over all its own frames; mvmocap.sync puts them on one timeline
+        plans = {s.name: (np.arange(s.num_frames, dtype=np.int64),) * 2 for s in sources}
+    else:
+        plan = plan_frames(sources, frames, parse_offsets(offsets), strict=strict)
+        plans = {s.name: (plan.frame_ids, plan.local_frames(s.name)) for s in sources}
     out = Path(out)
     clear_index(out)
     reporter = Reporter(progress)
@@ -110,19 +116,21 @@ def run(
     try:
         with reporter:
             for source in sources:
-                local = plan.local_frames(source.name)
+                frame_ids, local = plans[source.name]
                 key = make_key(detector, backend.settings, _source_key(source, backend))
-                cached = None if force else find_reusable(out, source.name, key, plan.frame_ids)
+                cached = None if force else find_reusable(out, source.name, key, frame_ids)
                 if cached is not None:
                     reporter.skip(source.name, len(local))
                     results.append(cached)
                     continue
-                det = detect_camera(backend, source, plan.frame_ids, local, key, reporter)
+                det = detect_camera(backend, source, frame_ids, local, key, reporter)
                 save_camera(out, det)
                 results.append(det)
     finally:
         backend.close()
     write_index(out, [r.camera for r in results], detector)
+    if own_frames:
+        return results
     detections = _assemble(results)
     if export_openpose is not None:
         from mvmocap.io.openpose import export_camera

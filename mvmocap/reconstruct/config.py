@@ -24,6 +24,7 @@ class DetectSettings:
     detector: str = "blazepose"
     frames: str | None = None  # "start:stop:step" on the common timeline
     offsets: list[str] = field(default_factory=list)  # ["cam02=3"]
+    sync: str = "none"  # "auto": estimate sub-frame time offsets from the people (mvmocap.sync)
     scale: float = 0.5  # BlazePose input downscale (speed)
     strict: bool = False
     max_people: int = 1  # > 1: several people (mvmocap.reconstruct.people)
@@ -71,6 +72,8 @@ class ReconstructConfig:
             raise InputError(f"detect.min_track_frames must be an integer >= 1, got {self.detect.min_track_frames}")
         if self.export.render_stride < 1:
             raise InputError("export.render_stride must be >= 1")
+        if self.detect.sync not in ("none", "auto"):
+            raise InputError(f"detect.sync must be 'none' or 'auto', got {self.detect.sync!r}")
         if not 0 <= self.triangulation.min_confidence < 1:
             raise InputError("triangulation.min_confidence must be in [0, 1)")
         self.fit_config()  # validate the fit options early

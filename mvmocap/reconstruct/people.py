@@ -109,13 +109,16 @@ def run_people(videos_dir, out, *, rig, body_model, calibration, keypoints_dir, 
     return PeopleResult(out, persons, summary, timings)
 
 
-def check_people_inputs(calibrate_from_joints: bool, videos_dir=None) -> None:
+def check_people_inputs(calibrate_from_joints: bool, videos_dir=None, sync: str = "none") -> None:
     """Refuse what the multi-person path does not do yet, before any work."""
     if calibrate_from_joints:
         raise InputError("--max-people > 1 needs --calibration FILE: calibration from several people's joints "
                          "is not supported yet")
     if videos_dir is None:
         raise InputError("--max-people > 1 needs the videos folder (keypoints-only input is read as one person)")
+    if sync != "none":
+        raise InputError("--max-people > 1 with --sync auto is not supported yet: synchronise the videos "
+                         "(or give --offset per camera) and run again")
 
 
 def reconstruct_person(detections, rig, out: Path, body_model, cfg, calibration, keypoints_dir, progress: bool):

@@ -117,7 +117,7 @@ def _preflight(videos_dir, calibration, calibrate_from_joints: bool, keypoints_d
     if cfg.detect.max_people > 1:
         from mvmocap.reconstruct.people import check_people_inputs
 
-        check_people_inputs(calibrate_from_joints, videos_dir)
+        check_people_inputs(calibrate_from_joints, videos_dir, cfg.detect.sync)
     rig = load_rig(calibration) if calibration is not None else None
     detections = None
     if videos_dir is None:  # keypoints-only: OpenPose JSON + calibration, read (and checked) here
@@ -159,10 +159,15 @@ def _run(videos_dir, out: Path, checked: _Checked, calibration, keypoints_dir, c
 
     log = functools.partial(log_stage, progress)
     tick = time.perf_counter()
+    sync, rig = None, None
     if checked.detections is not None:  # keypoints-only, read by the checks
         detections = checked.detections
         if cfg.export.render:
             log("no videos: overlays are off (--render draws over the videos)")
+    elif cfg.detect.sync == "auto":  # cameras not started together: offsets estimated from the people (mvmocap.sync)
+        from mvmocap.reconstruct.synced import synchronised_inputs
+
+        detections, rig, sync = synchronised_inputs(videos_dir, out, keypoints_dir, cfg, calibration, progress)
     else:
         detections = _detect(videos_dir, out, keypoints_dir, cfg, progress)
     timings["detect"] = time.perf_counter() - tick
@@ -171,7 +176,7 @@ def _run(videos_dir, out: Path, checked: _Checked, calibration, keypoints_dir, c
     detections = _usable_cameras(detections)
     if checked.rig is not None:
         rig = _rig_for(checked.rig, calibration, detections)
-    else:
+    elif rig is None:  # (sync without cameras estimated them together with the offsets)
         rig = _calibrate_from_joints(detections, out, cfg, progress)
     detections = detections.subset_cameras(rig.names)
     timings["cameras"] = time.perf_counter() - tick
@@ -198,6 +203,7 @@ def _run(videos_dir, out: Path, checked: _Checked, calibration, keypoints_dir, c
     compared = _comparison_mask(keypoints, tri, fit.params.valid.cpu())
     summary = _export(out, detections, rig, tri, fit, fit_err, compared, body_model, cfg)
     summary["left_right_swaps_repaired"] = int(flips.sum())
+    summary["sync"] = None if sync is None else sync.to_dict()
     timings["export"] = time.perf_counter() - tick
     written: list[str] = []  # files the optional exports wrote (folders are not checksummed)
     if cfg.export.render and videos_dir is not None:

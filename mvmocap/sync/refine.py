@@ -1,0 +1,182 @@
+"""Sub-frame offsets with known cameras: minimise the robust triangulation residual over the offsets.
+
+Each camera's 2D track is cleaned (:mod:`mvmocap.sync.smooth`) and interpolated in time (:mod:`mvmocap.sync.resample`); for
+offsets ``o (C,)`` the joints of a fixed set of timeline frames are triangulated
+robustly (:meth:`CameraRig.triangulate_robust`) and the cost is the mean truncated
+squared reprojection error ``mean(min(e, tau)^2)`` over the confident observations.
+One camera at a time (the others fixed): a grid over a window, then golden-section
+search around the best grid point; a few sweeps over the cameras. The uncertainty of
+each offset is a block bootstrap over frames of its final 1-D cost profile.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+
+from mvmocap.geometry.camera import CameraRig
+from mvmocap.sync.resample import covered_span, resample_keypoints
+from mvmocap.sync.smooth import smooth_track, unswap_in_time
+from mvmocap.sync.tracks import CameraTrack
+
+GOLDEN = (np.sqrt(5) - 1) / 2
+
+
+@dataclass(frozen=True)
+class RefineSettings:
+    window: float = 3.0  # frames searched either side of the starting offset (first sweep)
+    grid_step: float = 0.5
+    tolerance: float = 0.01  # golden-section stops at this bracket width (frames)
+    sweeps: int = 5
+    truncate_px: float = 20.0
+    min_confidence: float = 0.2
+    max_frames: int = 300  # timeline frames used for the cost (evenly subsampled)
+    profile_half_width: float = 0.6
+    profile_step: float = 0.05
+    bootstrap: int = 200
+    block_frames: int = 10
+    seed: int = 0
+    cubic: bool = False  # Catmull-Rom instead of linear interpolation in the cost
+    smooth_frames: float = 1.0  # Gaussian smoothing of the tracks before interpolation (see mvmocap.sync.smooth)
+
+
+class ResidualCost:
+    """The robust triangulation residual of ``tracks`` seen by ``rig`` as a function of the offsets."""
+
+    def __init__(self, tracks: list[CameraTrack], rig: CameraRig, ratios: np.ndarray, timeline: np.ndarray,
+                 settings: RefineSettings):
+        self.tracks = [replace(t, keypoints=smooth_track(unswap_in_time(t.keypoints), settings.smooth_frames))
+                       for t in tracks]
+        self.ratios, self.settings = np.asarray(ratios, np.float64), settings
+        self.rig = rig.to(torch.float64)
+        self.timeline = timeline
+        self.evaluations = 0
+
+    def per_frame(self, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per timeline frame ``(T,)`` sums of truncated squared errors and counts of observations."""
+        s = self.settings
+        kp = resample_keypoints(self.tracks, offsets, self.ratios, self.timeline, cubic=s.cubic)  # (C, T, J, 3)
+        kp = torch.from_numpy(np.ascontiguousarray(kp.transpose(1, 0, 2, 3)))  # (T, C, J, 3)
+        conf = torch.where(kp[..., 2] >= s.min_confidence, kp[..., 2], torch.zeros_like(kp[..., 2]))
+        tri = self.rig.triangulate_robust(kp[..., :2], conf, threshold_px=s.truncate_px)
+        seen = (conf > 0) & (tri.used.sum(-2, keepdim=True) >= 2)  # (T, C, J)
+        loss = torch.clamp(tri.errors, max=s.truncate_px) ** 2
+        self.evaluations += 1
+        return (loss * seen).sum((-1, -2)).numpy(), seen.sum((-1, -2)).numpy().astype(np.float64)
+
+    def __call__(self, offsets: np.ndarray) -> float:
+        total, count = self.per_frame(offsets)
+        return float(total.sum() / max(count.sum(), 1.0))
+
+
+def evaluation_frames(tracks, offsets, ratios, margin: float, max_frames: int) -> np.ndarray:
+    """Timeline frames that stay inside every camera's span for offsets within ``margin`` (subsampled)."""
+    first, last = covered_span(tracks, offsets, ratios)
+    lo, hi = int(np.ceil(first + margin)), int(np.floor(last - margin))
+    if hi - lo < 10:  # short overlap: use what there is
+        lo, hi = int(np.ceil(first)), int(np.floor(last))
+    frames = np.arange(lo, hi + 1)
+    if len(frames) > max_frames:
+        frames = frames[np.linspace(0, len(frames) - 1, max_frames).round().astype(int)]
+    return frames
+
+
+def _golden_section(f, lo: float, hi: float, tolerance: float) -> tuple[float, float]:
+    a, b = lo, hi
+    x1, x2 = b - GOLDEN * (b - a), a + GOLDEN * (b - a)
+    f1, f2 = f(x1), f(x2)
+    while b - a > tolerance:
+        if f1 <= f2:
+            b, x2, f2 = x2, x1, f1
+            x1 = b - GOLDEN * (b - a)
+            f1 = f(x1)
+        else:
+            a, x1, f1 = x1, x2, f2
+            x2 = a + GOLDEN * (b - a)
+            f2 = f(x2)
+    return (x1, f1) if f1 <= f2 else (x2, f2)
+
+
+def minimise_one(cost: ResidualCost, offsets: np.ndarray, camera: int, centre: float, settings: RefineSettings) -> float:
+    """The best offset of ``camera`` within ``centre ± window`` with the others fixed."""
+    def f(value: float) -> float:
+        trial = offsets.copy()
+        trial[camera] = value
+        return cost(trial)
+
+    grid = centre + np.arange(-settings.window, settings.window + 1e-9, settings.grid_step)
+    values = [f(v) for v in grid]
+    k = int(np.argmin(values))
+    lo, hi = grid[max(k - 1, 0)], grid[min(k + 1, len(grid) - 1)]
+    best, _ = _golden_section(f, lo, hi, settings.tolerance)
+    return best
+
+
+def refine_offsets(
+    tracks: list[CameraTrack], rig: CameraRig, ratios: np.ndarray, start: np.ndarray, fixed: list[int],
+    settings: RefineSettings | None = None,
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Sub-frame offsets ``(C,)``, their bootstrap standard deviations ``(C,)`` (0 for fixed ones) and the final cost.
+
+    Args:
+        tracks: per-camera 2D tracks, in ``rig``'s camera order.
+        rig: the cameras (known or estimated).
+        ratios: ``(C,)`` timeline frames per camera frame.
+        start: ``(C,)`` starting offsets (the coarse search), timeline frames.
+        fixed: camera indices whose offset is not changed (the reference, ``--offset`` ones).
+    """
+    s = settings or RefineSettings()
+    offsets = np.asarray(start, np.float64).copy()
+    frames = evaluation_frames(tracks, offsets, ratios, s.window + 1, s.max_frames)
+    cost = ResidualCost(tracks, rig, ratios, frames, s)
+    free = [c for c in range(len(tracks)) if c not in fixed]
+    for sweep in range(s.sweeps):
+        previous = offsets.copy()
+        window = s.window if sweep == 0 else max(s.window / 2 ** sweep, 0.5)
+        step = s.grid_step if sweep == 0 else 0.25
+        for c in free:
+            offsets[c] = minimise_one(cost, offsets, c, offsets[c], replace(s, window=window, grid_step=step))
+        if np.abs(offsets - previous).max() < s.tolerance:
+            break
+    sigma = np.zeros(len(tracks))
+    rng = np.random.default_rng(s.seed)
+    for c in free:
+        sigma[c] = _bootstrap_sigma(cost, offsets, c, s, rng)
+    return offsets, sigma, cost(offsets)
+
+
+def _bootstrap_sigma(cost: ResidualCost, offsets: np.ndarray, camera: int, s: RefineSettings,
+                     rng: np.random.Generator) -> float:
+    """Standard deviation of the minimiser of ``camera``'s cost profile over block-resampled frames."""
+    grid = offsets[camera] + np.arange(-s.profile_half_width, s.profile_half_width + 1e-9, s.profile_step)
+    sums, counts = [], []
+    for value in grid:
+        trial = offsets.copy()
+        trial[camera] = value
+        total, count = cost.per_frame(trial)
+        sums.append(total)
+        counts.append(count)
+    sums, counts = np.array(sums), np.array(counts)  # (G, T)
+    T = sums.shape[1]
+    blocks = max(T // s.block_frames, 1)
+    edges = np.linspace(0, T, blocks + 1).round().astype(int)
+    block_sums = np.stack([sums[:, a:b].sum(1) for a, b in zip(edges[:-1], edges[1:])], 1)  # (G, B)
+    block_counts = np.stack([counts[:, a:b].sum(1) for a, b in zip(edges[:-1], edges[1:])], 1)
+    minima = []
+    for _ in range(s.bootstrap):
+        pick = np.bincount(rng.integers(0, blocks, blocks), minlength=blocks)
+        profile = (block_sums @ pick) / np.maximum(block_counts @ pick, 1.0)
+        minima.append(_parabolic_minimum(grid, profile))
+    return float(np.std(minima))
+
+
+def _parabolic_minimum(grid: np.ndarray, values: np.ndarray) -> float:
+    k = int(np.argmin(values))
+    if 0 < k < len(grid) - 1:
+        y0, y1, y2 = values[k - 1], values[k], values[k + 1]
+        curvature = y0 - 2 * y1 + y2
+        if curvature > 0:
+            return float(grid[k] + 0.5 * (y0 - y2) / curvature * (grid[1] - grid[0]))
+    return float(grid[k])
