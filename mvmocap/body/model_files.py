@@ -101,6 +101,9 @@ def read_model_bytes(path: Path) -> bytes:
 
 def read_npz(path: Path, raw: bytes) -> dict[str, Any]:
     """The arrays of an ``.npz``; object arrays are unpickled with :class:`SmplUnpickler`."""
+    if raw[:1] == b"\x80":  # a pickle's protocol opcode, not a zip archive
+        raise FileFormatError(path, "is a pickle named .npz, not an .npz archive (refused; an official SMPL "
+                                    "pickle must be named .pkl)")
     try:
         archive = zipfile.ZipFile(io.BytesIO(raw))
         members = [m for m in archive.infolist() if m.filename.endswith(".npy")]

@@ -60,7 +60,7 @@ def _resume_payload(root: Path) -> Path:
 CASES = [
     # -- code execution (item 1) ------------------------------------------------------------------
     Case("pkl-os-system", h.body_pickle_payload, PREVIEW, "refused to load posix.system"),
-    Case("pickle-renamed-npz", h.body_pickle_as_npz, PREVIEW, "cannot read as .npz"),
+    Case("pickle-renamed-npz", h.body_pickle_as_npz, PREVIEW, "is a pickle named .npz"),
     Case("npz-object-array-payload", h.body_npz_object_payload, PREVIEW, "refused to load posix.system"),
     Case("body-model-env-payload", h.body_pickle_payload, ["body", "preview", "--out", "{root}/p.png"],
          "refused to load posix.system", env={"MVMOCAP_BODY_MODEL": "{input}"}),
