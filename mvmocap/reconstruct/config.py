@@ -16,7 +16,7 @@ from mvmocap.devices import check_device
 from mvmocap.errors import FileFormatError, InputError, MissingFileError
 from mvmocap.io.safe_read import CONFIG_MAX_BYTES, load_yaml
 from mvmocap.io.settings import check_values
-from mvmocap.io.video import parse_frames, parse_offsets
+from mvmocap.reconstruct.settings_check import check_settings
 
 
 @dataclass
@@ -58,8 +58,7 @@ class ReconstructConfig:
         if self.device not in ("cpu", "cuda"):
             raise InputError(f"device must be 'cpu' or 'cuda', got {self.device!r}")
         check_device(self.device, "device")
-        parse_frames(self.detect.frames)  # "start:stop:step" and "cam02=3" are checked now, not after detection
-        parse_offsets(list(self.detect.offsets))
+        check_settings(self)  # values checked now, not after detection
         if self.export.render_stride < 1:
             raise InputError("export.render_stride must be >= 1")
         if not 0 <= self.triangulation.min_confidence < 1:
