@@ -30,8 +30,10 @@ def reconstruct(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ) -> None:
     """Reconstruct SMPL parameters for every frame from synchronised multi-camera videos."""
+    from mvmocap.io.outputs import check_output
     from mvmocap.reconstruct import ReconstructConfig, run
 
+    check_output(out, "folder")
     cfg = ReconstructConfig.load(config) if config else ReconstructConfig()
     if method is not None:
         cfg.method = method
