@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from mvmocap.devices import check_device
-from mvmocap.errors import FileFormatError, InputError, MissingFileError
+from mvmocap.errors import FileFormatError, InputError
 from mvmocap.io.safe_read import CONFIG_MAX_BYTES, load_yaml
 from mvmocap.io.settings import check_values
 from mvmocap.reconstruct.settings_check import check_settings

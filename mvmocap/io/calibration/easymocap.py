@@ -28,7 +28,7 @@ class _Storage:
     """Read-only view of an OpenCV FileStorage file with errors naming the file."""
 
     def __init__(self, path: Path):
-        if not path.is_file():
+        if not path.exists():
             raise MissingFileError(path, "EasyMocap calibration file")
         self.path = path
         text = read_text(path, CALIBRATION_MAX_BYTES, "calibration file")
