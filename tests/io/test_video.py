@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+import os
 from pathlib import Path
 
 import cv2
@@ -192,3 +193,9 @@ def test_an_image_of_another_size_in_an_image_folder_is_one_clear_error(tmp_path
     assert source.size == (12, 8)
     with pytest.raises(FileFormatError, match=r"001.png: image is 12x10, the other images of cam01 are 12x8"):
         list(iter_frames(source, np.array([0, 1])))
+
+
+def test_a_fifo_named_like_a_video_is_refused_without_blocking(tmp_path):
+    os.mkfifo(tmp_path / "cam01.mp4")
+    with pytest.raises(FileFormatError, match="cam01.mp4: is not a regular file"):
+        open_camera(tmp_path / "cam01.mp4")
