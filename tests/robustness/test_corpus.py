@@ -202,7 +202,7 @@ def test_cuda_without_cuda_is_one_line(tmp_path):
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
     result = runner.invoke(app, ["reconstruct", str(tmp_path), "--out", str(tmp_path / "out"), "--device", "cuda"])
-    assert result.exit_code == 2
-    assert result.stderr.strip().splitlines() == [
-        result.stderr.strip()] and "CUDA is not available" in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert result.exit_code == 2 and len(lines) == 1, result.output
+    assert lines[0].startswith("error: ") and "device cuda: CUDA is not available" in lines[0]
     assert not (tmp_path / "out").exists()
