@@ -81,7 +81,7 @@ CASES = [
     Case("calibration-dev-zero", h.calib_dev_zero, CALIBRATE, "not a regular file"),
     Case("calibration-fifo", h.calib_fifo, CALIBRATE, "not a regular file"),
     Case("body-model-dev-zero", h.body_dev_zero, PREVIEW, "not a regular file"),
-    Case("train-batch-size", text_file("train.yaml", TRAIN_OK + "batch_size: 100000000\n".replace("batch", "batch")),
+    Case("train-batch-size", text_file("train.yaml", TRAIN_OK.replace("batch_size: 2", "batch_size: 100000000")),
          TRAIN, "batch_size must be between 1 and 65536"),
     Case("train-alias-bomb", lambda root: h.write(root, "train.yaml", h.alias_bomb_yaml()), TRAIN, "refused YAML"),
     Case("reconstruct-config-alias-bomb", lambda root: h.write(root, "r.yaml", h.alias_bomb_yaml()), RECONSTRUCT,
