@@ -77,7 +77,7 @@ def load_body_model(
             model = _open_model(path, arrays, file_hash, num_betas)
         else:
             model = _official_model(path, arrays, file_hash, num_betas)
-    except (IndexError, ValueError, TypeError, AttributeError, RuntimeError) as exc:  # odd shapes or types
+    except (LookupError, ValueError, TypeError, AttributeError, RuntimeError) as exc:  # odd shapes or types
         raise FileFormatError(path, f"damaged body model ({type(exc).__name__}: {exc})") from None
     _check_values(path, model)
     return model.to(dtype=dtype)

@@ -54,7 +54,9 @@ def preview(
     from mvmocap.body import load_body_model
     from mvmocap.body.render_preview import render_preview
     from mvmocap.errors import InputError
+    from mvmocap.io.outputs import check_output
 
+    check_output(out, "file")
     body = load_body_model(model)
     shape = None
     if betas:

@@ -45,6 +45,23 @@ def _show_flags_as_flags() -> None:
 _show_flags_as_flags()
 
 
+def _typer_exceptions() -> tuple[type[BaseException], ...]:
+    """Typer's own exit and usage exceptions (Typer >= 0.16 vendors click; older ones use click)."""
+    found: list[type[BaseException]] = [typer.Exit, typer.Abort]
+    if hasattr(typer, "TyperException"):
+        found.append(typer.TyperException)
+    try:
+        from click.exceptions import ClickException, Exit
+
+        found += [ClickException, Exit]
+    except ImportError:
+        pass
+    return tuple(found)
+
+
+_TYPER_EXCEPTIONS = _typer_exceptions()
+
+
 def set_debug(value: bool) -> None:
     """Show tracebacks of unexpected errors (the global ``--debug`` option)."""
     global _debug
@@ -68,7 +85,7 @@ def handle_errors(func: F) -> F:
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
-        except (typer.Exit, typer.Abort, typer.TyperException):
+        except _TYPER_EXCEPTIONS:  # exits and usage errors: Typer reports them itself
             raise
         except MvmocapError as exc:
             raise fail(_one_line(str(exc))) from None

@@ -35,7 +35,11 @@ def detect(
 
     from mvmocap.cli.common import console
     from mvmocap.detect import run
+    from mvmocap.io.outputs import check_output
 
+    check_output(out, "folder")
+    if export_openpose is not None:
+        check_output(export_openpose, "folder", "--export-openpose")
     def show_warning(message, category, filename, lineno, file=None, line=None):
         console.print(f"[yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
 

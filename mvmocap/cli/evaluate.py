@@ -55,6 +55,7 @@ def calibration(
     from mvmocap.io.safe_read import json_safe
     from mvmocap.io.calibration import load_rig
 
+    _check_json(json_out)
     comparison = compare_calibrations(load_rig(estimate), load_rig(reference))
     typer.echo(comparison.to_text())
     if json_out is not None:
@@ -75,6 +76,7 @@ def reconstructions(
     from mvmocap.io.safe_read import json_safe
     from mvmocap.io.joints3d import load_fit_reprojection
 
+    _check_json(json_out)
     comparison = compare_reconstructions(load_fit_reprojection(reference), load_fit_reprojection(other),
                                          block_frames=block_frames)
     typer.echo(comparison.to_text())
@@ -137,6 +139,7 @@ def _run_synthetic(method: str, seed: int, n: int, views: int, device: str, json
     if n < 1 or not 2 <= views <= 8:
         raise fail("--n must be >= 1 and --views between 2 and 8")
     check_device(device)
+    _check_json(json_out)
     with Progress(console=console, transient=True) as bar:
         task = bar.add_task(f"eval {method}", total=n)
         result = run_benchmark(method, seed=seed, n=n, views=views, device=device,
@@ -144,3 +147,10 @@ def _run_synthetic(method: str, seed: int, n: int, views: int, device: str, json
     typer.echo(format_table(result))
     if json_out is not None:
         atomic_write_text(json_out, json.dumps(json_safe(result), indent=1))
+
+
+def _check_json(json_out: Path | None) -> None:
+    if json_out is not None:
+        from mvmocap.io.outputs import check_output
+
+        check_output(json_out, "file", "--json")

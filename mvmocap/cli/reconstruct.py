@@ -41,8 +41,10 @@ def reconstruct(
     sync: Optional[str] = typer.Option(None, "--sync", help="auto: estimate sub-frame time offsets and frame-rate ratios from the people; none (default): the videos are synchronised."),
 ) -> None:
     """Reconstruct SMPL parameters for every frame from synchronised multi-camera videos."""
+    from mvmocap.io.outputs import check_output
     from mvmocap.reconstruct import ReconstructConfig, run
 
+    check_output(out, "folder")
     cfg = ReconstructConfig.load(config) if config else ReconstructConfig()
     if method is not None:
         cfg.method = method

@@ -23,9 +23,11 @@ def train_synthetic(
 ) -> None:
     """Train METHOD on synthetic multi-view data; several processes with `torchrun --nproc_per_node N $(which mvmocap) train-synthetic ...`."""
     from mvmocap.devices import check_device
+    from mvmocap.io.outputs import check_output
     from mvmocap.train import run
 
     check_device(device)
+    check_output(out, "folder")
     result = run(method, config, out, resume=resume, device=device, overrides={"steps": steps}, progress=not quiet)
     if os.environ.get("RANK", "0") != "0":  # under torchrun only the first process reports
         return

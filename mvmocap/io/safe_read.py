@@ -26,7 +26,7 @@ KB, MB = 1024, 1024 * 1024
 CALIBRATION_MAX_BYTES = 1 * MB  # a calibration is kilobytes (parsing 1 MB of YAML takes seconds)
 CONFIG_MAX_BYTES = 256 * KB  # a configuration is a few hundred bytes
 JSON_FRAME_MAX_BYTES = 16 * MB  # one OpenPose frame (even crowded) is tens of kilobytes
-MAX_NESTING = 64  # YAML/JSON/TOML containers inside containers
+MAX_NESTING = 64  # YAML containers inside containers
 MAX_ALIASES = 100  # YAML aliases (*name) in one document
 MAX_EXPANDED_NODES = 1_000_000  # YAML nodes once every alias is expanded
 
@@ -157,35 +157,10 @@ def load_yaml(path: str | Path, max_bytes: int = CONFIG_MAX_BYTES, what: str = "
 # ---- JSON and TOML -------------------------------------------------------------------------------
 
 
-def _json_depth_ok(text: str) -> bool:
-    """False when brackets nest deeper than :data:`MAX_NESTING` (a quick bound, strings ignored)."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-            if deepest > MAX_NESTING:
-                return False
-        elif ch in "]}":
-            depth -= 1
-    return True
-
-
 def parse_json(text: str, path: str | Path) -> Any:
-    """A JSON document with bounded nesting; errors name ``path``. ``NaN``/``Infinity`` are read
-    as floats (callers decide what a non-finite number means)."""
-    if not _json_depth_ok(text):
-        raise FileFormatError(path, f"refused JSON: nested more than {MAX_NESTING} levels deep")
+    """A JSON document; errors name ``path`` (deep nesting is Python's C decoder's
+    RecursionError, turned into a line). ``NaN``/``Infinity`` are read as floats (callers
+    decide what a non-finite number means)."""
     try:
         return json.loads(text)
     except RecursionError:

@@ -174,6 +174,9 @@ def open_camera(path: str | Path) -> CameraSource:
         height, width = first.shape[:2]
         return CameraSource(path.name, path, len(images), 0.0, (width, height), tuple(images))
 
+    from mvmocap.io.safe_read import check_regular_file
+
+    check_regular_file(path, "video file")  # a FIFO or device would block or never end
     with native_stderr_silenced():  # FFmpeg prints its own complaint about a broken file
         cap = cv2.VideoCapture(str(path))
     try:

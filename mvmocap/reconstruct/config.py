@@ -14,9 +14,10 @@ from typing import Any
 import yaml
 
 from mvmocap.devices import check_device
-from mvmocap.errors import FileFormatError, InputError, MissingFileError
+from mvmocap.errors import FileFormatError, InputError
 from mvmocap.io.safe_read import CONFIG_MAX_BYTES, load_yaml
 from mvmocap.io.settings import check_values
+from mvmocap.reconstruct.settings_check import check_settings
 
 
 @dataclass
@@ -70,6 +71,7 @@ class ReconstructConfig:
             raise InputError(f"max_people (--max-people) must be an integer >= 1, got {self.detect.max_people}")
         if not isinstance(self.detect.min_track_frames, int) or self.detect.min_track_frames < 1:
             raise InputError(f"detect.min_track_frames must be an integer >= 1, got {self.detect.min_track_frames}")
+        check_settings(self)  # values checked now, not after detection
         if self.export.render_stride < 1:
             raise InputError("export.render_stride must be >= 1")
         if self.detect.sync not in ("none", "auto"):

@@ -58,8 +58,17 @@ def _truncate_metrics(path: Path, last_step: int) -> None:
     """Keep the metric lines up to ``last_step`` (a resumed run rewrites what came after)."""
     if not path.exists():
         return
-    kept = [line for line in path.read_text().splitlines() if line.strip() and json.loads(line)["step"] <= last_step]
+    kept = [line for line in path.read_text(errors="replace").splitlines() if _step_of(line) <= last_step]
     atomic_write_text(path, "".join(line + "\n" for line in kept))
+
+
+def _step_of(line: str) -> float:
+    """The step of a metrics line; infinity (dropped) for a damaged or foreign line."""
+    try:
+        step = json.loads(line)["step"]
+        return float(step) if isinstance(step, (int, float)) else float("inf")
+    except (ValueError, TypeError, KeyError, RecursionError):
+        return float("inf")
 
 
 def _single_thread_worker(_: int) -> None:

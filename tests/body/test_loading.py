@@ -152,3 +152,20 @@ def test_nan_vertices_and_bad_faces_are_refused(tmp_path, smpl_arrays):
     np.savez(tmp_path / "faces.npz", **arrays)
     with pytest.raises(FileFormatError, match="faces.npz: faces name vertices outside 0..6889"):
         load_body_model(tmp_path / "faces.npz")
+
+
+def test_pickles_cannot_make_numpy_or_scipy_allocate(tmp_path):
+    """Calls a pickle may make with the allowed globals are bounded: no huge ndarray, no scipy constructor."""
+    from mvmocap.body.model_files import SparseMatrix, dense, unpickle
+
+    huge_ndarray = b"cnumpy\nndarray\n(I100000000000\ntR."
+    with pytest.raises(FileFormatError, match="refused to call numpy.ndarray"):
+        unpickle(tmp_path / "a.pkl", huge_ndarray)
+    huge_reconstruct = b"cnumpy.core.multiarray\n_reconstruct\n(cnumpy\nndarray\n(I100000000000\ntS'b'\ntR."
+    with pytest.raises(FileFormatError, match=r"refused array of shape \(100000000000,\)"):
+        unpickle(tmp_path / "b.pkl", huge_reconstruct)
+    sparse_call = b"cscipy.sparse._csc\ncsc_matrix\n((I100000000\nI100000000\nttR."
+    stand_in = unpickle(tmp_path / "c.pkl", sparse_call)  # scipy is not called: a stand-in keeps the state
+    assert isinstance(stand_in, SparseMatrix)
+    with pytest.raises(ValueError, match="without a valid shape"):
+        dense(stand_in)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+import os
 from pathlib import Path
 
 import cv2
@@ -203,3 +204,22 @@ def test_plan_frames_warns_when_the_range_runs_past_the_capture():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert len(plan_frames(sources, "2:12").frame_ids) == 10
+
+
+def test_an_image_of_another_size_in_an_image_folder_is_one_clear_error(tmp_path):
+    import cv2
+
+    folder = tmp_path / "cam01"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "000.png"), np.zeros((8, 12, 3), np.uint8))
+    cv2.imwrite(str(folder / "001.png"), np.zeros((10, 12, 3), np.uint8))
+    source = open_camera(folder)
+    assert source.size == (12, 8)
+    with pytest.raises(FileFormatError, match=r"001.png: image is 12x10, the other images of cam01 are 12x8"):
+        list(iter_frames(source, np.array([0, 1])))
+
+
+def test_a_fifo_named_like_a_video_is_refused_without_blocking(tmp_path):
+    os.mkfifo(tmp_path / "cam01.mp4")
+    with pytest.raises(FileFormatError, match="cam01.mp4: is not a regular file"):
+        open_camera(tmp_path / "cam01.mp4")

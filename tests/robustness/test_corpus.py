@@ -60,7 +60,7 @@ def _resume_payload(root: Path) -> Path:
 CASES = [
     # -- code execution (item 1) ------------------------------------------------------------------
     Case("pkl-os-system", h.body_pickle_payload, PREVIEW, "refused to load posix.system"),
-    Case("pickle-renamed-npz", h.body_pickle_as_npz, PREVIEW, "cannot read as .npz"),
+    Case("pickle-renamed-npz", h.body_pickle_as_npz, PREVIEW, "is a pickle named .npz"),
     Case("npz-object-array-payload", h.body_npz_object_payload, PREVIEW, "refused to load posix.system"),
     Case("body-model-env-payload", h.body_pickle_payload, ["body", "preview", "--out", "{root}/p.png"],
          "refused to load posix.system", env={"MVMOCAP_BODY_MODEL": "{input}"}),
@@ -81,7 +81,7 @@ CASES = [
     Case("calibration-dev-zero", h.calib_dev_zero, CALIBRATE, "not a regular file"),
     Case("calibration-fifo", h.calib_fifo, CALIBRATE, "not a regular file"),
     Case("body-model-dev-zero", h.body_dev_zero, PREVIEW, "not a regular file"),
-    Case("train-batch-size", text_file("train.yaml", TRAIN_OK + "batch_size: 100000000\n".replace("batch", "batch")),
+    Case("train-batch-size", text_file("train.yaml", TRAIN_OK.replace("batch_size: 2", "batch_size: 100000000")),
          TRAIN, "batch_size must be between 1 and 65536"),
     Case("train-alias-bomb", lambda root: h.write(root, "train.yaml", h.alias_bomb_yaml()), TRAIN, "refused YAML"),
     Case("reconstruct-config-alias-bomb", lambda root: h.write(root, "r.yaml", h.alias_bomb_yaml()), RECONSTRUCT,
@@ -113,6 +113,13 @@ CASES = [
     Case("fit-iterations-text", text_file("r.yaml", "fit: {iters_pose: many}\n"), RECONSTRUCT,
          "iters_pose must be an integer"),
     Case("config-numeric-keys", text_file("r.yaml", "1: 2\n"), RECONSTRUCT, "option names must be text"),
+    Case("frames-malformed", text_file("r.yaml", "detect: {frames: '10-20'}\n"), RECONSTRUCT,
+         "expected integers as start:stop:step"),
+    Case("offsets-malformed", text_file("r.yaml", "detect: {offsets: [cam02]}\n"), RECONSTRUCT,
+         "expected CAMERA=FRAMES"),
+    Case("detector-unknown", text_file("r.yaml", "detect: {detector: yolo}\n"), RECONSTRUCT,
+         "detect.detector must be one of blazepose"),
+    Case("detect-scale-zero", text_file("r.yaml", "detect: {scale: 0}\n"), RECONSTRUCT, "detect.scale must be in"),
     Case("train-steps-text", text_file("train.yaml", TRAIN_OK + "steps: ten\n"), TRAIN, "steps must be an integer"),
     Case("train-data-views", text_file("train.yaml", TRAIN_OK + "data: {views: 100000}\n"), TRAIN,
          "views must be in 1..8"),
@@ -130,6 +137,15 @@ CASES = [
          "is a file where a folder is needed", names="afile"),
     Case("train-out-is-a-file", lambda root: (h.write(root, "afile", "x"), h.write(root, "train.yaml", TRAIN_OK))[1],
          ["train-synthetic", "--config", "{input}", "--out", "{root}/afile"], "afile", names="afile"),
+    Case("reconstruct-out-is-a-file", lambda root: h.write(root, "afile", "x"),
+         ["reconstruct", "{root}/videos", "--out", "{input}", "--calibrate-from-joints"], "--out is a file"),
+    Case("detect-out-under-a-file", lambda root: h.write(root, "afile", "x"),
+         ["detect", "{root}/videos", "--out", "{input}/work"], "is a file where a folder is needed"),
+    Case("synthetic-json-is-a-folder", lambda root: root / "videos",
+         ["eval", "synthetic", "--method", "gt", "--n", "1", "--views", "2", "--json", "{input}"],
+         "--json is a folder"),
+    Case("preview-out-is-a-folder", lambda root: root / "videos", ["body", "preview", "--out", "{input}"],
+         "--out is a folder"),
     # -- already handled (kept so they stay handled) ----------------------------------------------
     Case("calibration-malformed", h.calib_malformed, CALIBRATE, "malformed YAML"),
     Case("calibration-not-utf8", h.calib_not_utf8, CALIBRATE, "not a UTF-8 text file"),
@@ -186,7 +202,7 @@ def test_cuda_without_cuda_is_one_line(tmp_path):
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
     result = runner.invoke(app, ["reconstruct", str(tmp_path), "--out", str(tmp_path / "out"), "--device", "cuda"])
-    assert result.exit_code == 2
-    assert result.stderr.strip().splitlines() == [
-        result.stderr.strip()] and "CUDA is not available" in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert result.exit_code == 2 and len(lines) == 1, result.output
+    assert lines[0].startswith("error: ") and "device cuda: CUDA is not available" in lines[0]
     assert not (tmp_path / "out").exists()

@@ -20,6 +20,9 @@ from mvmocap.io.atomic import atomic_write_text
 from mvmocap.io.safe_read import CALIBRATION_MAX_BYTES, read_text
 
 
+_MAX_MATRIX_SIDE = 16  # calibration matrices are 3x3, 3x1, 1x5
+
+
 def _folder(path: Path) -> Path:
     return path if path.is_dir() or not path.suffix else path.parent
 
@@ -28,7 +31,7 @@ class _Storage:
     """Read-only view of an OpenCV FileStorage file with errors naming the file."""
 
     def __init__(self, path: Path):
-        if not path.is_file():
+        if not path.exists():
             raise MissingFileError(path, "EasyMocap calibration file")
         self.path = path
         text = read_text(path, CALIBRATION_MAX_BYTES, "calibration file")
@@ -64,14 +67,21 @@ class _Storage:
         return names
 
     def matrix(self, key: str) -> np.ndarray:
+        """An ``!!opencv-matrix`` read field by field: OpenCV's own ``FileNode.mat()`` corrupts
+        memory on some malformed nodes (a missing ``cols``), so it is never called."""
         node = self.node(key)
-        try:
-            mat = None if node.empty() else node.mat()
-        except cv2.error as exc:
-            raise FileFormatError(self.path, f"{key!r} is not a matrix ({exc.err})") from None
-        if mat is None:
+        if node.empty():
             raise FileFormatError(self.path, f"no matrix {key!r}")
-        return np.asarray(mat, dtype=np.float64)
+        rows, cols, data = (node.getNode(k) if node.isMap() else None for k in ("rows", "cols", "data"))
+        if rows is None or not (rows.isInt() and cols.isInt() and data.isSeq()):
+            raise FileFormatError(self.path, f"{key!r} is not a matrix (an !!opencv-matrix with rows, cols and data)")
+        shape = (int(rows.real()), int(cols.real()))
+        if not (1 <= shape[0] <= _MAX_MATRIX_SIDE and 1 <= shape[1] <= _MAX_MATRIX_SIDE) or data.size() != shape[0] * shape[1]:
+            raise FileFormatError(self.path, f"{key!r} is not a matrix: {data.size()} values for {shape[0]}x{shape[1]}")
+        items = [data.at(i) for i in range(data.size())]
+        if not all(item.isReal() or item.isInt() for item in items):
+            raise FileFormatError(self.path, f"{key!r} holds values that are not numbers")
+        return np.array([item.real() for item in items], dtype=np.float64).reshape(shape)
 
     def number(self, key: str) -> float | None:
         node = self.node(key)
