@@ -78,11 +78,24 @@ def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    console.print(f"[yellow]warning:[/] {_escape(str(message))}", highlight=False, soft_wrap=True)
+
+
+def _one_line_warnings() -> None:
+    """Warnings as ``warning: <message>`` lines on stderr (not Python's file:line format)."""
+    import warnings
+
+    warnings.showwarning = _show_warning
+    warnings.filterwarnings("ignore", module=r"google\..*")  # protobuf deprecation noise from mediapipe
+
+
 def handle_errors(func: F) -> F:
     """Decorator for commands: errors -> one readable line and an exit code (see the module doc)."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        _one_line_warnings()
         try:
             return func(*args, **kwargs)
         except _TYPER_EXCEPTIONS:  # exits and usage errors: Typer reports them itself

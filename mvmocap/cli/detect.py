@@ -31,7 +31,6 @@ def detect(
     sync: str = typer.Option("none", "--sync", help="auto: detect every camera over all its frames and estimate time offsets from the people (OUT/sync.json); none: the videos are synchronised."),
 ) -> None:
     """Detect the person's 2D keypoints (and masks, monocular 3D) in every camera; cached per camera."""
-    import warnings
 
     from mvmocap.cli.common import console
     from mvmocap.detect import run
@@ -40,11 +39,6 @@ def detect(
     check_output(out, "folder")
     if export_openpose is not None:
         check_output(export_openpose, "folder", "--export-openpose")
-    def show_warning(message, category, filename, lineno, file=None, line=None):
-        console.print(f"[yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
-
-    warnings.showwarning = show_warning
-    warnings.filterwarnings("ignore", module=r"google\..*")  # protobuf deprecation noise from mediapipe
     from mvmocap.sync.modes import check_mode
 
     if check_mode(sync) == "auto":

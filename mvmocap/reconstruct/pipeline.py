@@ -23,7 +23,6 @@ import torch
 from mvmocap import __version__
 from mvmocap.console import console
 from mvmocap.detect.detections import Detections
-from mvmocap.detect.run import DETECTORS
 from mvmocap.errors import InputError, MissingFileError, MvmocapError
 from mvmocap.geometry.camera import CameraRig
 from mvmocap.io.atomic import atomic_path, atomic_write_text
@@ -104,8 +103,6 @@ def _preflight(videos_dir, calibration, calibrate_from_joints: bool, keypoints_d
     from mvmocap.io.video import discover_cameras
 
     resolve_method(cfg.method)  # an unknown --method fails before any long work
-    if videos_dir is not None and keypoints_dir is None and cfg.detect.detector not in DETECTORS:
-        raise InputError(f"unknown detector {cfg.detect.detector!r}: use one of {', '.join(DETECTORS)}")
     if cfg.export.formats:
         from mvmocap.export.formats import validate_formats
 

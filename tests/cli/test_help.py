@@ -41,5 +41,5 @@ def test_reconstruct_detector_is_checked_before_any_work(tmp_path):
     calibration.write_text("format: mvmocap-cameras/1\ncameras: []\n")
     result = runner.invoke(app, ["reconstruct", str(videos), "--calibration", str(calibration), "--detector", "yolo",
                                  "--out", str(tmp_path / "o")])
-    assert result.exit_code == 2 and "unknown detector 'yolo'" in result.output
+    assert result.exit_code == 2 and "detector" in result.output and "'yolo'" in result.output
     assert not (tmp_path / "o").exists()
