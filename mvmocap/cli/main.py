@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 
 from mvmocap import __version__
-from mvmocap.cli import body, calibrate, detect, evaluate, reconstruct, train
+from mvmocap.cli import batch, body, calibrate, detect, evaluate, reconstruct, train
 
 app = typer.Typer(
     name="mvmocap",
@@ -38,6 +38,7 @@ app.command("detect")(detect.detect)
 app.command("calibrate")(calibrate.calibrate)
 app.command("reconstruct")(reconstruct.reconstruct)
 app.command("train-synthetic")(train.train_synthetic)
+app.command("batch")(batch.batch)
 app.add_typer(evaluate.app, name="eval")
 app.add_typer(body.app, name="body")
 
