@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, Callable, Sequence
 
@@ -71,13 +72,25 @@ def run_tasks(
     return _run_ray(function, tasks, workers, address, cpus_per_task, gpus_per_task, on_done)
 
 
+def _die_with_parent() -> None:
+    """Pool initializer: on Linux a worker is killed when the batch process dies (even by SIGKILL),
+    so that no orphan keeps writing a trial that a rerun is about to redo."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 def _run_local(function, tasks, workers, on_done) -> list[Any]:
     """A spawn-context process pool: no fork of a process holding torch/OpenMP threads."""
     outcomes: list[Any] = [None] * len(tasks)
     if not tasks:
         return outcomes
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=context,
+                             initializer=_die_with_parent) as pool:
         futures = {pool.submit(function, task): i for i, task in enumerate(tasks)}
         for future in as_completed(futures):
             i = futures[future]

@@ -62,7 +62,7 @@ def print_table(results: Sequence[TrialResult], wall_s: float) -> None:
         table.add_column(name, justify="right" if name in ("frames", "valid", "reproj px", "height m", "seconds") else "left")
     for r in results:
         style = {"ok": "green", "reused": "cyan", FAILED: "red"}.get(r.status, "")
-        note = r.error or "; ".join(r.warnings)
+        note = r.error or (f"{len(r.warnings)} warning(s), above" if r.warnings else "")
         table.add_row(r.name, f"[{style}]{r.status}[/]", _text(r.frames), _text(r.valid_frames), _text(r.reprojection_px, 1),
                       _text(r.height_m, 2), _text(r.seconds.get("total"), 1), _escape(note))
     console.print(table)

@@ -14,6 +14,7 @@ import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+_PACKAGE = Path(__file__).resolve().parents[1]
 STAGES = ("detect", "cameras", "left_right", "triangulate", "fit", "export", "render")
 OK, REUSED, FAILED = "ok", "reused", "failed"
 
@@ -123,7 +124,7 @@ def run_trial(task: TrialTask) -> TrialResult:
         except Exception as exc:  # noqa: BLE001 - isolation: the error is the trial's result
             result = TrialResult(task.name, FAILED, error=_error_line(exc, task))
             result.seconds["total"] = round(time.perf_counter() - start, 3)
-    result.warnings = _unique(str(w.message) for w in caught)
+    result.warnings = _unique(str(w.message) for w in caught if _is_ours(w.filename))
     return result
 
 
@@ -178,6 +179,11 @@ def _error_line(exc: BaseException, task: TrialTask) -> str:
     except OSError:
         pass
     return f"{type(exc).__name__}: {exc} (traceback in {log})"
+
+
+def _is_ours(filename: str) -> bool:
+    """Warnings mvmocap gives about the data (not libraries' deprecation notices)."""
+    return Path(filename).resolve().is_relative_to(_PACKAGE)
 
 
 def _unique(lines) -> list[str]:
