@@ -12,6 +12,7 @@ file system) under the same names.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import sys
@@ -115,10 +116,11 @@ def _run_ray(function, tasks, workers, address, cpus_per_task, gpus_per_task, on
     ray = _import_ray()
     started = False
     if not ray.is_initialized():
+        quiet = dict(log_to_driver=False, logging_level=logging.ERROR)
         if address is not None:
-            ray.init(address=address, log_to_driver=False)
+            ray.init(address=address, **quiet)
         else:
-            ray.init(num_cpus=workers * cpus_per_task, include_dashboard=False, log_to_driver=False)
+            ray.init(num_cpus=workers * cpus_per_task, include_dashboard=False, **quiet)
             started = True
     try:
         remote = ray.remote(num_cpus=cpus_per_task, num_gpus=gpus_per_task, max_retries=0)(function)

@@ -57,15 +57,21 @@ def write_summary(out: str | Path, results: Sequence[TrialResult], info: dict) -
 def print_table(results: Sequence[TrialResult], wall_s: float) -> None:
     from rich.table import Table
 
-    table = Table(title=f"mvmocap batch: {len(results)} trials in {wall_s:.1f} s", title_justify="left")
-    for name in ("trial", "status", "frames", "valid", "reproj px", "height m", "seconds", "error / warnings"):
-        table.add_column(name, justify="right" if name in ("frames", "valid", "reproj px", "height m", "seconds") else "left")
+    table = Table(title=f"mvmocap batch: {len(results)} trials in {wall_s:.1f} s (reprojection px, height m, seconds)",
+                  title_justify="left")
+    for name in ("trial", "status", "frames", "valid", "reproj", "height", "time"):
+        table.add_column(name, justify="left" if name in ("trial", "status") else "right", no_wrap=name != "trial",
+                         overflow="fold")
+    table.add_column("notes")
     for r in results:
         style = {"ok": "green", "reused": "cyan", FAILED: "red"}.get(r.status, "")
-        note = r.error or (f"{len(r.warnings)} warning(s), above" if r.warnings else "")
+        note = "error" if r.error else (f"{len(r.warnings)} warnings" if r.warnings else "")
         table.add_row(r.name, f"[{style}]{r.status}[/]", _text(r.frames), _text(r.valid_frames), _text(r.reprojection_px, 1),
                       _text(r.height_m, 2), _text(r.seconds.get("total"), 1), _escape(note))
     console.print(table)
+    for r in results:
+        if r.error:
+            console.print(f"[red]{r.name}[/]: {_escape(r.error)}", highlight=False, soft_wrap=True)
 
 
 def _round(value, digits: int = 2):
