@@ -89,6 +89,7 @@ def main() -> None:
     ap.add_argument("--work", default="/tmp/batch_bench")
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--skip-cold", action="store_true", help="reuse WORK/cold_w1 and WORK/cold_w2 from an earlier run")
+    ap.add_argument("--cold-only", action="store_true", help="only step 1, 2 workers first (a repeat of the timing)")
     args = ap.parse_args()
     session, work = Path(args.session), Path(args.work)
     calibration = session / "calibration" / "Calib.qca.txt"
@@ -96,7 +97,7 @@ def main() -> None:
 
     print("1. cold runs (detection + every stage)")
     cold = {}
-    for workers in (1, 2):
+    for workers in ((2, 1) if args.cold_only else (1, 2)):
         out = work / f"cold_w{workers}"
         if not args.skip_cold:
             shutil.rmtree(out, ignore_errors=True)
@@ -104,6 +105,10 @@ def main() -> None:
         else:
             cold[workers] = json.loads((out / "summary.json").read_text())["wall_s"]
 
+    if args.cold_only:
+        print(f"  cold wall: 1 worker {cold[1]:.1f} s, 2 workers {cold[2]:.1f} s (speed-up {cold[1] / cold[2]:.2f}x); "
+              f"CPU {CPU_SECONDS['cold_w1']:.1f} and {CPU_SECONDS['cold_w2']:.1f} s; load average at end: {os.getloadavg()}")
+        return
     print(f"2. warm runs (detections reused), {args.repeats} x alternated")
     warm: dict[int, list[float]] = {1: [], 2: []}
     for _ in range(args.repeats):

@@ -37,6 +37,18 @@ def threads_per_worker(workers: int, cores: int | None = None) -> int:
     return max(1, (cores or available_cores()) // max(1, workers))
 
 
+def check_engine(engine: str, workers: int, address: str | None = None) -> None:
+    """Refuse unusable engine settings (and a missing Ray) before any work starts."""
+    if engine not in ENGINES:
+        raise InputError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
+    if workers < 1:
+        raise InputError(f"workers must be >= 1, got {workers}")
+    if engine == "local" and address is not None:
+        raise InputError("--address is for the ray engine")
+    if engine == "ray":
+        _import_ray()
+
+
 def run_tasks(
     function: Callable[[Any], Any],
     tasks: Sequence[Any],
@@ -62,13 +74,8 @@ def run_tasks(
 
     An outcome is the return value, or the exception the task raised.
     """
-    if engine not in ENGINES:
-        raise InputError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
-    if workers < 1:
-        raise InputError(f"workers must be >= 1, got {workers}")
+    check_engine(engine, workers, address)
     if engine == "local":
-        if address is not None:
-            raise InputError("--address is for the ray engine")
         return _run_local(function, tasks, workers, on_done)
     return _run_ray(function, tasks, workers, address, cpus_per_task, gpus_per_task, on_done)
 

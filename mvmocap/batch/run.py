@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from mvmocap.batch.config import read_layer, resolve
-from mvmocap.batch.engines import run_tasks, threads_per_worker
+from mvmocap.batch.engines import check_engine, run_tasks, threads_per_worker
 from mvmocap.batch.session import Session, Trial, discover_session
 from mvmocap.batch.summary import BatchProgress, print_table, write_summary
 from mvmocap.batch.trial import FAILED, OK, TrialResult, TrialTask, is_up_to_date, result_from_report, run_trial
@@ -70,6 +70,7 @@ def run_batch(
     """
     start = time.perf_counter()
     out = Path(out)
+    check_engine(engine, workers, address)
     session = discover_session(session_dir, calibration=calibration, calibrate_from_joints=calibrate_from_joints,
                                exclude=(out,))
     session_config = Path(config) if config is not None else session.config

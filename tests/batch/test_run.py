@@ -158,3 +158,12 @@ def test_ray_engine_on_a_local_instance_equals_reconstruct_per_trial(local_ray, 
     for trial in ("Trial_1", "Trial_2"):
         assert_same_params(out / trial / "smpl_params.npz", reconstruct_alone(session, trial, tmp_path / "alone"))
     assert json.loads((out / "summary.json").read_text())["engine"] == "ray"
+
+
+def test_bad_engine_options_are_refused_before_any_work(session, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["batch", str(session), "--out", str(out), "--engine", "dask"])
+    assert result.exit_code == 2 and "unknown engine 'dask'" in result.output and not out.exists()
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if ray were not installed
+    result = CliRunner().invoke(app, ["batch", str(session), "--out", str(out), "--engine", "ray"])
+    assert result.exit_code == 2 and "pip install 'mvmocap[ray]'" in result.output and not out.exists()
