@@ -116,6 +116,7 @@ def _number(value) -> float | None:
 def run_trial(task: TrialTask) -> TrialResult:
     """Reconstruct one trial (or only detect it, with ``task.detect_only``); never raises."""
     _limit_threads(task.threads)
+    Path(task.out, "error.log").unlink(missing_ok=True)  # from an earlier failed run of this trial
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
