@@ -14,7 +14,7 @@ from pathlib import Path
 
 from mvmocap.batch.config import read_layer, resolve
 from mvmocap.batch.engines import check_engine, run_tasks, threads_per_worker
-from mvmocap.batch.session import Session, Trial, discover_session
+from mvmocap.batch.session import Trial, discover_session
 from mvmocap.batch.summary import BatchProgress, print_table, write_summary
 from mvmocap.batch.trial import FAILED, OK, TrialResult, TrialTask, is_up_to_date, result_from_report, run_trial
 from mvmocap.console import console

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from mvmocap.batch import EXIT_SOME_FAILED, run_batch
 from mvmocap.batch.trial import is_complete
 from mvmocap.cli.main import app
-from mvmocap.reconstruct import ReconstructConfig, run
+from mvmocap.reconstruct import run
 from tests.batch.conftest import SESSION_CONFIG
 from tests.reconstruct.test_pipeline import FRAMES, NOBODY
 
