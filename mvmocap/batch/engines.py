@@ -125,7 +125,10 @@ def _run_ray(function, tasks, workers, address, cpus_per_task, gpus_per_task, on
     if not ray.is_initialized():
         quiet = dict(log_to_driver=False, logging_level=logging.ERROR)
         if address is not None:
-            ray.init(address=address, **quiet)
+            try:
+                ray.init(address=address, **quiet)
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                raise InputError(f"--address {address}: cannot join a Ray cluster ({exc})") from None
         else:
             ray.init(num_cpus=workers * cpus_per_task, include_dashboard=False, **quiet)
             started = True

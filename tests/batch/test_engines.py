@@ -55,3 +55,12 @@ def test_ray_missing_is_one_line_naming_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
     with pytest.raises(DependencyError, match=r"pip install 'mvmocap\[ray\]'"):
         run_tasks(square_or_fail, [1], engine="ray")
+
+
+def test_ray_address_without_a_cluster_is_one_clear_error(monkeypatch):
+    ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'mvmocap[ray]')")
+    if ray.is_initialized():
+        pytest.skip("a Ray instance is already running in this process")
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    with pytest.raises(InputError, match="--address auto: cannot join a Ray cluster"):
+        run_tasks(square_or_fail, [1], engine="ray", address="auto")
