@@ -90,6 +90,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--skip-cold", action="store_true", help="reuse WORK/cold_w1 and WORK/cold_w2 from an earlier run")
     ap.add_argument("--cold-only", action="store_true", help="only step 1, 2 workers first (a repeat of the timing)")
+    ap.add_argument("--one-first", action="store_true", help="with --cold-only: 1 worker first")
     args = ap.parse_args()
     session, work = Path(args.session), Path(args.work)
     calibration = session / "calibration" / "Calib.qca.txt"
@@ -97,7 +98,7 @@ def main() -> None:
 
     print("1. cold runs (detection + every stage)")
     cold = {}
-    for workers in ((2, 1) if args.cold_only else (1, 2)):
+    for workers in ((2, 1) if args.cold_only and not args.one_first else (1, 2)):
         out = work / f"cold_w{workers}"
         if not args.skip_cold:
             shutil.rmtree(out, ignore_errors=True)
