@@ -299,6 +299,12 @@ def _rig_for(rig: CameraRig, calibration, detections: Detections) -> CameraRig:
                 f"camera {name}: calibration image size {int(cal[0])}x{int(cal[1])} does not match the video "
                 f"({int(vid[0])}x{int(vid[1])}); was the video resized or rotated?"
             )
+        if np.any(cal != np.asarray(vid, dtype=float)):  # within tolerance: same pixels, cropped or padded
+            warnings.warn(
+                f"camera {name}: video {int(vid[0])}x{int(vid[1])} px, calibration {int(cal[0])}x{int(cal[1])} px: "
+                "used as is (the principal point is kept, as for a video cropped or padded at its right/bottom edge)",
+                stacklevel=2,
+            )
     return rig
 
 

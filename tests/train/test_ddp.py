@@ -27,3 +27,18 @@ def test_two_gloo_processes_match_one_process(tmp_path, tiny_config):
     assert a["world_size"] == 2 and b["world_size"] == 1
     for key in a["model"]:
         assert torch.allclose(a["model"][key], b["model"][key], atol=1e-5), key
+
+
+@pytest.mark.slow
+def test_train_synthetic_command_under_torchrun(tmp_path, tiny_config):
+    """`torchrun --standalone --nproc_per_node 2 mvmocap train-synthetic ...`: one 2-process run, one report line."""
+    out = tmp_path / "run"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+           "-m", "mvmocap.cli.main", "train-synthetic", "--config", str(tiny_config(steps=2, batch_size=2, val_every=0)),
+           "--out", str(out), "--quiet"]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    checkpoint = load_checkpoint(out)
+    assert checkpoint["world_size"] == 2 and checkpoint["step"] == 2
+    assert (proc.stdout + proc.stderr).count("trained to step 2") == 1  # only rank 0 reports
