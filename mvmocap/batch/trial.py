@@ -14,6 +14,8 @@ import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from mvmocap.reconstruct.run_state import MARKER, is_complete as run_is_complete
+
 _PACKAGE = Path(__file__).resolve().parents[1]
 STAGES = ("detect", "cameras", "left_right", "triangulate", "fit", "export", "render")
 OK, REUSED, FAILED = "ok", "reused", "failed"
@@ -52,14 +54,9 @@ class TrialResult:
         return asdict(self)
 
 
-MARKER = "run.json"  # reconstruct's completion marker, written last
-
-
 def is_complete(run_dir: str | Path) -> bool:
     """Did a reconstruct run into ``run_dir`` finish, its result files unchanged since?
     (reconstruct's completion marker, :func:`mvmocap.reconstruct.run_state.is_complete`)."""
-    from mvmocap.reconstruct.run_state import is_complete as run_is_complete
-
     return run_is_complete(run_dir)
 
 

@@ -107,7 +107,7 @@ def test_resume_after_sigkill_runs_only_the_unfinished_trial(session, tmp_path):
     started = time.time_ns()
     proc = subprocess.Popen([sys.executable, "-m", "mvmocap.cli.main", "batch", str(session), "--out", str(out), "-q"],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    trial2 = out / "Trial_2" / "config.yaml"
+    trial2 = out / "Trial_2" / "run.json"  # written when the run starts ("running"), rewritten when it ends
     deadline = time.monotonic() + 120
     try:
         while not (trial2.is_file() and trial2.stat().st_mtime_ns >= started):

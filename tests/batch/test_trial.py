@@ -9,6 +9,7 @@ import yaml
 
 from mvmocap.batch.trial import FAILED, TrialTask, is_complete, is_up_to_date, run_trial
 from mvmocap.reconstruct import ReconstructConfig
+from mvmocap.reconstruct.run_state import mark_complete, mark_running
 
 
 def _finished_run(tmp_path, config: dict):
@@ -19,6 +20,7 @@ def _finished_run(tmp_path, config: dict):
     run_dir.mkdir(parents=True)
     (run_dir / "config.yaml").write_text(yaml.safe_dump(config))
     (run_dir / "report.json").write_text("{}")
+    mark_complete(run_dir, ("config.yaml", "report.json"))
     return TrialTask("T", str(inputs), str(run_dir), config), inputs, run_dir
 
 
@@ -27,13 +29,15 @@ def _age(path, seconds: float) -> None:
     os.utime(path, (stamp, stamp))
 
 
-def test_complete_only_when_the_report_is_not_older_than_the_run_start(tmp_path):
+def test_complete_only_with_reconstructs_marker_and_its_files_unchanged(tmp_path):
     task, inputs, run_dir = _finished_run(tmp_path, ReconstructConfig().to_dict())
     _age(inputs / "cam01.mp4", 100)
     _age(inputs, 100)
     assert is_complete(run_dir) and is_up_to_date(task)
-    _age(run_dir / "report.json", 50)  # a report left by an earlier run that a newer (killed) run restarted
+    mark_running(run_dir)  # a newer run started over it (and was killed)
     assert not is_complete(run_dir) and not is_up_to_date(task)
+    mark_complete(run_dir, ("config.yaml", "report.json"))
+    assert is_complete(run_dir)
     (run_dir / "report.json").unlink()
     assert not is_complete(run_dir)
 
@@ -48,8 +52,7 @@ def test_not_up_to_date_when_settings_or_inputs_changed(tmp_path):
     assert not is_up_to_date(changed)
     trial_config = tmp_path / "config.yaml"
     trial_config.write_text("{}")  # newer than the report
-    _age(run_dir / "report.json", 10)
-    _age(run_dir / "config.yaml", 10)
+    _age(run_dir / "run.json", 10)
     assert not is_up_to_date(task, (trial_config,))
     (inputs / "cam01.mp4").write_bytes(b"new")  # a re-exported video
     assert not is_up_to_date(task)
