@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -30,6 +31,7 @@ MODEL_COLOUR = (60, 200, 60)  # BGR green
 SHEET_TIMES = 3
 RENDER_VERSION = "overlays/2"  # bump when the drawing changes
 KEY_FILE = "render_key.json"
+RENDER_THREADS = 2  # cameras rendered at once
 
 
 def render_overlays(out: Path, videos_dir, detections: Detections, rig: CameraRig, params, body_model, cfg, *, progress=True) -> Path:
@@ -63,32 +65,48 @@ def render_overlays(out: Path, videos_dir, detections: Detections, rig: CameraRi
     cull = winding_sign(body_model.v_template, body_model.faces)  # a closed body: back faces never show
     sheet_at = set(np.linspace(0, len(frames) - 1, SHEET_TIMES).round().astype(int).tolist())
     tiles: dict[int, list[np.ndarray]] = {i: [] for i in sorted(sheet_at)}
-    with _progress_bar(progress, len(rig.names) * len(frames)) as advance:
-        for c, name in enumerate(rig.names):
-            R, t = rig.R[c].numpy(), rig.t[c].numpy()
-            local = plan.local_frames(name)[frames]
-            with atomic_path(folder / f"{name}.mp4") as tmp, VideoWriter(tmp, float(detections.fps[c]) / stride) as writer:
-                for i, (_, image) in enumerate(iter_frames(sources[name], local)):
-                    advance()
-                    if image is None:
-                        continue
-                    f = frames[i]
-                    valid = bool(p.valid[f])
-                    if valid:
-                        cam_points = vertices[i].numpy() @ R.T + t
-                        image = draw_mesh(image, vertices_px[i, c], cam_points, faces, cull=cull)
-                        draw_skeleton(image, model_px[i, c], body_model.coco23_available.numpy(), MODEL_COLOUR)
-                    kp = detections.keypoints[c, f]
-                    draw_skeleton(image, kp[:, :2], kp[:, 2] > 0.2, DETECTION_COLOUR, radius=2)
-                    cv2.putText(image, f"{name} frame {detections.frame_ids[f]}" + ("" if valid else " (no fit)"),
-                                (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (255, 255, 255), 2, cv2.LINE_AA)
-                    writer.write(image)
-                    if i in tiles:
-                        tiles[i].append(image)
+    def render_camera(c: int, name: str, advance) -> tuple[dict[int, np.ndarray], str]:
+        """One camera's overlay video; its contact-sheet tiles and the codec used."""
+        R, t = rig.R[c].numpy(), rig.t[c].numpy()
+        local = plan.local_frames(name)[frames]
+        camera_tiles: dict[int, np.ndarray] = {}
+        with atomic_path(folder / f"{name}.mp4") as tmp, VideoWriter(tmp, float(detections.fps[c]) / stride) as writer:
+            for i, (_, image) in enumerate(iter_frames(sources[name], local)):
+                advance()
+                if image is None:
+                    continue
+                f = frames[i]
+                valid = bool(p.valid[f])
+                if valid:
+                    cam_points = vertices[i].numpy() @ R.T + t
+                    image = draw_mesh(image, vertices_px[i, c], cam_points, faces, cull=cull)
+                    draw_skeleton(image, model_px[i, c], body_model.coco23_available.numpy(), MODEL_COLOUR)
+                kp = detections.keypoints[c, f]
+                draw_skeleton(image, kp[:, :2], kp[:, 2] > 0.2, DETECTION_COLOUR, radius=2)
+                cv2.putText(image, f"{name} frame {detections.frame_ids[f]}" + ("" if valid else " (no fit)"),
+                            (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (255, 255, 255), 2, cv2.LINE_AA)
+                writer.write(image)
+                if i in tiles:
+                    camera_tiles[i] = image
+        return camera_tiles, writer.codec
+
+    # Cameras render two at a time: the drawing is NumPy/torch/OpenCV work that releases the GIL,
+    # and each camera's encoder is a process of its own.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the cameras are the parallelism: no intra-op threads on top
+    try:
+        with _progress_bar(progress, len(rig.names) * len(frames)) as advance, \
+                ThreadPoolExecutor(max_workers=RENDER_THREADS) as pool:
+            rendered = list(pool.map(lambda item: render_camera(*item, advance), enumerate(rig.names)))
+    finally:
+        torch.set_num_threads(threads)
+    for camera_tiles, codec in rendered:
+        for i, image in camera_tiles.items():
+            tiles[i].append(image)
     sheet = contact_sheet([row for row in tiles.values() if row])
     with atomic_path(folder / "contact_sheet.png") as tmp:
         cv2.imwrite(str(tmp), sheet)
-    atomic_write_text(folder / KEY_FILE, json.dumps({"key": key, "codec": writer.codec}))
+    atomic_write_text(folder / KEY_FILE, json.dumps({"key": key, "codec": codec}))
     return folder
 
 
