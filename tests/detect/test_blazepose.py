@@ -58,3 +58,21 @@ def test_blank_frames_give_no_person():
             assert len(detector.process(np.zeros((240, 160, 3), np.uint8))) == 0
     finally:
         detector.close()
+
+
+def test_detection_writes_no_native_log_lines_on_stderr(tmp_path):
+    """MediaPipe's graph threads log natively when they start (TFLite's "Created TensorFlow Lite
+    XNNPACK delegate" line, absl warnings); `detect -q` must print nothing on stderr."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    videos = Path(__file__).resolve().parents[2] / "examples" / "pose2sim_demo" / "videos"
+    if not videos.is_dir():
+        pytest.skip(f"bundled example videos not found at {videos}")
+    command = [sys.executable, "-m", "mvmocap.cli.main", "detect", str(videos), "--out", str(tmp_path / "w"),
+               "--frames", "0:3", "-q"]
+    result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert result.returncode == 0, result.stderr
+    assert "XNNPACK" not in result.stderr and "W0000" not in result.stderr and "INFO:" not in result.stderr, result.stderr
