@@ -76,7 +76,6 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     if args.checkpoint:
         os.environ["MVMOCAP_VOLUMETRIC_CHECKPOINT"] = args.checkpoint
-    import mvmocap.regressors  # noqa: F401  (registers the estimators)
     from mvmocap.evaluate.synthetic import run_benchmark
 
     results = []

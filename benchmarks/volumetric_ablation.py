@@ -98,7 +98,6 @@ def main() -> None:
     parser.add_argument("--parallel", type=int, default=1)
     parser.add_argument("--seed", type=int, default=2, help="training seed (data stream and initial weights)")
     args = parser.parse_args()
-    import mvmocap.regressors  # noqa: F401  (registers the estimators)
     from mvmocap.evaluate.synthetic import run_benchmark
     from mvmocap.regressors.volumetric.inference import CHECKPOINT_ENV
 

@@ -52,7 +52,6 @@ def ratio_interval(reference: Path, other: Path) -> tuple[float, float]:
 
 def run_once(method: str, out: Path, detections: Path | None, fit_options: dict, videos: Path) -> dict:
     """One reconstruct run in this process: summary, timings (s) and wall time."""
-    import mvmocap.regressors  # noqa: F401  (registers --method volumetric)
     from mvmocap.reconstruct import ReconstructConfig, run
 
     if out.exists():

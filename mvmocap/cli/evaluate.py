@@ -98,7 +98,6 @@ def heldout_camera(
     json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the result as JSON."),
 ) -> None:
     """Each camera in turn held out: methods fitted on the others, scored by their joints' pixel error in it."""
-    import mvmocap.regressors  # noqa: F401  (registers the learned methods)
     from mvmocap.evaluate.heldout import evaluate_heldout_cameras
     from mvmocap.io.atomic import atomic_write_text
     from mvmocap.reconstruct import ReconstructConfig

@@ -8,12 +8,12 @@ augmentation — runs a method and returns the metrics of :mod:`mvmocap.evaluate
 
 Methods (``method`` argument):
 
-* a name registered with :func:`register_estimator` (built in: ``gt``, the ground truth itself, a
-  sanity check that scores 0; ``triangulation``, the reconstruct pipeline's multi-view left/right
-  repair then robust triangulation of the noisy 2D joints, joints only; ``triangulation_raw``,
-  the same without the repair);
+* a built-in estimator (``gt``, the ground truth itself, a sanity check that scores 0;
+  ``triangulation``, the reconstruct pipeline's multi-view left/right repair then robust
+  triangulation of the noisy 2D joints, joints only; ``triangulation_raw``, the same without the
+  repair) or a regressor's (declared in its package, :func:`mvmocap.methods.estimators`);
 * a training output folder or checkpoint file written by ``mvmocap train-synthetic``;
-* any ``--method`` spec of :mod:`mvmocap.fit` (``fit``, ``<regressor>``, ``<regressor>+fit``),
+* any ``--method`` spec (:mod:`mvmocap.methods`: ``fit``, ``<regressor>``, ``<regressor>+fit``),
   run sample by sample with that sample's rig, on repaired keypoints and triangulated joints as
   ``mvmocap reconstruct`` runs it.
 
@@ -33,6 +33,7 @@ import torch
 from mvmocap.errors import InputError
 from mvmocap.evaluate import metrics
 from mvmocap.synth import evidence as ev
+from mvmocap.synth.batch_geometry import batch_rig, coco23_with_repaired_sides, triangulate_batch
 from mvmocap.synth.dataset import SynthConfig, SyntheticMultiView, load_body
 from mvmocap.synth.pose_sampler import FAMILIES
 
@@ -52,8 +53,10 @@ def register_estimator(name: str) -> Callable[[Estimator], Estimator]:
 
 
 def available_estimators() -> list[str]:
-    """Registered names (the regressors of :mod:`mvmocap.regressors` register on import)."""
-    return sorted(_ESTIMATORS)
+    """The built-in estimators' names and the regressors' (:func:`mvmocap.methods.estimators`)."""
+    from mvmocap.methods import estimators
+
+    return sorted({**_ESTIMATORS, **estimators()})
 
 
 @register_estimator("gt")
@@ -62,44 +65,6 @@ def _ground_truth(batch: dict, body_model, device: str) -> dict:
     if "vertices" in batch:
         out["vertices"] = batch["vertices"]
     return out
-
-
-def sample_rig(batch: dict, i: int):
-    """The :class:`~mvmocap.geometry.camera.CameraRig` of sample ``i`` of a benchmark batch (float64)."""
-    from mvmocap.geometry.camera import CameraRig
-
-    C = batch["K"].shape[1]
-    return CameraRig(tuple(f"cam{c + 1}" for c in range(C)), batch["K"][i].double(), batch["dist"][i].double(),
-                     batch["R"][i].double(), batch["t"][i].double(), batch["image_size"][i].double())
-
-
-def coco23_with_repaired_sides(batch: dict, i: int, rig=None) -> torch.Tensor:
-    """Sample ``i``'s detections as ``(C, 23, 3)`` (feet empty), after the pipeline's multi-view
-    left/right repair (:func:`mvmocap.detect.left_right.left_right_flips`)."""
-    from mvmocap.detect.left_right import left_right_flips
-    from mvmocap.keypoints import COCO23, flip_permutation
-
-    rig = rig if rig is not None else sample_rig(batch, i)
-    C = batch["K"].shape[1]
-    kp = torch.zeros(C, 23, 3, dtype=torch.float64)
-    kp[:, :17] = batch["keypoints2d"][i].double()
-    flips = torch.as_tensor(left_right_flips(kp[:, None].numpy(), rig))[:, 0]  # (C,)
-    perm = list(flip_permutation(COCO23))
-    return torch.where(flips[:, None, None], kp[:, perm], kp)
-
-
-def triangulate_batch(batch: dict, repair: bool = True):
-    """The pipeline's robust triangulation of a batch's COCO-17 detections (after the multi-view
-    left/right repair when ``repair``): a :class:`~mvmocap.geometry.triangulation.TriangulationResult`,
-    points ``(B, 17, 3)`` metres and confidences ``(B, 17)`` (float64)."""
-    from mvmocap.geometry.triangulation import triangulate_robust
-
-    kp = batch["keypoints2d"].to(torch.float64)
-    if repair:
-        kp = torch.stack([coco23_with_repaired_sides(batch, i)[:, :17] for i in range(kp.shape[0])])
-    return triangulate_robust(
-        kp[..., :2], kp[..., 2], batch["K"].double(), batch["dist"].double(), batch["R"].double(), batch["t"].double(),
-    )
 
 
 @register_estimator("triangulation")
@@ -129,14 +94,15 @@ def benchmark_dataset(body_model, seed: int = 0, n: int = 500, views: int = 4) -
 def _fit_adapter(spec: str) -> Estimator:
     """Run a :mod:`mvmocap.fit` method sample by sample (each sample has its own rig), fed as the
     reconstruct pipeline feeds it: left/right-repaired keypoints and robustly triangulated joints."""
-    from mvmocap.fit import MethodInputs, resolve_method
+    from mvmocap.fit import MethodInputs
+    from mvmocap.methods import resolve_method
 
     method = resolve_method(spec)
 
     def estimate(batch: dict, body_model, device: str) -> dict:
         joints, verts = [], []
         for i in range(batch["K"].shape[0]):
-            rig = sample_rig(batch, i)
+            rig = batch_rig(batch, i)
             kp = coco23_with_repaired_sides(batch, i, rig)  # (C, 23, 3)
             tri = rig.triangulate_robust(kp[..., :2], kp[..., 2])
             inputs = MethodInputs(keypoints_2d=kp[None].float(), rig=rig, body_model=body_model,
@@ -153,16 +119,12 @@ def _fit_adapter(spec: str) -> Estimator:
 
 def resolve_estimator(method: str, device: str = "cpu") -> Estimator:
     """The estimator for ``method`` (see the module docstring); :class:`InputError` if none matches."""
-    if method in _ESTIMATORS:
-        return _ESTIMATORS[method]
-    path = Path(method)
-    if not path.exists():
-        import importlib.util
+    from mvmocap.methods import estimators
 
-        if importlib.util.find_spec("mvmocap.regressors") is not None:
-            import mvmocap.regressors  # noqa: F401  (registers the regressors' estimators)
-        if method in _ESTIMATORS:
-            return _ESTIMATORS[method]
+    known = {**_ESTIMATORS, **estimators()}
+    if method in known:
+        return known[method]
+    path = Path(method)
     if path.exists():
         from mvmocap.train.checkpoint import load_estimator
 

@@ -18,7 +18,7 @@ import yaml
 from mvmocap.body import BodyModel, load_body_model
 from mvmocap.body.joint_sets import SMPL_JOINTS, SMPL_PARENTS
 from mvmocap.errors import FileFormatError, InputError, MissingFileError
-from mvmocap.fit.params import BodyParams, fill_invalid_frames
+from mvmocap.body.params import BodyParams, fill_invalid_frames
 from mvmocap.io.smpl_params import load_smpl_params
 from mvmocap.keypoints import COCO23
 

@@ -11,12 +11,12 @@ Usage::
     result = fit_sequence(keypoints, rig, body_model, tri.points, tri.confidence, FitConfig())
     result.params.to_smpl_poses()  # (F, 72); result.params.betas (10,), .transl (F, 3), .valid (F,)
 
-``--method`` specs (``fit``, ``<regressor>``, ``<regressor>+fit``) resolve through
-:func:`resolve_method`; learned regressors register with :func:`register_regressor`.
+``--method`` specs (``fit``, ``<regressor>``, ``<regressor>+fit``) resolve through the registry,
+:mod:`mvmocap.methods`, which sits above this package and the regressors.
 """
 
-from mvmocap.fit.methods import MethodInputs, available_methods, register_regressor, resolve_method
-from mvmocap.fit.params import BodyParams, fill_invalid_frames
+from mvmocap.fit.inputs import MethodInputs, evaluate_params, run_fit
+from mvmocap.body.params import BodyParams, fill_invalid_frames
 from mvmocap.fit.smplify import FitConfig, FitResult, fit_sequence
 
 __all__ = [
@@ -24,9 +24,8 @@ __all__ = [
     "FitConfig",
     "FitResult",
     "MethodInputs",
-    "available_methods",
+    "evaluate_params",
     "fill_invalid_frames",
     "fit_sequence",
-    "register_regressor",
-    "resolve_method",
+    "run_fit",
 ]

@@ -15,7 +15,7 @@ from torch import Tensor
 from mvmocap.fit import losses
 from mvmocap.fit.config import FitConfig
 from mvmocap.fit.model import KeypointModel
-from mvmocap.fit.params import BodyParams
+from mvmocap.body.params import BodyParams
 from mvmocap.geometry.camera import CameraRig
 from mvmocap.geometry.rotations import axis_angle_to_matrix
 

@@ -12,7 +12,7 @@ import torch
 from torch import Tensor
 
 from mvmocap.fit.model import KeypointModel
-from mvmocap.fit.params import NUM_BODY_JOINTS, BodyParams, fill_invalid_frames
+from mvmocap.body.params import NUM_BODY_JOINTS, BodyParams, fill_invalid_frames
 from mvmocap.geometry.procrustes import rigid_procrustes
 from mvmocap.geometry.rotations import matrix_to_axis_angle
 from mvmocap.keypoints import COCO23

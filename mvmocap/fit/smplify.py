@@ -51,7 +51,7 @@ from mvmocap.fit.energy import FitData, lower_energy
 from mvmocap.fit.frames import fit_frames, with_threads
 from mvmocap.fit.initialise import initial_params
 from mvmocap.fit.model import KeypointModel
-from mvmocap.fit.params import BodyParams, fill_invalid_frames
+from mvmocap.body.params import BodyParams, fill_invalid_frames
 from mvmocap.geometry.camera import CameraRig
 from mvmocap.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from mvmocap.keypoints import COCO23

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from mvmocap.errors import FileFormatError, MissingFileError
-from mvmocap.fit.params import BodyParams
+from mvmocap.body.params import BodyParams
 from mvmocap.io.atomic import atomic_path, atomic_write_text
 from mvmocap.io.safe_read import json_safe
 

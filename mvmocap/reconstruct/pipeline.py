@@ -42,7 +42,7 @@ class ReconstructionResult:
     """What :func:`run` produced (the files are in ``out``)."""
 
     out: Path
-    params: object  # mvmocap.fit.params.BodyParams
+    params: object  # mvmocap.body.params.BodyParams
     rig: CameraRig
     summary: dict
     timings: dict[str, float] = field(default_factory=dict)
@@ -98,7 +98,7 @@ def _preflight(videos_dir, calibration, calibrate_from_joints: bool, keypoints_d
     if calibration is not None and not Path(calibration).exists():
         raise MissingFileError(calibration, "calibration file")
     from mvmocap.body import load_body_model
-    from mvmocap.fit.methods import resolve_method
+    from mvmocap.methods import resolve_method
     from mvmocap.io.calibration import load_rig
     from mvmocap.io.video import discover_cameras
 
@@ -332,8 +332,9 @@ def _keypoints_tensor(detections: Detections, min_confidence: float) -> torch.Te
 
 
 def _fit(keypoints, rig, body_model, tri, detections, cfg: ReconstructConfig, out: Path, progress: bool):
-    from mvmocap.fit.methods import MethodInputs, evaluate_params, resolve_method
-    from mvmocap.fit.params import BodyParams
+    from mvmocap.fit.inputs import MethodInputs, evaluate_params
+    from mvmocap.methods import resolve_method
+    from mvmocap.body.params import BodyParams
 
     fit_config = cfg.fit_config()
     method = resolve_method(cfg.method)

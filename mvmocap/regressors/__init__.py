@@ -1,9 +1,6 @@
-"""Pretrained multi-view regressors: 2D evidence of several calibrated views -> SMPL parameters.
+"""Pretrained multi-view regressors: 2D evidence of several views -> SMPL parameters.
 
-Importing this package registers every regressor with :func:`mvmocap.fit.methods.register_regressor`
-(``--method volumetric`` / ``volumetric+fit``), its training method with
-:func:`mvmocap.train.register_method` and its benchmark estimator with
-:func:`mvmocap.evaluate.synthetic.register_estimator`.
+One package per method (``volumetric/``); each declares what it offers (:mod:`mvmocap.regressors.spec`)
+and the registry, :mod:`mvmocap.methods`, collects the declarations. Importing this package loads
+nothing heavy.
 """
-
-from mvmocap.regressors import volumetric  # noqa: F401  (registers "volumetric")

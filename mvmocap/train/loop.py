@@ -193,7 +193,7 @@ def _train(config: TrainConfig, out: Path, resume: bool, info: distributed.DistI
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from mvmocap.cli.common import console
+    from mvmocap.console import console
 
     bar = Progress(TextColumn("[bold]train-synthetic[/] {task.fields[method]}"), BarColumn(), MofNCompleteColumn(),
                    TextColumn("loss {task.fields[loss]}"), TimeRemainingColumn(), console=console,

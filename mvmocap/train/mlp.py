@@ -16,7 +16,7 @@ from torch import Tensor, nn
 
 from mvmocap.geometry.rotations import rotation_6d_to_matrix
 from mvmocap.geometry.triangulation import triangulate
-from mvmocap.train.methods import SyntheticMethod, register_method
+from mvmocap.train.base import SyntheticMethod
 
 HIPS = (11, 12)
 _IDENTITY_6D = torch.tensor([1.0, 0.0, 0.0, 0.0, 1.0, 0.0])
@@ -26,7 +26,6 @@ def crop_size(data_config) -> int:
     return data_config.render_size or data_config.heatmap_size or 256
 
 
-@register_method("mlp")
 class MultiViewJointsMLP(SyntheticMethod):
     """Options: ``hidden`` (512), ``layers`` (2), ``dropout`` (0.0), loss weights ``w_joints`` (1.0),
     ``w_rot`` (0.5), ``w_betas`` (0.01)."""

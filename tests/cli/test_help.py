@@ -27,7 +27,7 @@ def test_boolean_flags_take_no_value_in_the_help():
 
 
 def test_method_help_lists_the_registered_methods():
-    from mvmocap.fit.methods import available_methods
+    from mvmocap.methods import available_methods
 
     text = " ".join(_help("reconstruct").split())
     for name in available_methods():

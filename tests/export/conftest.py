@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from mvmocap.body import load_body_model
-from mvmocap.fit.params import BodyParams
+from mvmocap.body.params import BodyParams
 from mvmocap.io.smpl_params import SmplParamsFile, save_smpl_params
 from mvmocap.keypoints import COCO23
 

@@ -10,7 +10,7 @@ import torch
 
 from mvmocap.body.joint_sets import SMPL_PARENTS, KeypointRegressor
 from mvmocap.body.model import BodyModel
-from mvmocap.fit.params import BodyParams
+from mvmocap.body.params import BodyParams
 from mvmocap.geometry.camera import Camera, CameraRig
 from mvmocap.keypoints import COCO23
 

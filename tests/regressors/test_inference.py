@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-
 import pytest
 import torch
 
-import mvmocap.regressors  # noqa: F401  (registers)
 from mvmocap.regressors.volumetric import inference
 from mvmocap.regressors.volumetric.training import VolumetricMethod
 from mvmocap.synth.dataset import SynthConfig, SyntheticMultiView, load_body
@@ -17,7 +15,7 @@ SMALL = {"grid": 8, "side": 2.2, "crop": 32, "sigma": 1.0, "features": 8, "width
 
 def test_registered_everywhere():
     from mvmocap.evaluate.synthetic import available_estimators
-    from mvmocap.fit.methods import available_methods, resolve_method
+    from mvmocap.methods import available_methods, resolve_method
     from mvmocap.train.methods import get_method
 
     assert "volumetric" in available_methods() and "volumetric+fit" in available_methods()
@@ -103,7 +101,7 @@ def test_shipped_checkpoint_loads():
 def test_limb_ik_pulls_the_limbs_onto_the_triangulated_joints(tiny_checkpoint, monkeypatch):
     """``volumetric`` (network + limb IK) ends nearer the triangulated limb joints than ``volumetric-net``."""
     from mvmocap.fit import MethodInputs
-    from mvmocap.fit.methods import resolve_method
+    from mvmocap.methods import resolve_method
     from mvmocap.geometry.camera import CameraRig
 
     body, cfg, _, path = tiny_checkpoint

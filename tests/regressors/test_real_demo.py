@@ -17,7 +17,7 @@ def demo(demo_first_frames):
 
 def test_shipped_regressor_on_real_detections(demo, monkeypatch):
     from mvmocap.body import load_body_model
-    from mvmocap.fit.methods import MethodInputs, evaluate_params
+    from mvmocap.fit.inputs import MethodInputs, evaluate_params
 
     monkeypatch.delenv(inference.CHECKPOINT_ENV, raising=False)
     detections, rig, keypoints, tri = demo

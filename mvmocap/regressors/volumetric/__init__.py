@@ -6,9 +6,28 @@ rotation; three IEF iterations read the consensus (intersection of occupancy), d
 and balance (per-view consistency with the current mesh) volumes.
 
 Modules: ``evidence`` (heatmaps, silhouettes, crops), ``encoder``, ``volume`` (unprojection),
-``aggregation``, ``ief``, ``model`` (the network and its ``train-synthetic`` method), ``losses``,
-``inference`` (checkpoint loading, ``--method volumetric``, the benchmark estimator).
+``aggregation``, ``ief``, ``model`` (the network), ``training`` (its ``train-synthetic`` method),
+``losses``, ``inference`` (checkpoint loading, the ``--method`` functions, the benchmark estimators).
+
+What the package offers (:mod:`mvmocap.regressors.spec`), collected by :mod:`mvmocap.methods`:
 """
 
-from mvmocap.regressors.volumetric import model as _model  # noqa: F401  (registers the training method)
-from mvmocap.regressors.volumetric import inference as _inference  # noqa: F401  (registers the regressor)
+from mvmocap.regressors.spec import RegressorSpec
+from mvmocap.regressors.volumetric.inference import benchmark_estimator, regress_full, regress_network_only
+from mvmocap.regressors.volumetric.training import VolumetricMethod
+
+REGRESSORS = (
+    RegressorSpec("volumetric", regress_full, "volumetric progressive-aggregation network, then the bone-length "
+                  "shape and the limb IK", needs_masks=True),
+    RegressorSpec("volumetric-net", regress_network_only, "the volumetric network alone", needs_masks=True),
+)
+
+ESTIMATORS = {
+    "volumetric": benchmark_estimator(),
+    "volumetric-net": benchmark_estimator(keypoint_ik=False),
+    "volumetric-nomask": benchmark_estimator(use_masks=False),
+    **{f"volumetric-test-no-{part}": benchmark_estimator(overrides={part: False}, keypoint_ik=False)
+       for part in ("consensus", "diversity", "balance")},
+}
+
+TRAINING_METHODS = {"volumetric": VolumetricMethod}

@@ -1,6 +1,6 @@
 """Using a trained volumetric regressor: the shipped checkpoint, ``--method volumetric`` /
-``volumetric+fit`` (:func:`mvmocap.fit.methods.register_regressor`) and the synthetic-benchmark
-estimators ``volumetric`` / ``volumetric-nomask`` (:func:`mvmocap.evaluate.synthetic.register_estimator`).
+``volumetric-net`` (and their ``+fit``, added by :mod:`mvmocap.methods`) and the synthetic-benchmark
+estimators (declared in this package's ``__init__``).
 
 On real data (``MethodInputs``): keypoints are undistorted, a square crop (scale 1.2) is taken
 around the person's mask (or, without a mask, around the keypoints grown to the body's extent),
@@ -278,8 +278,8 @@ def _hold_invalid(values: Tensor, ok: Tensor) -> Tensor:
 
 
 def regress(inputs, checkpoint: str | Path | None = None, batch_size: int = 64, keypoint_ik: bool = True):
-    """``MethodInputs`` -> :class:`mvmocap.fit.params.BodyParams` (see the module docstring)."""
-    from mvmocap.fit.params import BodyParams
+    """``MethodInputs`` -> :class:`mvmocap.body.params.BodyParams` (see the module docstring)."""
+    from mvmocap.body.params import BodyParams
     from mvmocap.geometry.rotations import matrix_to_axis_angle
 
     net, _ = load_network(checkpoint)
@@ -375,48 +375,42 @@ def _translation(inputs, joints: Tensor, pelvis: Tensor) -> Tensor:
     return torch.where((w.sum(1) > 0.5)[:, None], offset, fallback)
 
 
-# -- registrations ---------------------------------------------------------------------------------
-def _register() -> None:
-    from mvmocap.evaluate.synthetic import register_estimator
-    from mvmocap.fit.methods import register_regressor
+# -- what the package declares (mvmocap/regressors/volumetric/__init__.py) ----------------------------
 
-    @register_regressor("volumetric")
-    def volumetric(inputs):
-        """Volumetric progressive-aggregation regressor (the shipped checkpoint), then the bone-length
-        shape and the limb IK."""
-        return regress(inputs)
 
-    @register_regressor("volumetric-net")
-    def volumetric_net(inputs):
-        """The volumetric network alone (no bone-length shape, no limb IK)."""
-        return regress(inputs, keypoint_ik=False)
+def regress_full(inputs):
+    """Volumetric progressive-aggregation regressor (the shipped checkpoint), then the bone-length
+    shape and the limb IK."""
+    return regress(inputs)
 
-    def estimator(use_masks: bool, overrides: dict | None = None, keypoint_ik: bool = True):
-        def estimate(batch: dict, body_model, device: str) -> dict:
-            from mvmocap.regressors.volumetric.training import synthetic_views
 
-            net, _ = load_network(None, overrides)
-            body = body_model.to(dtype=torch.float32, device="cpu")
-            views = synthetic_views(batch, body, net.options, training=False, use_masks=use_masks)
-            pred = predict(net, views, body)
-            if keypoint_ik:
-                pred = _synthetic_ik(pred, batch, body)
-            return {"joints3d": pred["joints3d"], "vertices": pred["vertices"]}
+def regress_network_only(inputs):
+    """The volumetric network alone (no bone-length shape, no limb IK)."""
+    return regress(inputs, keypoint_ik=False)
 
-        return estimate
 
-    register_estimator("volumetric")(estimator(True))
-    register_estimator("volumetric-net")(estimator(True, keypoint_ik=False))
-    register_estimator("volumetric-nomask")(estimator(False))
-    for part in ("consensus", "diversity", "balance"):
-        register_estimator(f"volumetric-test-no-{part}")(estimator(True, {part: False}, keypoint_ik=False))
+def benchmark_estimator(use_masks: bool = True, overrides: dict | None = None, keypoint_ik: bool = True):
+    """A synthetic-benchmark estimator (:mod:`mvmocap.evaluate.synthetic`) of the shipped network."""
+
+    def estimate(batch: dict, body_model, device: str) -> dict:
+        from mvmocap.regressors.volumetric.training import synthetic_views
+
+        net, _ = load_network(None, overrides)
+        body = body_model.to(dtype=torch.float32, device="cpu")
+        views = synthetic_views(batch, body, net.options, training=False, use_masks=use_masks)
+        pred = predict(net, views, body)
+        if keypoint_ik:
+            pred = _synthetic_ik(pred, batch, body)
+        return {"joints3d": pred["joints3d"], "vertices": pred["vertices"]}
+
+    return estimate
 
 
 def _synthetic_ik(pred: dict[str, Tensor], batch: dict, body) -> dict[str, Tensor]:
     """:func:`predict`'s output with the bone-length shape (per sample) and the limb IK, towards the
     joints that the reconstruct pipeline would triangulate from the batch's detections (left/right
     repair, robust triangulation)."""
-    from mvmocap.evaluate.synthetic import triangulate_batch
+    from mvmocap.synth.batch_geometry import triangulate_batch
 
     tri = triangulate_batch(batch)
     targets, confidence = _coco23(tri.points.float(), tri.confidence.float())
@@ -429,6 +423,3 @@ def _synthetic_ik(pred: dict[str, Tensor], batch: dict, body) -> dict[str, Tenso
         out = body(global_orient=pred["global_orient"], body_pose=pose, betas=betas, transl=transl)
     return {**pred, "betas": betas, "body_pose": pose, "transl": transl, "joints3d": out.coco23[:, :17],
             "vertices": out.vertices}
-
-
-_register()

@@ -226,8 +226,3 @@ def decode(theta: Tensor, R_wh: Tensor, pelvis: Tensor, body_model) -> dict[str,
 def gt_rotations(batch: dict) -> tuple[Tensor, Tensor]:
     """Ground-truth ``(global_orient (B, 3, 3), body_pose (B, 23, 3, 3))`` of a synthetic batch."""
     return axis_angle_to_matrix(batch["global_orient"]), axis_angle_to_matrix(batch["body_pose"])
-
-
-# The train-synthetic method lives in training.py (imported here so that importing the model
-# registers it).
-from mvmocap.regressors.volumetric import training as _training  # noqa: E402,F401

@@ -18,7 +18,7 @@ from mvmocap.regressors.volumetric.evidence import crop_projection, joint_heatma
 from mvmocap.regressors.volumetric.losses import volumetric_loss
 from mvmocap.regressors.volumetric.model import HIPS, DEFAULT_OPTIONS, ViewBatch, VolumetricNet, decode
 from mvmocap.synth.evidence import to_crop
-from mvmocap.train.methods import SyntheticMethod, register_method
+from mvmocap.train.base import SyntheticMethod
 
 AUGMENT_DEFAULTS = {"mask_dropout": 0.15, "mask_morph": 0.3, "mask_erase": 0.2, "pelvis_jitter": 0.03}
 
@@ -130,7 +130,6 @@ def warm_start(net: VolumetricNet, checkpoint: str) -> list[str]:
     return widened
 
 
-@register_method("volumetric")
 class VolumetricMethod(SyntheticMethod):
     """Options: the network's (:data:`mvmocap.regressors.volumetric.model.DEFAULT_OPTIONS`), the
     loss weights (:data:`mvmocap.regressors.volumetric.losses.DEFAULT_WEIGHTS`) and ``augment``

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from mvmocap.errors import InputError
-from mvmocap.fit.params import BodyParams, fill_invalid_frames
+from mvmocap.body.params import BodyParams, fill_invalid_frames
 from mvmocap.geometry.rotations import axis_angle_to_matrix, rotation_angle_between
 
 

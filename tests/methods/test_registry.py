@@ -1,10 +1,15 @@
+"""The method registry: fit, regressors added at run time, ``<regressor>+fit``."""
+
 import pytest
 import torch
 
 from mvmocap.errors import InputError
-from mvmocap.fit import methods
-from mvmocap.fit.methods import MethodInputs, available_methods, register_regressor, resolve_method
+from mvmocap.fit.inputs import MethodInputs, run_fit
 from mvmocap.fit.smplify import FitConfig
+from mvmocap.methods import available_methods, register_regressor, resolve_method, unregister_regressor
+from mvmocap.regressors.spec import RegressorSpec
+
+from tests.fit.conftest import rig4, synthetic, tiny_model  # noqa: F401,F811  (fixtures)
 
 
 @pytest.fixture
@@ -16,26 +21,28 @@ def truth_regressor(synthetic):
     p = synthetic.params
     noisy = type(p)(p.global_orient, p.body_pose + noise, p.betas, p.transl, p.valid).to(dtype=torch.float32)
 
-    @register_regressor("truth_for_test")
     def regress(inputs: MethodInputs):
         calls.append(inputs)
         frames = inputs.extras.get("frames", torch.arange(noisy.num_frames))
         return noisy.frames(frames)
 
+    register_regressor(RegressorSpec("truth_for_test", regress))
     yield calls
-    methods._REGRESSORS.pop("truth_for_test")
+    unregister_regressor("truth_for_test")
 
 
 def test_fit_is_always_available():
     assert "fit" in available_methods()
-    assert resolve_method("fit") is methods.run_fit
+    assert resolve_method("fit") is run_fit
 
 
 def test_unknown_method_lists_the_available_ones():
     with pytest.raises(InputError, match="available: fit"):
         resolve_method("nonsense")
     with pytest.raises(InputError):
-        register_regressor("a+b")
+        RegressorSpec("a+b", lambda inputs: None)
+    with pytest.raises(InputError):
+        register_regressor("not a spec")
 
 
 def test_regressor_alone_and_as_initialiser(synthetic, truth_regressor):

@@ -1,22 +1,10 @@
-"""Registry of ways to get body parameters from multi-view evidence: ``--method``.
+"""What every estimation method reads (:class:`MethodInputs`), and the fit as a method.
 
-A *method* turns :class:`MethodInputs` into :class:`mvmocap.fit.smplify.FitResult`.
-The built-in ``fit`` is multi-view SMPLify from a geometric start. Learned
-regressors (later issues) register an *initialiser*; the spec then selects:
-
-* ``fit``: SMPLify alone;
-* ``<regressor>``: the regressor's parameters as they are;
-* ``<regressor>+fit``: the regressor's parameters as SMPLify's starting point, asked for only
-  on the frames the fit starts from them (the key frames with ``FitConfig.refine_start =
-  "anchors"``, the default; every frame otherwise), and there also the mean of its pose prior
-  (``FitConfig.refine_pose_prior``).
-
-A regressor registers with::
-
-    from mvmocap.fit.methods import register_regressor
-
-    @register_regressor("myreg")
-    def myreg(inputs: MethodInputs) -> BodyParams: ...
+A *method* turns :class:`MethodInputs` into :class:`mvmocap.fit.smplify.FitResult`: the fit
+(:func:`run_fit`, multi-view SMPLify from a geometric start or from given parameters), or a learned
+regressor's parameters as they are (:func:`evaluate_params`). Which methods exist, and how a
+``--method`` spec (``fit``, ``<regressor>``, ``<regressor>+fit``) resolves, is the registry's
+business: :mod:`mvmocap.methods`.
 """
 
 from __future__ import annotations
@@ -27,8 +15,7 @@ from typing import Any, Callable
 import torch
 from torch import Tensor
 
-from mvmocap.errors import InputError
-from mvmocap.fit.params import BodyParams
+from mvmocap.body.params import BodyParams
 from mvmocap.fit.smplify import FitConfig, FitResult, fit_sequence
 from mvmocap.geometry.camera import CameraRig
 
@@ -74,36 +61,6 @@ class MethodInputs:
                        joints3d_confidence=pick(self.joints3d_confidence), extras=extras)
 
 
-Regressor = Callable[[MethodInputs], BodyParams]
-_REGRESSORS: dict[str, Regressor] = {}
-
-
-def register_regressor(name: str) -> Callable[[Regressor], Regressor]:
-    """Decorator registering a regressor under ``name`` (letters, digits, ``_``, ``-``)."""
-    if not name or "+" in name or name == "fit" or not all(ch.isalnum() or ch in "_-" for ch in name):
-        raise InputError(f"invalid regressor name {name!r}")
-
-    def decorate(function: Regressor) -> Regressor:
-        _REGRESSORS[name] = function
-        return function
-
-    return decorate
-
-
-def _register_shipped_regressors() -> None:
-    """Import :mod:`mvmocap.regressors`, whose modules register themselves (lazily: torch-heavy)."""
-    import mvmocap.regressors  # noqa: F401
-
-
-def available_methods() -> list[str]:
-    """Every accepted ``--method`` value."""
-    _register_shipped_regressors()
-    names = ["fit"]
-    for reg in sorted(_REGRESSORS):
-        names += [reg, f"{reg}+fit"]
-    return names
-
-
 def run_fit(inputs: MethodInputs, init: BodyParams | Callable[[Tensor], BodyParams] | None = None) -> FitResult:
     """SMPLify from ``init`` (see :func:`mvmocap.fit.smplify.fit_sequence`; None: geometric initialisation)."""
     return fit_sequence(
@@ -133,18 +90,3 @@ def evaluate_params(inputs: MethodInputs, params: BodyParams) -> FitResult:
         reprojection = (rig.project(points) - kp[..., :2]).norm(dim=-1)
         height = rest_height(model, p.betas)
     return FitResult(p, points, reprojection, (kp[..., 2] > 0) & model.available, height_m=height)
-
-
-def resolve_method(spec: str) -> Callable[[MethodInputs], FitResult]:
-    """The function for a ``--method`` spec; :class:`InputError` listing the accepted specs."""
-    spec = spec.strip()
-    _register_shipped_regressors()
-    if spec == "fit":
-        return run_fit
-    name, plus, tail = spec.partition("+")
-    if name in _REGRESSORS and (not plus or tail == "fit"):
-        regressor = _REGRESSORS[name]
-        if plus:  # the fit asks for the frames it starts from the regressor (only the key frames by default)
-            return lambda inputs: run_fit(inputs, init=lambda frames: regressor(inputs.frames(frames)))
-        return lambda inputs: evaluate_params(inputs, regressor(inputs))
-    raise InputError(f"unknown method {spec!r}; available: {', '.join(available_methods())}")

@@ -1,0 +1,48 @@
+"""What a learned regressor package declares; :mod:`mvmocap.methods` collects the declarations.
+
+A regressor package (``mvmocap/regressors/NAME/``) imports only lower layers (geometry, body,
+synth, fit's data types, train's base class) and exposes three module attributes:
+
+* ``REGRESSORS``: a tuple of :class:`RegressorSpec`, one per ``--method`` name it answers
+  (``NAME``; the registry adds ``NAME+fit``);
+* ``ESTIMATORS``: ``{name: estimator}`` for the synthetic benchmark
+  (:mod:`mvmocap.evaluate.synthetic`: ``f(batch, body_model, device) -> {"joints3d": ..., ...}``);
+* ``TRAINING_METHODS``: ``{name: class}`` of :class:`mvmocap.train.base.SyntheticMethod`
+  subclasses for ``train-synthetic``.
+
+It never registers itself anywhere and never imports the registry, the evaluator or the CLI.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from mvmocap.errors import InputError
+
+
+@dataclass(frozen=True)
+class RegressorSpec:
+    """One ``--method`` a regressor answers.
+
+    Attributes:
+        name: the ``--method`` name (letters, digits, ``_``, ``-``; not ``fit``, no ``+``).
+        regress: ``f(MethodInputs) -> BodyParams`` for the frames of the inputs.
+        description: one line for ``--help`` and the README.
+        needs_calibration: reads ``MethodInputs.rig`` (calibrated cameras); False for methods that
+            estimate the cameras themselves.
+        needs_images: reads the video frames (``MethodInputs.extras["videos"]``).
+        needs_masks: uses person masks when the detections have them.
+    """
+
+    name: str
+    regress: Callable
+    description: str = ""
+    needs_calibration: bool = True
+    needs_images: bool = False
+    needs_masks: bool = False
+
+    def __post_init__(self) -> None:
+        valid = self.name and self.name != "fit" and all(ch.isalnum() or ch in "_-" for ch in self.name)
+        if not valid:
+            raise InputError(f"invalid regressor name {self.name!r} (letters, digits, '_' and '-'; not 'fit')")
