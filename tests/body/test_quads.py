@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mvmocap.body.build_open import split_quads
+from mvmocap.body.quads import split_quads
 
 
 def grid(rows: int, cols: int, dx: float = 1.0, dy: float = 1.0):
