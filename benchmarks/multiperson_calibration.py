@@ -10,7 +10,10 @@ One run, both sides:
    joints (checks not enforced, to show every figure) and compared with the Qualisys cameras
    (:func:`mvmocap.evaluate.calibration.compare_calibrations`: rotation / centre / focal errors);
 3. ``reconstruct --max-people 2`` with the cameras of the chosen assignment (the first in epipolar
-   order that the calibration's checks accept): per-person median reprojection.
+   order that the calibration's checks accept): per-person median reprojection;
+4. what limits the chosen assignment's cameras, on the same person: one shared focal length, the
+   Qualisys intrinsics given, and one more round (the longest 3D track found with the chosen cameras,
+   calibrated again).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from mvmocap.associate import associate, select_tracks, track  # noqa: E402
 from mvmocap.calibrate import CalibrationRefused, calibrate_from_joints  # noqa: E402
 from mvmocap.detect.people_run import load_people  # noqa: E402
 from mvmocap.evaluate.calibration import compare_calibrations  # noqa: E402
@@ -97,6 +101,18 @@ def main() -> None:
         shutil.copytree(args.out / "qualisys" / "work", work)
     with_joints = reconstruct(args.out / "from_joints", calibration)
     print(f"per person: {describe(with_joints)}")
+    print("== 4. the chosen person, calibrated otherwise ==")
+    person = people.select(chosen.slots)
+    shared = calibrate_from_joints(person, None, height_m=args.height, force=True, progress=False, same_focal=True)
+    print(f"one shared focal length: {compare(shared.rig, reference)}")
+    known = calibrate_from_joints(person, reference, height_m=args.height, force=True, progress=False)
+    print(f"Qualisys intrinsics: {compare(known.rig, reference)}")
+    rig = chosen.result.rig
+    tracking = track(associate(people.keypoints, people.boxes, rig), people.keypoints, people.boxes, rig)
+    longest = max(select_tracks(tracking, 2, 10)[0], key=lambda t: t.frames_3d)
+    again = calibrate_from_joints(people.select(longest.slots), None, height_m=args.height, force=True, progress=False)
+    frames = [int((s >= 0).sum()) for s in longest.slots]
+    print(f"again from the longest 3D track (frames per camera {frames}): {compare(again.rig, reference)}")
     print(json.dumps({"qualisys": [p["median_reprojection_fit_px"] for p in with_qualisys],
                       "from_joints": [p["median_reprojection_fit_px"] for p in with_joints]}))
 
