@@ -13,7 +13,8 @@ One run, both sides:
    order that the calibration's checks accept): per-person median reprojection;
 4. what limits the chosen assignment's cameras, on the same person: one shared focal length, the
    Qualisys intrinsics given, and one more round (the longest 3D track found with the chosen cameras,
-   calibrated again).
+   calibrated again); and both people's 3D tracks found with the chosen cameras, appended in time as
+   one sequence (an experiment: the calibration then keeps one set of bone lengths for two bodies).
 """
 
 from __future__ import annotations
@@ -60,6 +61,17 @@ def compare(rig, reference) -> str:
     focal = [c.focal_error_pct for c in cameras]
     return (f"rotation mean {np.mean(rot):.2f}° (max {np.max(rot):.2f}), centre mean {np.mean(centre):.1f} % "
             f"(max {np.max(centre):.1f}), focal mean {np.mean(focal):.1f} % (max {np.max(focal):.1f})")
+
+
+def _appended(persons):
+    """Several people's :class:`Detections` as one longer sequence (frames after frames)."""
+    from mvmocap.detect.detections import Detections
+
+    first = persons[0]
+    stack = lambda name: np.concatenate([getattr(p, name) for p in persons], axis=1)  # noqa: E731
+    return Detections(camera_names=first.camera_names, frame_ids=np.arange(sum(p.num_frames for p in persons)),
+                      keypoints=stack("keypoints"), boxes=stack("boxes"), image_sizes=first.image_sizes, fps=first.fps,
+                      detector=first.detector, mono3d=None if first.mono3d is None else stack("mono3d"))
 
 
 def main() -> None:
@@ -113,6 +125,11 @@ def main() -> None:
     again = calibrate_from_joints(people.select(longest.slots), None, height_m=args.height, force=True, progress=False)
     frames = [int((s >= 0).sum()) for s in longest.slots]
     print(f"again from the longest 3D track (frames per camera {frames}): {compare(again.rig, reference)}")
+    kept = select_tracks(tracking, 2, 10)[0]
+    both = _appended([people.select(t.slots) for t in kept])
+    for label, intrinsics in (("unknown focal lengths", None), ("Qualisys intrinsics", reference)):
+        result = calibrate_from_joints(both, intrinsics, height_m=args.height, force=True, progress=False)
+        print(f"both people appended, {label}: {compare(result.rig, reference)}")
     print(json.dumps({"qualisys": [p["median_reprojection_fit_px"] for p in with_qualisys],
                       "from_joints": [p["median_reprojection_fit_px"] for p in with_joints]}))
 
