@@ -50,8 +50,8 @@ def reconstruct(out: Path, calibration: Path) -> list[dict]:
 
 
 def describe(people: list[dict]) -> str:
-    return ", ".join(f"P{p['person']} frames {p['first_frame']}-{p['last_frame']}: {p['median_reprojection_fit_px']:.2f} px, "
-                     f"{p['height_m']:.2f} m" for p in people)
+    return ", ".join(f"P{p['person']} frames {p['first_frame']}-{p['last_frame']}: "
+                     f"{p['median_reprojection_fit_px']:.2f} px, {p['height_m']:.2f} m" for p in people)
 
 
 def compare(rig, reference) -> str:

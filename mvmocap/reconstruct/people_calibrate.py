@@ -72,7 +72,8 @@ def calibrate_from_people(people, *, height_m: float = 1.70, candidates: int = C
         try:
             result = calibrate_from_joints(people.select(slots), None, height_m=height_m, progress=progress)
         except CalibrationRefused as refused:
-            tried.append({"epipolar_px": epipolar, "reprojection_px": float("inf"), "refused": str(refused), "slots": slots})
+            tried.append({"epipolar_px": epipolar, "reprojection_px": float("inf"), "refused": str(refused),
+                          "slots": slots})
             continue
         reprojection = float(np.median([cam.reprojection_px for cam in result.report.cameras]))
         tried.append({"epipolar_px": epipolar, "reprojection_px": reprojection, "slots": slots, "result": result})
@@ -86,7 +87,8 @@ def rank_assignments(people, candidates: int = CANDIDATES) -> list[tuple[np.ndar
     ``(slots (C, F) int, mean epipolar cost px)``. The anchors are the ``candidates`` most salient
     tracks of the camera holding the most salient one; see the module docstring."""
     tracks = [track_camera(people.keypoints[c], people.boxes[c]) for c in range(people.num_cameras)]
-    salience = [track_salience(t, people.boxes[c], float(np.hypot(*people.image_sizes[c]))) for c, t in enumerate(tracks)]
+    salience = [track_salience(t, people.boxes[c], float(np.hypot(*people.image_sizes[c])))
+                for c, t in enumerate(tracks)]
     anchor_camera = int(np.argmax([s.max(initial=0.0) for s in salience]))
     ranked = []
     for k in np.argsort(-salience[anchor_camera])[:candidates]:
@@ -142,7 +144,8 @@ def epipolar_cost(keypoints_a: np.ndarray, slots_a: np.ndarray, keypoints_b: np.
 
 
 def sampson_distance(F: np.ndarray, pa: np.ndarray, pb: np.ndarray) -> np.ndarray:
-    """``(N,)`` Sampson distance (pixels) of correspondences ``pa, pb (N, 2)`` under ``F (3, 3)`` (``pb^T F pa = 0``)."""
+    """``(N,)`` Sampson distance (pixels) of correspondences ``pa, pb (N, 2)`` under ``F (3, 3)``
+    (``pb^T F pa = 0``)."""
     xa = np.concatenate([pa, np.ones((len(pa), 1))], axis=1)
     xb = np.concatenate([pb, np.ones((len(pb), 1))], axis=1)
     Fa, Fb = xa @ F.T, xb @ F  # F xa, F^T xb

@@ -43,7 +43,8 @@ def test_mesh_colour_defaults_to_the_fixed_colour_and_can_be_set_per_mesh_or_per
     points = vertices + np.array([0.0, 0.0, 4.0])
     image = np.full(SIZE + (3,), 20, np.uint8)
     default = draw_mesh(image, _project(points), points, faces, cull=1)
-    np.testing.assert_array_equal(default, draw_mesh(image, _project(points), points, faces, cull=1, colour=MESH_COLOUR))
+    fixed = draw_mesh(image, _project(points), points, faces, cull=1, colour=MESH_COLOUR)
+    np.testing.assert_array_equal(default, fixed)
     red = draw_mesh(image, _project(points), points, faces, alpha=1.0, cull=1, colour=np.array([0.0, 0.0, 1.0]))
     painted = red.max(-1) > 20
     assert painted.sum() > 10_000

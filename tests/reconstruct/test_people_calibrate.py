@@ -36,7 +36,8 @@ def scene():
     rig = ring_rig(4)
     scene = observe(rig, _arcs(rng), np.ones((2, FRAMES), bool), rng, noise=0.002, outliers=0.0)
     people = PeopleDetections(rig.names, np.arange(FRAMES), scene.keypoints.astype(np.float32),
-                              scene.boxes.astype(np.float32), rig.sizes.numpy().astype(int), np.full(4, 30.0), "synthetic")
+                              scene.boxes.astype(np.float32), rig.sizes.numpy().astype(int), np.full(4, 30.0),
+                              "synthetic")
     return rig, scene, people
 
 
