@@ -35,14 +35,17 @@ def mesh_coverage(vertices_px: np.ndarray, vertices_cam: np.ndarray, faces: np.n
     return fragments.pixels.numpy(), fragments.pixel_faces.numpy()
 
 
-def face_shades(vertices_cam: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """``(T, 3)`` BGR colour of every face: Lambert with the light at the camera, in ``SHADE_LEVELS`` steps."""
+def face_shades(vertices_cam: np.ndarray, faces: np.ndarray, colour: np.ndarray = MESH_COLOUR) -> np.ndarray:
+    """``(T, 3)`` BGR colour of every face: Lambert with the light at the camera, in ``SHADE_LEVELS`` steps.
+
+    ``colour``: the fully lit BGR scale in [0, 1], ``(3,)`` for the whole mesh or ``(T, 3)`` per face.
+    """
     tri = vertices_cam[faces]  # (T, 3, 3)
     normals = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
     centres = tri.mean(axis=1)
     facing = np.abs((normals * centres).sum(1)) / (np.linalg.norm(normals, axis=1) * np.linalg.norm(centres, axis=1) + 1e-12)
     level = np.minimum((0.35 + 0.65 * facing) * SHADE_LEVELS, SHADE_LEVELS - 1).astype(int)
-    return MESH_COLOUR * 255 * (level[:, None] + 1) / SHADE_LEVELS
+    return np.asarray(colour, dtype=float) * 255 * (level[:, None] + 1) / SHADE_LEVELS
 
 
 def draw_mesh(
@@ -52,6 +55,7 @@ def draw_mesh(
     faces: np.ndarray,
     alpha: float = 0.55,
     cull: int = 0,
+    colour: np.ndarray = MESH_COLOUR,
 ) -> np.ndarray:
     """Blend a shaded mesh into ``image (H, W, 3)`` uint8 BGR (a new image is returned).
 
@@ -59,6 +63,8 @@ def draw_mesh(
         vertices_px: ``(V, 2)`` projected pixels.
         vertices_cam: ``(V, 3)`` camera-frame points (metres), for the depth test and shading.
         faces: ``(T, 3)`` vertex indices; cull: see :func:`mesh_coverage`.
+        colour: fully lit BGR scale in [0, 1]: ``(3,)`` for the whole mesh, or ``(T, 3)`` per face (several
+            bodies drawn as one mesh, each in its own colour, nearest face on top).
     """
     height, width = image.shape[:2]
     pixels, pixel_faces = mesh_coverage(vertices_px, vertices_cam, faces, (height, width), cull)
@@ -67,7 +73,9 @@ def draw_mesh(
         return out
     flat = out.reshape(-1, 3)
     shown, which = np.unique(pixel_faces, return_inverse=True)  # shade only the faces that show
-    colour = face_shades(vertices_cam, faces[shown])[which]
+    colour = np.asarray(colour, dtype=float)
+    colour = colour[shown] if colour.ndim == 2 else colour
+    colour = face_shades(vertices_cam, faces[shown], colour)[which]
     flat[pixels] = np.clip(flat[pixels] * (1 - alpha) + colour * alpha + 0.5, 0, 255).astype(np.uint8)
     return out
 

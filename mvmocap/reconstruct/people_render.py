@@ -11,15 +11,43 @@ import torch
 from mvmocap.export.overlay import contact_sheet, draw_mesh, draw_skeleton
 from mvmocap.io.atomic import atomic_path
 from mvmocap.io.video import discover_cameras, iter_frames, open_camera, parse_offsets, plan_frames
+from mvmocap.synth.rasterize import winding_sign
 
 SHEET_TIMES = 3
 OTHER_COLOUR = (160, 160, 160)  # detections that belong to no kept person
+MESH_TINT = 0.25  # share of white mixed into a person's colour for its mesh, so that the shading reads
 
 
 def person_colour(k: int) -> tuple[int, int, int]:
     from mvmocap.reconstruct.people import PERSON_COLOURS
 
     return PERSON_COLOURS[k % len(PERSON_COLOURS)]
+
+
+def mesh_colour(k: int) -> np.ndarray:
+    """Person ``k``'s mesh colour: its BGR colour, lightened, as a ``(3,)`` scale in [0, 1] for :func:`draw_mesh`."""
+    return MESH_TINT + (1 - MESH_TINT) * np.asarray(person_colour(k), dtype=float) / 255
+
+
+def draw_people_meshes(image: np.ndarray, meshes: list[tuple[int, np.ndarray, np.ndarray]], faces: np.ndarray,
+                       cull: int = 0) -> np.ndarray:
+    """Every person's mesh over ``image (H, W, 3)`` uint8 BGR, each in :func:`mesh_colour`, as one mesh.
+
+    One z-buffer for all of them: where bodies overlap in the image, the nearer one shows.
+
+    Args:
+        meshes: ``(person k, vertices_px (V, 2) pixels, vertices_cam (V, 3) camera-frame metres)`` per person.
+        faces: ``(T, 3)`` the body model's faces; cull: see :func:`mvmocap.export.overlay.mesh_coverage`.
+    Returns:
+        a new image.
+    """
+    if not meshes:
+        return image.copy()
+    offsets = np.cumsum([0] + [len(m[1]) for m in meshes[:-1]])
+    all_faces = np.concatenate([faces + offset for offset in offsets])
+    colours = np.repeat(np.stack([mesh_colour(k) for k, _, _ in meshes]), len(faces), axis=0)  # (P T, 3)
+    return draw_mesh(image, np.concatenate([m[1] for m in meshes]), np.concatenate([m[2] for m in meshes]),
+                     all_faces, cull=cull, colour=colours)
 
 
 def render_people_overlays(out: Path, videos_dir, people, rig, kept, fits, body_model, cfg) -> Path:
@@ -44,6 +72,7 @@ def render_people_overlays(out: Path, videos_dir, people, rig, kept, fits, body_
         owned[c, f, track.slots[c, f]] = True
     rows: dict[int, list[np.ndarray]] = {f: [] for f in sorted(sheet_at)}
     faces, available = body_model.faces.numpy(), body_model.coco23_available.numpy()
+    cull = winding_sign(body_model.v_template, body_model.faces)  # closed bodies: back faces never show
     for c, name in enumerate(rig.names):
         writer = None
         with atomic_path(folder / f"{name}.mp4") as tmp:
@@ -51,7 +80,7 @@ def render_people_overlays(out: Path, videos_dir, people, rig, kept, fits, body_
                 if image is None:
                     continue
                 f = int(frames[i])
-                _draw_frame(image, c, f, name, people, owned, drawn.get(f, []), faces, available)
+                _draw_frame(image, c, f, name, people, owned, drawn.get(f, []), faces, available, cull)
                 if f in in_video:
                     if writer is None:
                         fps = float(people.fps[c]) / cfg.export.render_stride
@@ -68,10 +97,11 @@ def render_people_overlays(out: Path, videos_dir, people, rig, kept, fits, body_
     return folder
 
 
-def _draw_frame(image, c: int, f: int, name: str, people, owned, bodies, faces, available) -> None:
-    """Draw, in place, the fitted people (mesh, coloured skeleton, label) and the other detections (grey)."""
-    for k, vertices_px, vertices_cam, keypoints_px in bodies:
-        image[:] = draw_mesh(image, vertices_px[c], vertices_cam[c], faces)
+def _draw_frame(image, c: int, f: int, name: str, people, owned, bodies, faces, available, cull: int) -> None:
+    """Draw, in place, the fitted people (mesh, skeleton and label in the person's colour) and the other
+    detections (grey)."""
+    image[:] = draw_people_meshes(image, [(k, v_px[c], v_cam[c]) for k, v_px, v_cam, _ in bodies], faces, cull)
+    for k, _, _, keypoints_px in bodies:
         draw_skeleton(image, keypoints_px[c], available, person_colour(k), radius=8)
         top = keypoints_px[c][:, 1].min()
         cv2.putText(image, f"P{k}", _label_at(keypoints_px[c], top), cv2.FONT_HERSHEY_SIMPLEX, 2.0,

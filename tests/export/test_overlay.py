@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mvmocap.export.overlay import draw_mesh
+from mvmocap.export.overlay import MESH_COLOUR, draw_mesh
 from tests.synth.test_rasterize import _icosphere
 
 FOCAL, SIZE = 800.0, (600, 800)
@@ -36,3 +36,21 @@ def test_two_overlapping_spheres_are_painted_everywhere_inside_their_discs():
     alone = draw_mesh(image, _project(near), near, faces, alpha=1.0, cull=1)
     drawn = alone.max(-1) > 0
     np.testing.assert_array_equal(out[drawn], alone[drawn])
+
+
+def test_mesh_colour_defaults_to_the_fixed_colour_and_can_be_set_per_mesh_or_per_face():
+    vertices, faces = _icosphere(3)
+    points = vertices + np.array([0.0, 0.0, 4.0])
+    image = np.full(SIZE + (3,), 20, np.uint8)
+    default = draw_mesh(image, _project(points), points, faces, cull=1)
+    fixed = draw_mesh(image, _project(points), points, faces, cull=1, colour=MESH_COLOUR)
+    np.testing.assert_array_equal(default, fixed)
+    red = draw_mesh(image, _project(points), points, faces, alpha=1.0, cull=1, colour=np.array([0.0, 0.0, 1.0]))
+    painted = red.max(-1) > 20
+    assert painted.sum() > 10_000
+    assert (red[painted, 2] > 0).all() and (red[painted, :2] == 0).all()  # only the red channel (BGR)
+    per_face = np.zeros((len(faces), 3))
+    per_face[:, 0] = 1.0  # every face blue, given face by face
+    blue = draw_mesh(image, _project(points), points, faces, alpha=1.0, cull=1, colour=per_face)
+    np.testing.assert_array_equal(blue[..., 0], red[..., 2])  # the same shading, in the other channel
+    assert (blue[painted, 1:] == 0).all()

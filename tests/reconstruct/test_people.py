@@ -13,6 +13,7 @@ from mvmocap.cli.main import app
 from mvmocap.io.calibration import save_rig
 from mvmocap.io.openpose import write_frame
 from mvmocap.reconstruct import ReconstructConfig, run
+from mvmocap.reconstruct.people_render import mesh_colour
 from mvmocap.synth.crowd import crossing_walks, observe, ring_rig
 
 FRAMES = 8
@@ -54,6 +55,11 @@ def test_two_people_give_two_bodies(crowd, tmp_path):
     assert not (tmp_path / "out" / "smpl_params.npz").exists()  # the single-person files live per person
     sheet = cv2.imread(str(tmp_path / "out" / "overlays" / "contact_sheet.png"))
     assert sheet is not None and sheet.shape[0] == 3 * 360  # first, middle, last frame
+    pixels = sheet.reshape(-1, 3).astype(float)
+    for k in range(2):  # each person's mesh in its own colour (the videos are black)
+        colour = mesh_colour(k)
+        cosine = pixels @ colour / (np.linalg.norm(pixels, axis=1) * np.linalg.norm(colour) + 1e-9)
+        assert (cosine > 0.999).sum() > 300
     assert (tmp_path / "out" / "overlays" / "cam1.mp4").stat().st_size > 0
     for k in range(2):
         folder = tmp_path / "out" / f"person_{k}"
