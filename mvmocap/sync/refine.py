@@ -24,6 +24,9 @@ from mvmocap.sync.swaps import unswap_with_cameras
 from mvmocap.sync.tracks import CameraTrack
 
 GOLDEN = (np.sqrt(5) - 1) / 2
+# errors beyond this many medians count as outliers: ~ the 99.7th percentile of a 2D Gaussian error's
+# length (Rayleigh: median 1.18 sigma, 99.7 % at 3.4 sigma), so the truncation follows the detector's noise
+TRUNCATE_MEDIANS = 3.0
 
 
 @dataclass(frozen=True)
@@ -32,7 +35,7 @@ class RefineSettings:
     grid_step: float = 0.5
     tolerance: float = 0.01  # golden-section stops at this bracket width (frames)
     sweeps: int = 5
-    truncate_px: float = 20.0
+    truncate_px: float = 20.0  # the least truncation; raised to TRUNCATE_MEDIANS x the median error at the start
     min_confidence: float = 0.2
     max_frames: int = 300  # timeline frames used for the cost (evenly subsampled)
     profile_half_width: float = 0.6
@@ -66,6 +69,20 @@ class ResidualCost:
         self.rig = rig.to(torch.float64)
         self.timeline = timeline
         self.evaluations = 0
+        self.truncate_px = settings.truncate_px
+
+    def scale_truncation(self, offsets: np.ndarray) -> float:
+        """Raise the truncation to ``TRUNCATE_MEDIANS`` x the median reprojection error at ``offsets`` (never below
+        ``settings.truncate_px``): with a detector's ~10 px noise a fixed 20 px would cut genuine observations and
+        flatten the cost around its minimum."""
+        s = self.settings
+        kp = torch.from_numpy(np.ascontiguousarray(self.keypoints_at(offsets).transpose(1, 0, 2, 3)))
+        conf = torch.where(kp[..., 2] >= s.min_confidence, kp[..., 2], torch.zeros_like(kp[..., 2]))
+        tri = self.rig.triangulate_robust(kp[..., :2], conf, threshold_px=self.truncate_px)
+        seen = (conf > 0) & (tri.used.sum(-2, keepdim=True) >= 2)
+        if seen.any():
+            self.truncate_px = max(s.truncate_px, TRUNCATE_MEDIANS * float(tri.errors[seen].median()))
+        return self.truncate_px
 
     def per_frame(self, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per timeline frame ``(T,)`` sums of truncated squared errors and counts of observations."""
@@ -73,9 +90,9 @@ class ResidualCost:
         kp = self.keypoints_at(offsets)  # (C, T, J, 3)
         kp = torch.from_numpy(np.ascontiguousarray(kp.transpose(1, 0, 2, 3)))  # (T, C, J, 3)
         conf = torch.where(kp[..., 2] >= s.min_confidence, kp[..., 2], torch.zeros_like(kp[..., 2]))
-        tri = self.rig.triangulate_robust(kp[..., :2], conf, threshold_px=s.truncate_px)
+        tri = self.rig.triangulate_robust(kp[..., :2], conf, threshold_px=self.truncate_px)
         seen = (conf > 0) & (tri.used.sum(-2, keepdim=True) >= 2)  # (T, C, J)
-        loss = torch.clamp(tri.errors, max=s.truncate_px) ** 2
+        loss = torch.clamp(tri.errors, max=self.truncate_px) ** 2
         self.evaluations += 1
         return (loss * seen).sum((-1, -2)).numpy(), seen.sum((-1, -2)).numpy().astype(np.float64)
 
@@ -156,6 +173,7 @@ def refine_offsets(
         tracks, _ = unswap_with_cameras(tracks, rig, ratios, offsets, min_confidence=s.min_confidence,
                                         threshold_px=s.truncate_px)
     cost = ResidualCost(tracks, rig, ratios, frames, s)
+    cost.scale_truncation(offsets)
     free = [c for c in range(len(tracks)) if c not in fixed]
     for sweep in range(s.sweeps):
         previous = offsets.copy()
