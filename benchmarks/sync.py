@@ -1,6 +1,6 @@
 """Time synchronisation (issue 22): offsets recovered from the people, on synthetic and real captures.
 
-    python benchmarks/sync.py [--work /tmp/sync_det] [--trials 10] [--no-synthetic] [--no-real] [--interpolation linear]
+    python benchmarks/sync.py [--work /tmp/sync_det] [--trials 10] [--no-synthetic] [--no-real] [--interpolation gaussian]
 
 Synthetic: 4 cameras, 150 frames at 30 fps, random offsets in -10..+10 frames (fractional),
 1.5 px noise, 5 % missing joints, 2 % left/right swaps. Offsets estimated with the true
@@ -16,8 +16,9 @@ that of the same method on the uncut detections (all 100 frames), and also minus
 detections shortened to the frames the cut case covers (every camera cut by the largest k: the
 same stretch of motion, still synchronised as recorded).
 
-``--interpolation linear``: the first refinement's evaluation of the tracks between frames
-(linear between samples smoothed in each camera's own frames) instead of the Gaussian kernel.
+``--interpolation gaussian``: the tracks evaluated between frames by a Gaussian kernel at the fraction
+(:func:`mvmocap.sync.smooth.gaussian_at`) instead of linearly between samples smoothed in each camera's
+own frames (the default).
 """
 
 from __future__ import annotations
@@ -170,7 +171,7 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=5)
     parser.add_argument("--no-synthetic", action="store_true")
     parser.add_argument("--no-real", action="store_true")
-    parser.add_argument("--interpolation", choices=("gaussian", "linear"), default="gaussian")
+    parser.add_argument("--interpolation", choices=("linear", "gaussian"), default="linear")
     args = parser.parse_args()
     settings = RefineSettings(interpolation=args.interpolation)
     if not args.no_real:

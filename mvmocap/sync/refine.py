@@ -1,7 +1,7 @@
 """Sub-frame offsets with known cameras: minimise the robust triangulation residual over the offsets.
 
 Each camera's 2D track is cleaned (left/right swaps undone in time, :mod:`mvmocap.sync.smooth`, then with the other
-cameras, :mod:`mvmocap.sync.swaps`) and evaluated between its frames by a Gaussian kernel (:func:`gaussian_at`); for
+cameras, :mod:`mvmocap.sync.swaps`), smoothed and interpolated in time (:mod:`mvmocap.sync.resample`); for
 offsets ``o (C,)`` the joints of a fixed set of timeline frames are triangulated
 robustly (:meth:`CameraRig.triangulate_robust`) and the cost is the mean truncated
 squared reprojection error ``mean(min(e, tau)^2)`` over the confident observations.
@@ -43,11 +43,11 @@ class RefineSettings:
     bootstrap: int = 200
     block_frames: int = 10
     seed: int = 0
-    # how a track is evaluated between its frames in the cost: "gaussian" (kernel regression at the fractional
-    # frame, mvmocap.sync.smooth.gaussian_at, sigma = smooth_frames frames of the slowest camera, the same blur
-    # in time for every camera), or "linear" / "cubic" (Catmull-Rom) between samples smoothed on their own
-    # frames with sigma = smooth_frames own frames (the first method; kept for comparison)
-    interpolation: str = "gaussian"
+    # how a track is evaluated between its frames in the cost: "linear" (or "cubic", Catmull-Rom) between samples
+    # smoothed on their own frames with sigma = smooth_frames own frames, or "gaussian" (kernel regression at the
+    # fractional frame, mvmocap.sync.smooth.gaussian_at, sigma = smooth_frames frames of the slowest camera, the
+    # same blur in time for every camera). Linear measured as well or better (README, benchmarks/sync.py).
+    interpolation: str = "linear"
     smooth_frames: float = 1.0
     unswap_with_cameras: bool = True  # left/right swaps undone with the other cameras first (mvmocap.sync.swaps)
 
