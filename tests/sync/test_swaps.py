@@ -1,5 +1,6 @@
-import numpy as np
 from dataclasses import replace
+
+import numpy as np
 
 from mvmocap.keypoints import COCO23, flip_permutation
 from mvmocap.sync.swaps import unswap_with_cameras
