@@ -1,6 +1,7 @@
 """Sub-frame offsets with known cameras: minimise the robust triangulation residual over the offsets.
 
-Each camera's 2D track is cleaned (:mod:`mvmocap.sync.smooth`) and interpolated in time (:mod:`mvmocap.sync.resample`); for
+Each camera's 2D track is cleaned (left/right swaps undone in time, :mod:`mvmocap.sync.smooth`, then with the other
+cameras, :mod:`mvmocap.sync.swaps`), smoothed and interpolated in time (:mod:`mvmocap.sync.resample`); for
 offsets ``o (C,)`` the joints of a fixed set of timeline frames are triangulated
 robustly (:meth:`CameraRig.triangulate_robust`) and the cost is the mean truncated
 squared reprojection error ``mean(min(e, tau)^2)`` over the confident observations.
@@ -17,11 +18,15 @@ import numpy as np
 import torch
 
 from mvmocap.geometry.camera import CameraRig
-from mvmocap.sync.resample import covered_span, resample_keypoints
-from mvmocap.sync.smooth import smooth_track, unswap_in_time
+from mvmocap.sync.resample import covered_span, resample_keypoints, sample_positions
+from mvmocap.sync.smooth import gaussian_at, smooth_track, unswap_in_time
+from mvmocap.sync.swaps import unswap_with_cameras
 from mvmocap.sync.tracks import CameraTrack
 
 GOLDEN = (np.sqrt(5) - 1) / 2
+# errors beyond this many medians count as outliers: ~ the 99.7th percentile of a 2D Gaussian error's
+# length (Rayleigh: median 1.18 sigma, 99.7 % at 3.4 sigma), so the truncation follows the detector's noise
+TRUNCATE_MEDIANS = 3.0
 
 
 @dataclass(frozen=True)
@@ -30,7 +35,7 @@ class RefineSettings:
     grid_step: float = 0.5
     tolerance: float = 0.01  # golden-section stops at this bracket width (frames)
     sweeps: int = 5
-    truncate_px: float = 20.0
+    truncate_px: float = 20.0  # the least truncation; raised to TRUNCATE_MEDIANS x the median error at the start
     min_confidence: float = 0.2
     max_frames: int = 300  # timeline frames used for the cost (evenly subsampled)
     profile_half_width: float = 0.6
@@ -38,8 +43,13 @@ class RefineSettings:
     bootstrap: int = 200
     block_frames: int = 10
     seed: int = 0
-    cubic: bool = False  # Catmull-Rom instead of linear interpolation in the cost
-    smooth_frames: float = 1.0  # Gaussian smoothing of the tracks before interpolation (see mvmocap.sync.smooth)
+    # how a track is evaluated between its frames in the cost: "linear" (or "cubic", Catmull-Rom) between samples
+    # smoothed on their own frames with sigma = smooth_frames own frames, or "gaussian" (kernel regression at the
+    # fractional frame, mvmocap.sync.smooth.gaussian_at, sigma = smooth_frames frames of the slowest camera, the
+    # same blur in time for every camera). Linear measured as well or better (README, benchmarks/sync.py).
+    interpolation: str = "linear"
+    smooth_frames: float = 1.0
+    unswap_with_cameras: bool = True  # left/right swaps undone with the other cameras first (mvmocap.sync.swaps)
 
 
 class ResidualCost:
@@ -47,24 +57,52 @@ class ResidualCost:
 
     def __init__(self, tracks: list[CameraTrack], rig: CameraRig, ratios: np.ndarray, timeline: np.ndarray,
                  settings: RefineSettings):
-        self.tracks = [replace(t, keypoints=smooth_track(unswap_in_time(t.keypoints), settings.smooth_frames))
-                       for t in tracks]
+        if settings.interpolation not in ("gaussian", "linear", "cubic"):
+            raise ValueError(f"unknown interpolation {settings.interpolation!r}")
         self.ratios, self.settings = np.asarray(ratios, np.float64), settings
+        if settings.interpolation == "gaussian":
+            self.tracks = [replace(t, keypoints=unswap_in_time(t.keypoints)) for t in tracks]
+            self.sigmas = settings.smooth_frames * self.ratios.max() / self.ratios  # own frames: one blur in time
+        else:
+            self.tracks = [replace(t, keypoints=smooth_track(unswap_in_time(t.keypoints), settings.smooth_frames))
+                           for t in tracks]
         self.rig = rig.to(torch.float64)
         self.timeline = timeline
         self.evaluations = 0
+        self.truncate_px = settings.truncate_px
+
+    def scale_truncation(self, offsets: np.ndarray) -> float:
+        """Raise the truncation to ``TRUNCATE_MEDIANS`` x the median reprojection error at ``offsets`` (never below
+        ``settings.truncate_px``): with a detector's ~10 px noise a fixed 20 px would cut genuine observations and
+        flatten the cost around its minimum."""
+        s = self.settings
+        kp = torch.from_numpy(np.ascontiguousarray(self.keypoints_at(offsets).transpose(1, 0, 2, 3)))
+        conf = torch.where(kp[..., 2] >= s.min_confidence, kp[..., 2], torch.zeros_like(kp[..., 2]))
+        tri = self.rig.triangulate_robust(kp[..., :2], conf, threshold_px=self.truncate_px)
+        seen = (conf > 0) & (tri.used.sum(-2, keepdim=True) >= 2)
+        if seen.any():
+            self.truncate_px = max(s.truncate_px, TRUNCATE_MEDIANS * float(tri.errors[seen].median()))
+        return self.truncate_px
 
     def per_frame(self, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per timeline frame ``(T,)`` sums of truncated squared errors and counts of observations."""
         s = self.settings
-        kp = resample_keypoints(self.tracks, offsets, self.ratios, self.timeline, cubic=s.cubic)  # (C, T, J, 3)
+        kp = self.keypoints_at(offsets)  # (C, T, J, 3)
         kp = torch.from_numpy(np.ascontiguousarray(kp.transpose(1, 0, 2, 3)))  # (T, C, J, 3)
         conf = torch.where(kp[..., 2] >= s.min_confidence, kp[..., 2], torch.zeros_like(kp[..., 2]))
-        tri = self.rig.triangulate_robust(kp[..., :2], conf, threshold_px=s.truncate_px)
+        tri = self.rig.triangulate_robust(kp[..., :2], conf, threshold_px=self.truncate_px)
         seen = (conf > 0) & (tri.used.sum(-2, keepdim=True) >= 2)  # (T, C, J)
-        loss = torch.clamp(tri.errors, max=s.truncate_px) ** 2
+        loss = torch.clamp(tri.errors, max=self.truncate_px) ** 2
         self.evaluations += 1
         return (loss * seen).sum((-1, -2)).numpy(), seen.sum((-1, -2)).numpy().astype(np.float64)
+
+    def keypoints_at(self, offsets: np.ndarray) -> np.ndarray:
+        """Every camera's cleaned track at the timeline frames for ``offsets`` -> ``(C, T, J, 3)``."""
+        if self.settings.interpolation == "gaussian":
+            return np.stack([gaussian_at(t.keypoints, sample_positions(self.timeline, o, r), sigma)
+                             for t, o, r, sigma in zip(self.tracks, offsets, self.ratios, self.sigmas)])
+        return resample_keypoints(self.tracks, offsets, self.ratios, self.timeline,
+                                  cubic=self.settings.interpolation == "cubic")
 
     def __call__(self, offsets: np.ndarray) -> float:
         total, count = self.per_frame(offsets)
@@ -130,7 +168,12 @@ def refine_offsets(
     s = settings or RefineSettings()
     offsets = np.asarray(start, np.float64).copy()
     frames = evaluation_frames(tracks, offsets, ratios, s.window + 1, s.max_frames)
+    if s.unswap_with_cameras:
+        tracks = [replace(t, keypoints=unswap_in_time(t.keypoints)) for t in tracks]
+        tracks, _ = unswap_with_cameras(tracks, rig, ratios, offsets, min_confidence=s.min_confidence,
+                                        threshold_px=s.truncate_px)
     cost = ResidualCost(tracks, rig, ratios, frames, s)
+    cost.scale_truncation(offsets)
     free = [c for c in range(len(tracks)) if c not in fixed]
     for sweep in range(s.sweeps):
         previous = offsets.copy()

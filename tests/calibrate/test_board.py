@@ -155,3 +155,92 @@ def test_a_camera_never_seeing_the_board_with_the_others_is_refused():
     eye = np.eye(4)
     with pytest.raises(InputError, match="camera\\(s\\) cam03 never saw the board at the same moment"):
         chain_cameras([{"01": eye, "02": eye}, {"02": eye}, {"07": eye}], ["cam01", "cam02", "cam03"])
+
+
+# --- ChArUco: a board rendered from OpenCV's own image of it -------------------------------------------------------
+
+CHARUCO_SPEC = "charuco:5x7:0.04:0.03:DICT_4X4_50"
+CHARUCO_PX = 60  # texture pixels per square
+
+
+def render_charuco(rvec, tvec, spec=CHARUCO_SPEC, occlude_right=0):
+    """The ChArUco board of ``spec`` seen by K_TRUE at pose (rvec, tvec), in the frame of
+    :meth:`Board.object_points` (origin = its first inner corner). ``occlude_right``: image columns
+    from the right painted grey (a partly seen board)."""
+    board = parse_board(spec)
+    dictionary = cv2.aruco.getPredefinedDictionary(getattr(cv2.aruco, board.dictionary))
+    cv_board = cv2.aruco.CharucoBoard((board.cols, board.rows), board.square_m, board.marker_m, dictionary)
+    margin = CHARUCO_PX
+    texture = cv_board.generateImage((board.cols * CHARUCO_PX + 2 * margin, board.rows * CHARUCO_PX + 2 * margin),
+                                     marginSize=margin)
+    R, _ = cv2.Rodrigues(np.asarray(rvec, float))
+    scale = board.square_m / CHARUCO_PX
+    offset = margin + CHARUCO_PX - 0.5  # first inner corner in texture pixel-centre coordinates
+    to_board = np.array([[scale, 0, -offset * scale], [0, scale, -offset * scale], [0, 0, 1]])
+    H = K_TRUE @ np.column_stack([R[:, 0], R[:, 1], tvec]) @ to_board
+    image = cv2.warpPerspective(texture, H, SIZE, flags=cv2.INTER_AREA, borderValue=255)
+    if occlude_right:
+        image[:, SIZE[0] - occlude_right:] = 128
+    return image
+
+
+def _project(board, ids, rvec, tvec):
+    R, _ = cv2.Rodrigues(np.asarray(rvec, float))
+    cam = board.object_points()[ids] @ R.T + np.asarray(tvec)
+    return cam[:, :2] / cam[:, 2:] * K_TRUE[0, 0] + K_TRUE[:2, 2]
+
+
+CHARUCO_POSES = [((0.2, -0.1, 0.05), (-0.06, -0.1, 0.55)), ((-0.3, 0.2, 0.1), (-0.03, -0.09, 0.5)),
+                 ((0.1, 0.35, -0.05), (-0.09, -0.13, 0.6)), ((-0.25, -0.3, 0.2), (-0.01, -0.11, 0.55)),
+                 ((0.35, 0.1, -0.1), (-0.07, -0.06, 0.53)), ((0.05, -0.35, 0.0), (-0.05, -0.12, 0.65)),
+                 ((-0.15, 0.25, -0.2), (-0.11, -0.1, 0.57))]
+
+
+def test_charuco_corners_are_found_with_their_ids_even_when_the_board_is_partly_hidden():
+    board = parse_board(CHARUCO_SPEC)
+    rvec, tvec = CHARUCO_POSES[0]
+    full = detect_board(render_charuco(rvec, tvec), board, "full")
+    assert full is not None and sorted(full.ids.tolist()) == list(range(24))  # (5-1) x (7-1) inner corners
+    # OpenCV's ChArUco corners are ~0.2-0.45 px off here (vs < 0.1 px for the checkerboard); a wrong id is tens of px
+    assert np.abs(full.corners - _project(board, full.ids, rvec, tvec)).max() < 0.75
+    # hide the right part of the board: a subset of the corners, each still with its own id
+    truth_all = _project(board, np.arange(24), rvec, tvec)
+    cut = int(SIZE[0] - np.quantile(truth_all[:, 0], 0.75)) - 5
+    part = detect_board(render_charuco(rvec, tvec, occlude_right=cut), board, "part")
+    assert part is not None and 6 <= len(part.ids) < 24
+    assert np.all(truth_all[part.ids, 0] < SIZE[0] - cut)  # only corners left of the occluder
+    assert np.abs(part.corners - _project(board, part.ids, rvec, tvec)).max() < 0.75
+
+
+def test_charuco_intrinsics_from_rendered_views_match_the_truth():
+    board = parse_board(CHARUCO_SPEC)
+    views = [detect_board(render_charuco(*pose), board, f"v{i}") for i, pose in enumerate(CHARUCO_POSES)]
+    assert all(v is not None for v in views)
+    result = calibrate_camera("cam01", views, board, SIZE, len(views))
+    assert abs(result.K[0, 0] / K_TRUE[0, 0] - 1) < 0.01 and abs(result.K[1, 1] / K_TRUE[1, 1] - 1) < 0.01
+    assert abs(result.K[0, 2] - K_TRUE[0, 2]) < 5 and abs(result.K[1, 2] - K_TRUE[1, 2]) < 5
+    assert result.rms_px < 0.5 and np.all(result.std[:4] > 0)
+
+
+def test_charuco_never_seen_is_refused_by_name(tmp_path):
+    board = parse_board(CHARUCO_SPEC)
+    # a checkerboard is not a ChArUco board: no markers, so no ChArUco corners
+    _write_camera(tmp_path / "cam00", [render_board(*p) for p in POSES[:3]])
+    _write_camera(tmp_path / "cam01", [render_charuco(*p) for p in CHARUCO_POSES[:5]])
+    with pytest.raises(InputError, match="camera cam00: the board \\(charuco 5x7\\) was not found in any of its 3 images"):
+        calibrate_board_intrinsics(tmp_path, board)
+    # the wrong dictionary finds no marker either
+    wrong = parse_board("charuco:5x7:0.04:0.03:DICT_5X5_50")
+    assert detect_board(render_charuco(*CHARUCO_POSES[0]), wrong) is None
+
+
+def test_cli_charuco_board_calibration_writes_the_intrinsics(tmp_path):
+    from mvmocap.cli.main import app
+    from mvmocap.io.calibration import load_rig
+
+    _write_camera(tmp_path / "imgs" / "cam01", [render_charuco(*p) for p in CHARUCO_POSES])
+    result = CliRunner().invoke(app, ["calibrate", "--board", CHARUCO_SPEC, "--images", str(tmp_path / "imgs"),
+                                      "--out", str(tmp_path / "board.yaml")])
+    assert result.exit_code == 0, result.output
+    K = load_rig(tmp_path / "board.yaml").K.numpy()[0]
+    assert abs(K[0, 0] / K_TRUE[0, 0] - 1) < 0.01 and abs(K[0, 2] - K_TRUE[0, 2]) < 5
