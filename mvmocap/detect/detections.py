@@ -10,6 +10,21 @@ from mvmocap.errors import InputError
 from mvmocap.keypoints import COCO23
 
 
+def check_per_detection_arrays(keypoints: np.ndarray, boxes, image_sizes, mono3d, what: str = "") -> None:
+    """The arrays that go with ``keypoints (C, ..., J, 3)``: finite keypoints, ``boxes (C, ..., 5)``,
+    ``image_sizes (C, 2)``, ``mono3d (C, ..., J, 4)`` or None; :class:`InputError` naming the first mismatch.
+    ``...`` is the frame axis (and the person axis of :class:`mvmocap.detect.people.PeopleDetections`)."""
+    lead = keypoints.shape[:-2]
+    if not np.all(np.isfinite(keypoints)):
+        raise InputError(f"{what}keypoints contain NaN/inf: missing points must have confidence 0 instead")
+    if np.asarray(boxes).shape != lead + (5,):
+        raise InputError(f"{what}boxes must have shape {lead + (5,)}, got {np.asarray(boxes).shape}")
+    if np.asarray(image_sizes).shape != (lead[0], 2):
+        raise InputError(f"image_sizes must have shape ({lead[0]}, 2), got {np.asarray(image_sizes).shape}")
+    if mono3d is not None and np.asarray(mono3d).shape != keypoints.shape[:-1] + (4,):
+        raise InputError(f"mono3d must have shape {keypoints.shape[:-1] + (4,)}, got {np.asarray(mono3d).shape}")
+
+
 @dataclass(frozen=True)
 class Detections:
     """One tracked person's 2D evidence in C synchronised cameras over F frames.
@@ -54,14 +69,7 @@ class Detections:
         kp = np.asarray(self.keypoints)
         if kp.ndim != 4 or kp.shape[:2] != (C, F) or kp.shape[3] != 3:
             raise InputError(f"keypoints must have shape ({C}, {F}, J, 3), got {kp.shape}")
-        if not np.all(np.isfinite(kp)):
-            raise InputError("keypoints contain NaN/inf: missing points must have confidence 0 instead")
-        if np.asarray(self.boxes).shape != (C, F, 5):
-            raise InputError(f"boxes must have shape ({C}, {F}, 5), got {np.asarray(self.boxes).shape}")
-        if np.asarray(self.image_sizes).shape != (C, 2):
-            raise InputError(f"image_sizes must have shape ({C}, 2), got {np.asarray(self.image_sizes).shape}")
-        if self.mono3d is not None and np.asarray(self.mono3d).shape != kp.shape[:3] + (4,):
-            raise InputError(f"mono3d must have shape {kp.shape[:3] + (4,)}, got {np.asarray(self.mono3d).shape}")
+        check_per_detection_arrays(kp, self.boxes, self.image_sizes, self.mono3d)
 
     @property
     def num_cameras(self) -> int:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mvmocap.detect.detections import Detections
+from mvmocap.detect.detections import Detections, check_per_detection_arrays
 from mvmocap.errors import InputError
 from mvmocap.keypoints import COCO23
 
@@ -52,14 +52,7 @@ class PeopleDetections:
         kp = np.asarray(self.keypoints)
         if kp.ndim != 5 or kp.shape[:2] != (C, F) or kp.shape[3:] != (len(COCO23), 3):
             raise InputError(f"people keypoints must have shape ({C}, {F}, P, {len(COCO23)}, 3), got {kp.shape}")
-        if not np.all(np.isfinite(kp)):
-            raise InputError("people keypoints contain NaN/inf: missing points must have confidence 0 instead")
-        if np.asarray(self.boxes).shape != kp.shape[:3] + (5,):
-            raise InputError(f"people boxes must have shape {kp.shape[:3] + (5,)}, got {np.asarray(self.boxes).shape}")
-        if np.asarray(self.image_sizes).shape != (C, 2):
-            raise InputError(f"image_sizes must have shape ({C}, 2), got {np.asarray(self.image_sizes).shape}")
-        if self.mono3d is not None and np.asarray(self.mono3d).shape != kp.shape[:4] + (4,):
-            raise InputError(f"mono3d must have shape {kp.shape[:4] + (4,)}, got {np.asarray(self.mono3d).shape}")
+        check_per_detection_arrays(kp, self.boxes, self.image_sizes, self.mono3d, what="people ")
 
     @property
     def num_cameras(self) -> int:

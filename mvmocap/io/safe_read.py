@@ -137,7 +137,7 @@ def parse_yaml(text: str, path: str | Path) -> Any:
         refused = _check_yaml_events(text)
         if refused:
             raise FileFormatError(path, f"refused YAML: {refused}")
-        return yaml.load(text, Loader=_LOADER)
+        return yaml.load(text, Loader=_LOADER)  # a SafeLoader (no objects built), on a capped, alias-checked text
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
