@@ -5,13 +5,15 @@
 * ``mvmocap eval heldout-camera VIDEOS --calibration FILE --out WORK`` (each camera held out in turn)
 * ``mvmocap eval synthetic --method M [--seed 0 --n 500 --views 4]``
   (also spelled ``mvmocap eval --dataset synthetic --method M ...``)
+* ``mvmocap eval --dataset synthetic --sequence [--cameras 2,4,8] [--condition clean,noisy,occluded] ...``
+  (motion clips, every method in one run: :mod:`mvmocap.cli.eval_sequence`)
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
@@ -31,6 +33,17 @@ def _default(
     views: int = typer.Option(4, "--views", help="Cameras per sample."),
     device: str = typer.Option("cpu", "--device"),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the result as JSON."),
+    sequence: bool = typer.Option(False, "--sequence", help="Motion clips: every --methods value on the same clips."),
+    cameras: Optional[List[str]] = typer.Option(None, "--cameras", help="--sequence: cameras per capture, e.g. 2,4,8."),
+    condition: Optional[List[str]] = typer.Option(None, "--condition", help="--sequence: clean,noisy,occluded."),
+    rig_family: Optional[List[str]] = typer.Option(None, "--rig-family", help="--sequence: rig families (default: the training ones)."),
+    pose_family: Optional[List[str]] = typer.Option(None, "--pose-family", help="--sequence: pose families of the key poses."),
+    clips: int = typer.Option(3, "--clips", help="--sequence: clips per cell."),
+    frames: int = typer.Option(90, "--frames", help="--sequence: frames per clip (30 fps)."),
+    methods: Optional[List[str]] = typer.Option(None, "--methods", help="--sequence: fit,triangulation,volumetric,volumetric-net,volumetric+fit (default), triangulation-selfcal."),
+    uncalibrated: bool = typer.Option(False, "--uncalibrated", help="--sequence: hide the cameras; score after a per-frame similarity in camera 0's frame."),
+    heldout: bool = typer.Option(False, "--heldout", help="--sequence: the held-out rig family high_wide and pose family leaning, where not given."),
+    out: Optional[Path] = typer.Option(None, "--out", help="--sequence: write the result as JSON."),
 ) -> None:
     if ctx.invoked_subcommand is not None:
         return
@@ -39,6 +52,18 @@ def _default(
         raise typer.Exit(0)
     if dataset != "synthetic":
         raise fail(f"unknown dataset {dataset!r}; available: synthetic")
+    if sequence:
+        from mvmocap.cli.eval_sequence import run_sequence_command
+
+        run_sequence_command(cameras, condition, rig_family, pose_family, clips, frames, methods, uncalibrated, heldout,
+                             seed, out or json_out)
+        return
+    sequence_only = {"--cameras": cameras, "--condition": condition, "--rig-family": rig_family,
+                     "--pose-family": pose_family, "--methods": methods, "--uncalibrated": uncalibrated,
+                     "--heldout": heldout, "--out": out}
+    given = [name for name, value in sequence_only.items() if value]
+    if given:
+        raise fail(f"{', '.join(given)} only apply with --sequence")
     _run_synthetic(method, seed, n, views, device, json_out)
 
 

@@ -53,6 +53,7 @@ from mvmocap.synth.sequence import CONDITIONS, SequenceConfig, SyntheticCapture,
 HELDOUT_RIG_FAMILY = "high_wide"
 HELDOUT_POSE_FAMILY = "leaning"
 DEFAULT_METHODS = ("fit", "triangulation", "volumetric", "volumetric-net", "volumetric+fit")
+SELFCAL_DEFAULTS = DEFAULT_METHODS + (SELFCAL,)  # --uncalibrated without --methods: all, those needing cameras reported so
 SEQUENCE_SEED_OFFSET = 9_000_000  # keeps benchmark clips apart from training seeds 0, 1, ...
 MASK_SIDE = 320  # rendered masks' longer side, px: the volumetric inference decodes masks at this size
 
@@ -235,5 +236,5 @@ def rich_table(result: dict):
     return table
 
 
-__all__ = ["DEFAULT_METHODS", "HELDOUT_POSE_FAMILY", "HELDOUT_RIG_FAMILY", "SequenceBenchmark", "format_markdown",
+__all__ = ["DEFAULT_METHODS", "SELFCAL_DEFAULTS", "HELDOUT_POSE_FAMILY", "HELDOUT_RIG_FAMILY", "SequenceBenchmark", "format_markdown",
            "heldout_preset", "rich_table", "run_sequence_benchmark", "table_rows"]
