@@ -30,6 +30,7 @@ from torch import Tensor
 from mvmocap.evaluate import metrics
 from mvmocap.geometry.camera import CameraRig
 from mvmocap.geometry.procrustes import apply_similarity, similarity_procrustes
+from mvmocap.geometry.rotations import rotation_angle_between
 
 PCK_MM = 50.0
 FRAME_METRICS = ("mpjpe", "pa_mpjpe", "pve", "pck50")
@@ -93,9 +94,7 @@ def relative_rotation_errors_deg(estimate: CameraRig, truth: CameraRig) -> Tenso
     Re, Rt = estimate.R.to(torch.float64), truth.R.to(torch.float64)
     rel_e = Re[1:] @ Re[0].T
     rel_t = Rt[1:] @ Rt[0].T
-    diff = rel_e @ rel_t.transpose(-1, -2)
-    cos = ((diff.diagonal(dim1=-2, dim2=-1).sum(-1) - 1) / 2).clamp(-1.0, 1.0)
-    return torch.rad2deg(torch.acos(cos))
+    return torch.rad2deg(rotation_angle_between(rel_t, rel_e))
 
 
 class Pool:
