@@ -140,3 +140,9 @@ def test_a_method_without_output_lowers_the_coverage():
 def test_bad_settings_are_refused_before_any_work(options, message):
     with pytest.raises(InputError, match=message):
         _bench(**options)
+
+
+def test_masks_are_rendered_only_for_methods_that_use_them():
+    assert _bench(methods=("triangulation", "fit")).cell(3, "clean").mask_side == 0
+    assert _bench(methods=("triangulation", "volumetric")).cell(3, "clean").mask_side > 0
+    assert _bench(methods=("volumetric", "triangulation-selfcal"), uncalibrated=True).cell(3, "clean").mask_side == 0
