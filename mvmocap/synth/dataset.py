@@ -27,7 +27,12 @@ keypoints_crop     (B, C, J, 3)             ``keypoints2d`` in crop pixels (+ co
 heatmaps           (B, C, J, Hs, Hs)        only with ``heatmap_size > 0``
 mask               (B, C, S, S)             silhouette in the crop, only with ``render_size > 0``
 iuv                (B, C, 3, S, S)          part, U, V in the crop, only with ``render_iuv``
-view_valid         (B, C) bool              False = a missing view (its evidence is zero)
+view_valid         (B, C) bool              False = a missing view (its evidence is zero); with
+                                            ``views_min``, a uniform number of views in
+                                            views_min..views per sample is kept
+triangulated       (B, J, 3)                only with ``pipeline_skeleton``: ``keypoints2d`` are then
+triangulated_confidence (B, J)              left/right-repaired as the pipeline does, and these are
+                                            their robust triangulation (metres; confidence 0 = none)
 pose_family        (B,) long                index into ``pose_sampler.ALL_FAMILIES`` (-1 = pose files)
 rig_family         (B,) long                index into ``rig_sampler.RIG_FAMILIES``
 index              (B,) long                sample index
@@ -59,6 +64,7 @@ class SynthConfig:
     """What to generate. Sizes in pixels; 0 disables heatmaps / rendering."""
 
     views: int = 4
+    views_min: int | None = None
     pose_families: tuple[str, ...] = FAMILIES
     pose_family_weights: tuple[float, ...] | None = None
     pose_files: tuple[str, ...] = ()
@@ -73,6 +79,7 @@ class SynthConfig:
     render_size: int = 0
     render_iuv: bool = False
     return_vertices: bool = False
+    pipeline_skeleton: bool = False
     noise: ev.DetectorNoise = field(default_factory=ev.DetectorNoise)
     augment: ev.AugmentConfig = field(default_factory=ev.AugmentConfig)
 
@@ -103,6 +110,8 @@ class SynthConfig:
         cfg = cls(**d)
         if not 1 <= cfg.views <= 8:
             raise InputError(f"views must be in 1..8, got {cfg.views}")
+        if cfg.views_min is not None and not 1 <= cfg.views_min <= cfg.views:
+            raise InputError(f"views_min must be in 1..views ({cfg.views}), got {cfg.views_min}")
         weights = cfg.pose_family_weights
         if weights is not None and (len(weights) != len(cfg.pose_families) or min(weights) < 0 or sum(weights) <= 0):
             raise InputError(
@@ -234,7 +243,10 @@ class SyntheticMultiView(Dataset):
             crops.append(ev.square_crops(b, cfg.crop_scale))
             noisy.append(p)
             conf.append(c)
-            keep_view.append(ev.missing_views(cfg.views, g, cfg.augment.missing_view))
+            keep = ev.missing_views(cfg.views, g, cfg.augment.missing_view)
+            if cfg.views_min is not None:
+                keep = keep & ev.active_views(cfg.views, cfg.views_min, g)
+            keep_view.append(keep)
         noisy, conf, crops, view_valid = torch.stack(noisy), torch.stack(conf), torch.stack(crops), torch.stack(keep_view)
         conf = conf * view_valid[..., None]
         noisy = noisy * view_valid[..., None, None]
@@ -253,8 +265,10 @@ class SyntheticMultiView(Dataset):
         sample["K_crop"] = ev.crop_intrinsics(K, crops, size_for_crop)
         if cfg.render_size:
             self._render(sample, verts, gens)
+        if cfg.pipeline_skeleton:
+            _pipeline_skeleton(sample)
         if cfg.heatmap_size:
-            hm_pts = ev.to_crop(noisy, crops, cfg.heatmap_size)
+            hm_pts = ev.to_crop(sample["keypoints2d"][..., :2], crops, cfg.heatmap_size)
             sample["heatmaps"] = ev.gaussian_heatmaps(hm_pts, sample["keypoints_crop"][..., 2], cfg.heatmap_size, cfg.heatmap_sigma)
         return sample
 
@@ -294,6 +308,23 @@ class SyntheticMultiView(Dataset):
         sample["keypoints2d"] = torch.cat([sample["keypoints2d"][..., :2], conf[..., None]], -1)
         if iuvs:
             sample["iuv"] = torch.stack(iuvs)
+
+
+def _pipeline_skeleton(sample: dict[str, Tensor]) -> None:
+    """What the reconstruct pipeline does to detections before any method sees them: the
+    multi-view left/right repair of ``keypoints2d`` (and ``keypoints_crop``), then the robust
+    triangulation, stored as ``triangulated (B, J, 3)`` metres and ``triangulated_confidence (B, J)``."""
+    from mvmocap.synth.batch_geometry import side_flips, triangulate_batch
+    from mvmocap.keypoints import COCO17, flip_permutation
+
+    perm = list(flip_permutation(COCO17))
+    flips = torch.stack([side_flips(sample, i) for i in range(sample["K"].shape[0])])[..., None, None]  # (B, C, 1, 1)
+    for key in ("keypoints2d", "keypoints_crop"):
+        sample[key] = torch.where(flips, sample[key][..., perm, :], sample[key])
+    tri = triangulate_batch(sample, repair=False)
+    dtype = sample["keypoints2d"].dtype
+    sample["triangulated"] = torch.nan_to_num(tri.points).to(dtype)
+    sample["triangulated_confidence"] = (tri.confidence * torch.isfinite(tri.points).all(-1)).to(dtype)
 
 
 def _pinhole(points: Tensor, K: Tensor, R: Tensor, t: Tensor) -> Tensor:
