@@ -1,0 +1,268 @@
+"""A realistic 2D detector model: confidence tied to error, self-occlusion, and detector faults.
+
+:class:`RealisticNoise` turns true projections into detections that look like BlazePose's on the
+shared pose2sim demo (``benchmarks/synth_evidence.py`` measures both side by side).
+
+Shapes: ``T`` time steps (``T = 1`` for independent frames), ``C`` views, ``J`` joints (COCO order).
+Units: pixels; error scales are fractions of the person's size (the longer side of the box of the
+true joints, :func:`mvmocap.synth.evidence.keypoint_box_size`).
+
+The model, per view, time step and joint:
+
+1. a latent difficulty ``z ~ N(0, 1)`` (AR(1) along ``T`` with correlation ``time_corr``), raised
+   by ``occluded_shift`` where the joint is hidden behind the body;
+2. error: isotropic Gaussian with std ``sigma_j * exp(error_gain * z) * box`` px (an outlier with
+   std ``outlier_sigma * box`` where a second, ``z``-correlated uniform exceeds ``1 - outlier_rate``);
+3. confidence: a Gaussian copula on ``-z`` with correlation ``confidence_corr``, mapped through the
+   demo's confidence quantiles (so its marginal is BlazePose's);
+4. faults: whole-view left/right swaps, single-limb swaps, the person lost in a view (confidence 0),
+   a wrong person's skeleton elsewhere in the image; each as runs along ``T`` (a two-state Markov
+   chain with the stationary rate and the mean run length given); for ``T = 1`` a Bernoulli draw at
+   the stationary rate;
+5. occluded joints dropped (confidence 0) with ``occluded_drop``; keypoints outside the image get
+   confidence 0 and x = y = 0.
+
+Missing = confidence 0 and x = y = 0, never NaN. Randomness only from the explicit generator.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+
+import torch
+from torch import Tensor
+
+from mvmocap.errors import InputError
+from mvmocap.keypoints import COCO17, flip_permutation
+from mvmocap.synth.evidence import _BLAZEPOSE_SIGMA
+
+# COCO-17 limb chains exchanged by a single-limb swap: (left indices, right indices).
+LIMB_PAIRS = (((5, 7, 9), (6, 8, 10)), ((11, 13, 15), (12, 14, 16)))
+
+# Fitted to BlazePose (mediapipe 0.10.14) on ../shared/data/pose2sim_demo (4 Qualisys cameras x 100
+# frames) against the reprojection of the robust triangulation with the Qualisys calibration, and
+# the z-buffer of the demo's fitted body (/tmp/bench_demo/smpl_params.npz) for occlusion, by
+#     python benchmarks/synth_evidence.py
+# (2026-12-03). confidence_quantiles: the demo's confidence at the listed probabilities;
+# error_gain / confidence_corr / occluded_shift: chosen so that the synthetic Spearman correlation,
+# the error quantiles per confidence bin and the occluded/visible error ratio match the demo's
+# (see the table in README "Synthetic evidence"). lost / wrong-person rates cannot be measured on
+# the demo (BlazePose found the one subject in every view and frame): they are priors.
+_CONF_PROBS = (0.0, 0.02, 0.05, 0.10, 0.15, 0.20, 0.25, 0.30, 0.40, 0.50, 0.60, 1.0)
+_CONF_VALUES = (0.16, 0.52, 0.80, 0.90, 0.94, 0.96, 0.973, 0.983, 0.994, 0.999, 0.9997, 1.0)
+
+
+@dataclass(frozen=True)
+class RealisticNoise:
+    """Parameters of the realistic detector model (see the module docstring).
+
+    Attributes:
+        sigma: ``J`` per-joint error std per axis / box at difficulty ``z = 0``.
+        error_gain: error std multiplier ``exp(error_gain * z)``.
+        confidence_corr: copula correlation between ``-z`` and the confidence's normal score.
+        confidence_probs, confidence_values: the confidence quantile function (piecewise linear).
+        outlier_rate, outlier_sigma: gross errors (std / box).
+        occluded_shift: added to ``z`` of joints hidden behind the body.
+        occluded_drop: probability that a hidden joint is dropped (confidence 0).
+        swap_rate, swap_frames: whole-view left/right swaps (stationary rate, mean run length in frames).
+        limb_swap_rate, limb_swap_frames: one arm or one leg exchanged with its partner.
+        lost_rate, lost_frames: the person missed in a view (all joints confidence 0).
+        wrong_person_rate, wrong_person_frames: another skeleton elsewhere in the image, confident.
+        time_corr: AR(1) correlation of the latent difficulty and of the error along ``T``.
+        source: how the figures were obtained.
+    """
+
+    sigma: tuple[float, ...] = _BLAZEPOSE_SIGMA
+    error_gain: float = 0.55
+    confidence_corr: float = 0.5
+    confidence_probs: tuple[float, ...] = _CONF_PROBS
+    confidence_values: tuple[float, ...] = _CONF_VALUES
+    outlier_rate: float = 0.01
+    outlier_sigma: float = 0.18
+    occluded_shift: float = 0.5
+    occluded_drop: float = 0.0
+    swap_rate: float = 0.05
+    swap_frames: float = 3.0
+    limb_swap_rate: float = 0.02
+    limb_swap_frames: float = 3.0
+    lost_rate: float = 0.01
+    lost_frames: float = 10.0
+    wrong_person_rate: float = 0.005
+    wrong_person_frames: float = 4.0
+    time_corr: float = 0.8
+    source: str = "BlazePose on the pose2sim demo (benchmarks/synth_evidence.py, 2026-12-03)"
+
+    def __post_init__(self) -> None:
+        if len(self.confidence_probs) != len(self.confidence_values) or len(self.confidence_probs) < 2:
+            raise InputError("confidence_probs and confidence_values must be equal-length lists (>= 2)")
+        for name in ("outlier_rate", "occluded_drop", "swap_rate", "limb_swap_rate", "lost_rate", "wrong_person_rate"):
+            value = getattr(self, name)
+            if not 0.0 <= value < 1.0:
+                raise InputError(f"realistic noise: {name} must be in [0, 1), got {value}")
+        for name in ("swap_frames", "limb_swap_frames", "lost_frames", "wrong_person_frames"):
+            if getattr(self, name) < 1.0:
+                raise InputError(f"realistic noise: {name} must be >= 1 frame, got {getattr(self, name)}")
+        if not -1.0 <= self.confidence_corr <= 1.0 or not 0.0 <= self.time_corr < 1.0:
+            raise InputError("realistic noise: confidence_corr must be in [-1, 1] and time_corr in [0, 1)")
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "RealisticNoise":
+        """From a YAML mapping of field overrides (``kind`` ignored); lists become tuples."""
+        known = {f.name for f in fields(cls)}
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items() if k != "kind"}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise InputError(f"unknown realistic noise option(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        if values:
+            values.setdefault("source", "training config (on top of the fitted defaults)")
+        return cls(**values)
+
+    def to_dict(self) -> dict:
+        return {"kind": "realistic", **asdict(self)}
+
+    def apply(
+        self, points: Tensor, box_size: Tensor, visible: Tensor | None, image_size: Tensor, generator: torch.Generator
+    ) -> tuple[Tensor, Tensor]:
+        """Detections from true projections.
+
+        Args:
+            points: ``(T, C, J, 2)`` true pixels.
+            box_size: ``(T, C)`` px, the person's size (longer side of the true joints' box).
+            visible: ``(T, C, J)`` bool, False = hidden behind the body; None = all visible.
+            image_size: ``(C, 2)`` (width, height) px.
+            generator: the only source of randomness (CPU generator; results move to ``points``' device).
+
+        Returns:
+            ``(points (T, C, J, 2), confidence (T, C, J))``; missing joints have confidence 0 and x = y = 0.
+        """
+        if points.dim() != 4 or points.shape[-1] != 2:
+            raise InputError(f"points must be (T, C, J, 2), got {tuple(points.shape)}")
+        T, C, J, _ = points.shape
+        if len(self.sigma) < J:
+            raise InputError(f"the noise model has {len(self.sigma)} joints, the points {J}")
+        dt, dev = points.dtype, points.device
+        if visible is None:
+            visible = torch.ones(T, C, J, dtype=torch.bool, device=dev)
+        draw = _Draws(generator, dt, dev)
+        hidden = ~visible.to(dev)
+
+        # 1. latent difficulty and the errors it scales.
+        z = _ar1(draw.normal(T, C, J), self.time_corr) + self.occluded_shift * hidden.to(dt)
+        sigma = torch.as_tensor(self.sigma[:J], dtype=dt, device=dev)
+        std = sigma * torch.exp(self.error_gain * z)
+        u_out = _phi(0.5 * z + math.sqrt(0.75) * draw.normal(T, C, J))
+        std = torch.where(u_out > 1 - self.outlier_rate, torch.full_like(std, self.outlier_sigma), std)
+        step = _ar1(draw.normal(T, C, J, 2), self.time_corr)
+        noisy = points + step * (std * box_size[..., None]).unsqueeze(-1)
+
+        # 2. confidence from the same latent (Gaussian copula), through BlazePose's quantiles.
+        rho = self.confidence_corr
+        score = -rho * z + math.sqrt(max(1 - rho * rho, 0.0)) * draw.normal(T, C, J)
+        conf = _interp(_phi(score), self.confidence_probs, self.confidence_values)
+
+        # 3. faults.
+        if J >= 17:
+            swap = _runs(draw, T, C, self.swap_rate, self.swap_frames)
+            perm = torch.as_tensor(flip_permutation(COCO17) + tuple(range(17, J)), device=dev)
+            noisy = torch.where(swap[..., None, None], noisy[..., perm, :], noisy)
+            conf = torch.where(swap[..., None], conf[..., perm], conf)
+            noisy = self._limb_swaps(noisy, draw)
+        wrong = _runs(draw, T, C, self.wrong_person_rate, self.wrong_person_frames)
+        if bool(wrong.any()):
+            noisy = torch.where(wrong[..., None, None], _other_person(points, box_size, image_size, draw), noisy)
+            hidden = hidden & ~wrong[..., None]
+        lost = _runs(draw, T, C, self.lost_rate, self.lost_frames)
+        dropped = hidden & (draw.uniform(T, C, J) < self.occluded_drop)
+        size = image_size.to(device=dev, dtype=dt)[None, :, None, :]
+        outside = ((noisy < 0) | (noisy > size - 1)).any(-1)
+        keep = ~(lost[..., None] | dropped | outside)
+        conf = torch.where(keep, conf, torch.zeros_like(conf))
+        noisy = torch.where(keep[..., None], noisy, torch.zeros_like(noisy))
+        return noisy, conf
+
+    def _limb_swaps(self, noisy: Tensor, draw: "_Draws") -> Tensor:
+        T, C = noisy.shape[:2]
+        for left, right in LIMB_PAIRS:
+            swap = _runs(draw, T, C, self.limb_swap_rate / len(LIMB_PAIRS), self.limb_swap_frames)
+            perm = list(range(noisy.shape[-2]))
+            for a, b in zip(left, right):
+                perm[a], perm[b] = b, a
+            idx = torch.as_tensor(perm, device=noisy.device)
+            noisy = torch.where(swap[..., None, None], noisy[..., idx, :], noisy)
+        return noisy
+
+
+class _Draws:
+    """Random draws from one CPU generator, moved to the target dtype and device."""
+
+    def __init__(self, generator: torch.Generator, dtype: torch.dtype, device: torch.device):
+        self.generator, self.dtype, self.device = generator, dtype, device
+
+    def normal(self, *shape: int) -> Tensor:
+        return torch.randn(shape, generator=self.generator, dtype=self.dtype).to(self.device)
+
+    def uniform(self, *shape: int) -> Tensor:
+        return torch.rand(shape, generator=self.generator, dtype=self.dtype).to(self.device)
+
+
+def _phi(x: Tensor) -> Tensor:
+    """Standard normal CDF."""
+    return 0.5 * (1 + torch.erf(x / math.sqrt(2.0)))
+
+
+def _interp(u: Tensor, probs: tuple[float, ...], values: tuple[float, ...]) -> Tensor:
+    """Piecewise-linear quantile function through ``(probs, values)`` evaluated at ``u``."""
+    p = torch.as_tensor(probs, dtype=u.dtype, device=u.device)
+    v = torch.as_tensor(values, dtype=u.dtype, device=u.device)
+    i = torch.searchsorted(p, u.clamp(p[0], p[-1]).contiguous()).clamp(1, len(probs) - 1)
+    p0, p1, v0, v1 = p[i - 1], p[i], v[i - 1], v[i]
+    w = ((u - p0) / (p1 - p0).clamp(min=1e-12)).clamp(0, 1)
+    return v0 + w * (v1 - v0)
+
+
+def _ar1(eps: Tensor, rho: float) -> Tensor:
+    """Unit-variance AR(1) along dim 0 of ``eps (T, ...)`` (i.i.d. N(0, 1)) with correlation ``rho``."""
+    if eps.shape[0] == 1 or rho == 0.0:
+        return eps
+    out = [eps[0]]
+    scale = math.sqrt(1 - rho * rho)
+    for k in range(1, eps.shape[0]):
+        out.append(rho * out[-1] + scale * eps[k])
+    return torch.stack(out)
+
+
+def _runs(draw: _Draws, T: int, C: int, rate: float, mean_frames: float) -> Tensor:
+    """``(T, C)`` bool events: a two-state Markov chain along ``T`` with stationary share ``rate`` and
+    mean run length ``mean_frames``; for ``T = 1`` a Bernoulli draw at ``rate``."""
+    u = draw.uniform(T, C)
+    if rate <= 0:
+        return torch.zeros(T, C, dtype=torch.bool, device=u.device)
+    if T == 1:
+        return u < rate
+    leave = 1.0 / mean_frames
+    enter = min(rate * leave / (1 - rate), 1.0)  # stationary share enter / (enter + leave) = rate
+    state = [u[0] < rate]
+    for k in range(1, T):
+        state.append(torch.where(state[-1], u[k] >= leave, u[k] < enter))
+    return torch.stack(state)
+
+
+def _other_person(points: Tensor, box_size: Tensor, image_size: Tensor, draw: _Draws) -> Tensor:
+    """``(T, C, J, 2)`` px: a plausible other skeleton per view (the true one mirrored left/right in
+    the image, rescaled by 0.7-1.1 and moved by 1-2 box sizes sideways; constant along ``T`` up to the
+    person's own motion), clipped into the image."""
+    T, C = points.shape[:2]
+    dt = points.dtype
+    centre = points.mean(-2, keepdim=True)  # (T, C, 1, 2)
+    scale = (0.7 + 0.4 * draw.uniform(1, C))[..., None, None]
+    side = torch.where(draw.uniform(1, C) < 0.5, -1.0, 1.0).to(dt)
+    shift = side * (1.0 + draw.uniform(1, C)) * box_size[:1]  # (1, C) px
+    rel = (points - centre) * scale
+    mirrored = torch.stack([-rel[..., 0], rel[..., 1]], -1)
+    other = centre + mirrored + torch.stack([shift, torch.zeros_like(shift)], -1)[..., None, :]
+    size = image_size.to(device=points.device, dtype=dt)[None, :, None, :]
+    return torch.minimum(other.clamp(min=0), size - 1)
+
+
+__all__ = ["LIMB_PAIRS", "RealisticNoise"]
