@@ -11,10 +11,10 @@ The model, per view, time step and joint:
 
 1. a latent difficulty ``z ~ N(0, 1)`` (AR(1) along ``T`` with correlation ``time_corr``), raised
    by ``occluded_shift`` where the joint is hidden behind the body;
-2. error: isotropic Gaussian with std ``sigma_j * exp(error_gain * z) * box`` px (an outlier with
-   std ``outlier_sigma * box`` where a second, ``z``-correlated uniform exceeds ``1 - outlier_rate``);
-3. confidence: a Gaussian copula on ``-z`` with correlation ``confidence_corr``, mapped through the
-   demo's confidence quantiles (so its marginal is BlazePose's);
+2. error: isotropic Gaussian with std ``sigma_j * exp(error_gain * z) * box`` px (an outlier, at
+   ``outlier_rate`` independently of ``z``, with std ``outlier_sigma * box``);
+3. confidence: a Gaussian copula on ``-z`` with correlation ``confidence_corr`` plus a per-joint
+   offset, mapped through the demo's pooled confidence quantiles (so the marginal is BlazePose's);
 4. faults: whole-view left/right swaps, single-limb swaps, the person lost in a view (confidence 0),
    a wrong person's skeleton elsewhere in the image; each as runs along ``T`` (a two-state Markov
    chain with the stationary rate and the mean run length given); for ``T = 1`` a Bernoulli draw at
@@ -35,7 +35,6 @@ from torch import Tensor
 
 from mvmocap.errors import InputError
 from mvmocap.keypoints import COCO17, flip_permutation
-from mvmocap.synth.evidence import _BLAZEPOSE_SIGMA
 
 # COCO-17 limb chains exchanged by a single-limb swap: (left indices, right indices).
 LIMB_PAIRS = (((5, 7, 9), (6, 8, 10)), ((11, 13, 15), (12, 14, 16)))
@@ -49,6 +48,18 @@ LIMB_PAIRS = (((5, 7, 9), (6, 8, 10)), ((11, 13, 15), (12, 14, 16)))
 # the error quantiles per confidence bin and the occluded/visible error ratio match the demo's
 # (see the table in README "Synthetic evidence"). lost / wrong-person rates cannot be measured on
 # the demo (BlazePose found the one subject in every view and frame): they are priors.
+# Per joint: the mean normal score of its confidences within all joints' (BlazePose is sure of the
+# face, shoulders and hips, much less of elbows, wrists, knees and ankles).
+_CONF_OFFSET = (
+    0.83, 0.62, 0.62, 0.51, 0.49, 1.32, 1.07, -0.58, -0.70, -0.87, -1.02, 0.61, 0.61, -0.85, -0.90, -0.85, -0.91,
+)
+# Per joint: the demo's median error / box against the robust triangulation's reprojection. Taken
+# as sigma directly: the Rayleigh median (1.18 sigma) and the share of the error that the
+# 4-view reference absorbs (about 0.85) cancel to within a few per cent (checked by the benchmark).
+_SIGMA = (
+    0.0225, 0.0229, 0.0220, 0.0168, 0.0181, 0.0164, 0.0193, 0.0197, 0.0145,
+    0.0145, 0.0140, 0.0234, 0.0228, 0.0196, 0.0190, 0.0191, 0.0178,
+)
 _CONF_PROBS = (0.0, 0.02, 0.05, 0.10, 0.15, 0.20, 0.25, 0.30, 0.40, 0.50, 0.60, 1.0)
 _CONF_VALUES = (0.16, 0.52, 0.80, 0.90, 0.94, 0.96, 0.973, 0.983, 0.994, 0.999, 0.9997, 1.0)
 
@@ -61,9 +72,12 @@ class RealisticNoise:
         sigma: ``J`` per-joint error std per axis / box at difficulty ``z = 0``.
         error_gain: error std multiplier ``exp(error_gain * z)``.
         confidence_corr: copula correlation between ``-z`` and the confidence's normal score.
-        confidence_probs, confidence_values: the confidence quantile function (piecewise linear).
+        confidence_offset: ``J`` per-joint shifts of the confidence's normal score (the remaining
+            spread is scaled so the pooled score stays N(0, 1)).
+        confidence_probs, confidence_values: the pooled confidence quantile function (piecewise linear).
         outlier_rate, outlier_sigma: gross errors (std / box).
         occluded_shift: added to ``z`` of joints hidden behind the body.
+        occluded_confidence_shift: subtracted from the confidence's normal score of hidden joints.
         occluded_drop: probability that a hidden joint is dropped (confidence 0).
         swap_rate, swap_frames: whole-view left/right swaps (stationary rate, mean run length in frames).
         limb_swap_rate, limb_swap_frames: one arm or one leg exchanged with its partner.
@@ -73,22 +87,24 @@ class RealisticNoise:
         source: how the figures were obtained.
     """
 
-    sigma: tuple[float, ...] = _BLAZEPOSE_SIGMA
-    error_gain: float = 0.55
-    confidence_corr: float = 0.5
+    sigma: tuple[float, ...] = _SIGMA
+    error_gain: float = 0.2
+    confidence_corr: float = 0.4
+    confidence_offset: tuple[float, ...] = _CONF_OFFSET
     confidence_probs: tuple[float, ...] = _CONF_PROBS
     confidence_values: tuple[float, ...] = _CONF_VALUES
-    outlier_rate: float = 0.01
+    outlier_rate: float = 0.002
     outlier_sigma: float = 0.18
-    occluded_shift: float = 0.5
+    occluded_shift: float = 0.8
+    occluded_confidence_shift: float = 0.3
     occluded_drop: float = 0.0
-    swap_rate: float = 0.05
+    swap_rate: float = 0.075
     swap_frames: float = 3.0
-    limb_swap_rate: float = 0.02
+    limb_swap_rate: float = 0.005
     limb_swap_frames: float = 3.0
-    lost_rate: float = 0.01
+    lost_rate: float = 0.005
     lost_frames: float = 10.0
-    wrong_person_rate: float = 0.005
+    wrong_person_rate: float = 0.002
     wrong_person_frames: float = 4.0
     time_corr: float = 0.8
     source: str = "BlazePose on the pose2sim demo (benchmarks/synth_evidence.py, 2026-12-03)"
@@ -151,14 +167,17 @@ class RealisticNoise:
         z = _ar1(draw.normal(T, C, J), self.time_corr) + self.occluded_shift * hidden.to(dt)
         sigma = torch.as_tensor(self.sigma[:J], dtype=dt, device=dev)
         std = sigma * torch.exp(self.error_gain * z)
-        u_out = _phi(0.5 * z + math.sqrt(0.75) * draw.normal(T, C, J))
-        std = torch.where(u_out > 1 - self.outlier_rate, torch.full_like(std, self.outlier_sigma), std)
+        outlier = draw.uniform(T, C, J) < self.outlier_rate  # independent of z: BlazePose's gross errors are confident
+        std = torch.where(outlier, torch.full_like(std, self.outlier_sigma), std)
         step = _ar1(draw.normal(T, C, J, 2), self.time_corr)
         noisy = points + step * (std * box_size[..., None]).unsqueeze(-1)
 
         # 2. confidence from the same latent (Gaussian copula), through BlazePose's quantiles.
         rho = self.confidence_corr
-        score = -rho * z + math.sqrt(max(1 - rho * rho, 0.0)) * draw.normal(T, C, J)
+        offset = torch.as_tensor((tuple(self.confidence_offset) + (0.0,) * J)[:J], dtype=dt, device=dev)
+        spread = math.sqrt(max(1.0 - float(offset.var(unbiased=False)), 0.1)) if J > 1 else 1.0
+        score = offset + spread * (-rho * z + math.sqrt(max(1 - rho * rho, 0.0)) * draw.normal(T, C, J))
+        score = score - self.occluded_confidence_shift * hidden.to(dt)
         conf = _interp(_phi(score), self.confidence_probs, self.confidence_values)
 
         # 3. faults.
