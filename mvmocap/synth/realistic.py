@@ -34,6 +34,7 @@ import torch
 from torch import Tensor
 
 from mvmocap.errors import InputError
+from mvmocap.geometry.camera import CameraRig
 from mvmocap.keypoints import COCO17, flip_permutation
 
 # COCO-17 limb chains exchanged by a single-limb swap: (left indices, right indices).
@@ -284,4 +285,45 @@ def _other_person(points: Tensor, box_size: Tensor, image_size: Tensor, draw: _D
     return torch.minimum(other.clamp(min=0), size - 1)
 
 
-__all__ = ["LIMB_PAIRS", "RealisticNoise"]
+def realistic_evidence(
+    joints: Tensor,
+    vertices: Tensor,
+    faces: Tensor,
+    rig: CameraRig,
+    noise: RealisticNoise,
+    generator: torch.Generator,
+    resolution: int = 48,
+    cull: int = 0,
+) -> tuple[Tensor, Tensor]:
+    """Detections of a motion clip in every camera of ``rig``.
+
+    Args:
+        joints: ``(T, J, 3)`` metres, world (COCO order).
+        vertices: ``(T, V, 3)`` the body surface, metres, world.
+        faces: ``(F, 3)`` long.
+        rig: ``C`` cameras (distortion used).
+        noise: the detector model; ``T`` is its time axis (runs of faults, correlated errors).
+        generator: the only source of randomness.
+        resolution: pixels of the visibility render per view.
+        cull: :func:`mvmocap.synth.rasterize.winding_sign` of the mesh (0 draws every face).
+
+    Returns:
+        ``keypoints (T, C, J, 3)`` (x px, y px, confidence) and ``visible (T, C, J)`` bool (z-buffer).
+    """
+    from mvmocap.synth.evidence import keypoint_box_size
+    from mvmocap.synth.occlusion import joint_visibility
+
+    if joints.dim() != 3 or vertices.dim() != 3 or joints.shape[0] != vertices.shape[0]:
+        raise InputError(f"joints (T, J, 3) and vertices (T, V, 3) must share T, got {tuple(joints.shape)} "
+                         f"and {tuple(vertices.shape)}")
+    T = joints.shape[0]
+    cams = rig.to(dtype=joints.dtype, device=joints.device)
+    rep = lambda x: x[None].expand((T,) + tuple(x.shape))  # noqa: E731
+    visible = joint_visibility(vertices, faces, joints, rep(cams.K), rep(cams.R), rep(cams.t), rep(cams.sizes),
+                               dist=rep(cams.dist), resolution=resolution, cull=cull)
+    true_px = cams.project(joints)  # (T, C, J, 2), distortion-aware
+    points, confidence = noise.apply(true_px, keypoint_box_size(true_px), visible, cams.sizes, generator)
+    return torch.cat([points, confidence[..., None]], -1), visible
+
+
+__all__ = ["LIMB_PAIRS", "RealisticNoise", "realistic_evidence"]

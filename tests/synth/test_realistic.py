@@ -131,3 +131,22 @@ def test_dataset_with_render_reuses_the_crop_depth(toy_body):
     ix, iy = kp[..., 0].round().long().clamp(0, 31), kp[..., 1].round().long().clamp(0, 31)
     on = s["mask"].flatten(-2).gather(-1, (iy * 32 + ix)) > 0
     assert float(on.double().mean()) > 0.9  # the toy body puts a few joints on capsule rims: 0.93 undistorted
+
+
+def test_realistic_evidence_for_a_clip(toy_body):
+    from mvmocap.synth.realistic import realistic_evidence
+    from mvmocap.synth.rig_sampler import sample_rig
+
+    out = toy_body(body_pose=torch.zeros(5, 23, 3), betas=torch.zeros(5, 10))
+    verts = out.vertices[:, : toy_body.num_vertices].double() + torch.tensor([0.0, 0.0, 1.0], dtype=torch.float64)
+    joints = out.coco23[:, :17].double() + torch.tensor([0.0, 0.0, 1.0], dtype=torch.float64)
+    rig, _ = sample_rig(3, joints[0].mean(0), torch.Generator().manual_seed(0), family="high_wide")
+    noise = RealisticNoise(lost_rate=0, wrong_person_rate=0)
+    kp, vis = realistic_evidence(joints, verts, toy_body.faces, rig, noise, torch.Generator().manual_seed(1))
+    kp2, _ = realistic_evidence(joints, verts, toy_body.faces, rig, noise, torch.Generator().manual_seed(1))
+    assert kp.shape == (5, 3, 17, 3) and vis.shape == (5, 3, 17) and torch.equal(kp, kp2)
+    truth = rig.project(joints)  # distorted projections
+    err = (kp[..., :2] - truth).norm(dim=-1)[kp[..., 2] > 0]
+    assert float(err.median()) < 0.1 * float((truth.amax(-2) - truth.amin(-2)).amax())
+    with pytest.raises(InputError, match="share T"):
+        realistic_evidence(joints[:2], verts, toy_body.faces, rig, noise, torch.Generator())
