@@ -237,7 +237,7 @@ class SyntheticMultiView(Dataset):
         frags = visible = None
         if isinstance(cfg.noise, RealisticNoise):
             noisy, conf, crops, view_valid, frags, visible = self._realistic_evidence(
-                gens, verts, joints3d, kp_gt, box_size, boxes, K, R, t, dist, sizes)
+                gens, verts, vert_px, joints3d, kp_gt, box_size, boxes, K, R, t, dist, sizes)
         else:
             noisy, conf, crops, view_valid = self._detector_evidence(gens, kp_gt, box_size, boxes)
         conf = conf * view_valid[..., None]
@@ -265,13 +265,18 @@ class SyntheticMultiView(Dataset):
         return sample
 
     def _crop_fragments(
-        self, verts: Tensor, K: Tensor, R: Tensor, t: Tensor, dist: Tensor, crops: Tensor
+        self, verts: Tensor, K: Tensor, R: Tensor, t: Tensor, dist: Tensor, crops: Tensor, vert_px: Tensor | None = None
     ) -> Fragments:
         """Rasterise every view's crop (``render_size``): distortion applied to the vertices (the crop
         is an affine map of the full image's pixels, so ``K_crop`` after distortion is exact up to
-        straight triangle edges)."""
+        straight triangle edges). ``vert_px (B, C, V, 2)``: the vertices' full-image pixels, if known
+        (then only the crop's affine map is applied)."""
         S = self.config.render_size
         B, C = K.shape[:2]
+        if vert_px is not None:
+            depth = torch.einsum("bcij,bvj->bcvi", R[..., 2:3, :], verts) + t[..., None, 2:3]  # (B, C, V, 1)
+            screen = torch.cat([ev.to_crop(vert_px, crops, S), depth], -1).reshape(B * C, -1, 3)
+            return rasterize(screen, self.body.faces, (S, S), cull=self._cull)
         K_crop = ev.crop_intrinsics(K, crops, S)
         screen = vertices_to_screen(
             verts[:, None].expand(B, C, -1, -1).reshape(B * C, -1, 3),
@@ -301,7 +306,7 @@ class SyntheticMultiView(Dataset):
             box = box + cfg.augment.box_jitter * wh * torch.randn(box.shape, generator=g).to(box)
         return ev.square_crops(box, cfg.crop_scale)
 
-    def _realistic_evidence(self, gens, verts, joints3d, kp_gt, box_size, boxes, K, R, t, dist, sizes):
+    def _realistic_evidence(self, gens, verts, vert_px, joints3d, kp_gt, box_size, boxes, K, R, t, dist, sizes):
         """Keypoints from :class:`~mvmocap.synth.realistic.RealisticNoise` with z-buffer visibility
         (from the crop renders when ``render_size`` is set, else a ``visibility_size`` render)."""
         cfg = self.config
@@ -309,7 +314,7 @@ class SyntheticMultiView(Dataset):
         frags = None
         has_dist = bool(dist.abs().max() > 0)
         if cfg.render_size:
-            frags = self._crop_fragments(verts, K, R, t, dist, crops)
+            frags = self._crop_fragments(verts, K, R, t, dist, crops, vert_px)
             B, C = K.shape[:2]
             S = cfg.render_size
             j_px = kp_gt.reshape(B * C, -1, 2)
