@@ -85,7 +85,6 @@ def statistics(rig, pts: torch.Tensor, conf: torch.Tensor, visible: torch.Tensor
     whole = _whole_swaps(pts, ref, kept)
     out["swap rate (view)"] = float(whole[person].double().mean())
     single = torch.zeros_like(whole)
-    ref_ok = use
     for left, right in LIMB_PAIRS:
         idx = list(left) + list(right)
         sw = list(right) + list(left)
@@ -153,7 +152,7 @@ def main() -> None:
     rigb = rig.to(torch.float64)
     exp = lambda x: x[None].expand((n,) + tuple(x.shape))  # noqa: E731
     visible = joint_visibility(verts, body.faces, joints, exp(rigb.K), exp(rigb.R), exp(rigb.t), exp(rigb.sizes),
-                               dist=exp(rigb.dist), resolution=64,
+                               dist=exp(rigb.dist), resolution=64, method="raster",
                                cull=winding_sign(body.v_template, body.faces))  # (n, C, 17)
     true_px = rigb.project(joints)  # (n, C, 17, 2)
     real_pts, real_conf = kp[frames, ..., :2], kp[frames, ..., 2]

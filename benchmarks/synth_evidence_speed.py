@@ -1,5 +1,6 @@
 """Training-data throughput with DetectorNoise (today's default) and RealisticNoise, same process,
-alternating, 1 thread: seconds per batch(16) of 4 views with render_size 64.
+alternating, 1 thread: seconds per batch(16) of 4 views with render_size 64, and with the data the
+volumetric trainer asks for (no render, vertices returned: visibility then renders its own 48 px).
 
     python benchmarks/synth_evidence_speed.py [--body toy] [--rounds 5]
 """
@@ -22,10 +23,15 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(1)
     body = load_body(args.body)
+    real = {"kind": "realistic"}
+    vol = {"views": 4, "return_vertices": True, "render_size": 0}  # what the volumetric trainer asks for
     variants = {
         "detector": {"views": 4, "render_size": 64},
-        "realistic": {"views": 4, "render_size": 64, "noise": {"kind": "realistic"}},
-        "realistic+distortion": {"views": 4, "render_size": 64, "noise": {"kind": "realistic"}, "distortion_share": 0.5},
+        "realistic": {"views": 4, "render_size": 64, "noise": real},
+        "realistic+distortion": {"views": 4, "render_size": 64, "noise": real, "distortion_share": 0.5},
+        "volumetric detector": vol,
+        "volumetric realistic": {**vol, "noise": real},
+        "volumetric realistic+dist": {**vol, "noise": real, "distortion_share": 0.5},
     }
     data = {k: SyntheticMultiView(body, SynthConfig.from_dict(v), length=100_000, seed=0) for k, v in variants.items()}
     times = {k: [] for k in variants}
@@ -37,10 +43,11 @@ def main() -> None:
             t0 = time.perf_counter()
             d.batch(idx)
             times[k].append(time.perf_counter() - t0)
-    base = sorted(times["detector"])[len(times["detector"]) // 2]
     for k, ts in times.items():
+        base_key = "volumetric detector" if k.startswith("volumetric") else "detector"
+        base = sorted(times[base_key])[len(ts) // 2]
         med = sorted(ts)[len(ts) // 2]
-        print(f"{k:22s} median {med * 1000:6.0f} ms / batch({args.batch})  ({med / base:.2f} x detector)")
+        print(f"{k:26s} median {med * 1000:6.0f} ms / batch({args.batch})  ({med / base:.2f} x {base_key})")
 
 
 if __name__ == "__main__":

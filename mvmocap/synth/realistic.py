@@ -292,8 +292,9 @@ def realistic_evidence(
     rig: CameraRig,
     noise: RealisticNoise,
     generator: torch.Generator,
-    resolution: int = 48,
+    resolution: int = 64,
     cull: int = 0,
+    method: str = "raster",
 ) -> tuple[Tensor, Tensor]:
     """Detections of a motion clip in every camera of ``rig``.
 
@@ -306,6 +307,7 @@ def realistic_evidence(
         generator: the only source of randomness.
         resolution: pixels of the visibility render per view.
         cull: :func:`mvmocap.synth.rasterize.winding_sign` of the mesh (0 draws every face).
+        method: ``"raster"`` (exact z-buffer) or ``"splat"`` (cheaper), see :mod:`mvmocap.synth.occlusion`.
 
     Returns:
         ``keypoints (T, C, J, 3)`` (x px, y px, confidence) and ``visible (T, C, J)`` bool (z-buffer).
@@ -320,7 +322,7 @@ def realistic_evidence(
     cams = rig.to(dtype=joints.dtype, device=joints.device)
     rep = lambda x: x[None].expand((T,) + tuple(x.shape))  # noqa: E731
     visible = joint_visibility(vertices, faces, joints, rep(cams.K), rep(cams.R), rep(cams.t), rep(cams.sizes),
-                               dist=rep(cams.dist), resolution=resolution, cull=cull)
+                               dist=rep(cams.dist), resolution=resolution, cull=cull, method=method)
     true_px = cams.project(joints)  # (T, C, J, 2), distortion-aware
     points, confidence = noise.apply(true_px, keypoint_box_size(true_px), visible, cams.sizes, generator)
     return torch.cat([points, confidence[..., None]], -1), visible

@@ -1,4 +1,7 @@
+import pytest
 import torch
+
+from mvmocap.errors import InputError
 
 from mvmocap.synth.occlusion import joint_visibility, visibility_from_depth
 from mvmocap.synth.rig_sampler import look_at
@@ -34,13 +37,13 @@ def test_a_joint_behind_a_box_is_hidden_one_in_front_is_visible():
     R = torch.stack([c[1] for c in cams])[None]
     t = torch.stack([c[2] for c in cams])[None]
     size = torch.tensor([[[1280.0, 720.0]] * 2])
-    vis = joint_visibility(verts[None], faces, joints[None], K, R, t, size, resolution=64, margin_m=0.1)
+    vis = joint_visibility(verts[None], faces, joints[None], K, R, t, size, resolution=64, margin_m=0.1, method="raster")
     assert vis.shape == (1, 2, 4)
     assert vis[0, 0].tolist() == [False, False, True, False]
     # From the side (camera 1 at +x) the joint at +y and the one at -y are both clear of the box.
     assert vis[0, 1, 1] and vis[0, 1, 2] and not vis[0, 1, 0]
     # A large margin makes the inside joint count as "inside its own limb".
-    vis_big = joint_visibility(verts[None], faces, joints[None], K, R, t, size, margin_m=0.35)
+    vis_big = joint_visibility(verts[None], faces, joints[None], K, R, t, size, margin_m=0.35, method="raster")
     assert vis_big[0, 0, 0] and not vis_big[0, 0, 1]
 
 
@@ -58,6 +61,21 @@ def test_batched_over_samples_and_views_is_deterministic(toy_body):
     ds = SyntheticMultiView(toy_body, SynthConfig(views=3, return_vertices=True), length=4, seed=0)
     s = ds.batch([0, 1])
     args = (s["vertices"], toy_body.faces, s["joints3d"], s["K"], s["R"], s["t"], s["image_size"])
-    a, b = joint_visibility(*args, resolution=48), joint_visibility(*args, resolution=48)
+    a, b = joint_visibility(*args, resolution=48, method="raster"), joint_visibility(*args, resolution=48, method="raster")
     assert a.shape == (2, 3, 17) and torch.equal(a, b)
     assert 0.05 < float((~a).double().mean()) < 0.7  # capsule joints: about 45 % hidden
+
+
+def test_splats_agree_with_the_rasteriser_on_a_body(toy_body):
+    from mvmocap.synth.dataset import SynthConfig, SyntheticMultiView
+    from mvmocap.synth.rasterize import winding_sign
+
+    ds = SyntheticMultiView(toy_body, SynthConfig(views=4, return_vertices=True), length=8, seed=1)
+    s = ds.batch(list(range(8)))
+    args = (s["vertices"], toy_body.faces, s["joints3d"], s["K"], s["R"], s["t"], s["image_size"])
+    cull = winding_sign(toy_body(betas=torch.zeros(1, 10)).vertices[0, : toy_body.num_vertices], toy_body.faces)
+    exact = joint_visibility(*args, resolution=64, method="raster", cull=cull)
+    splat = joint_visibility(*args, resolution=32, method="splat")
+    assert float((exact == splat).double().mean()) > 0.8  # 0.92 on the default body (module docstring)
+    with pytest.raises(InputError, match="visibility method"):
+        joint_visibility(*args, method="bogus")
