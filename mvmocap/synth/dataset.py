@@ -328,10 +328,14 @@ class SyntheticMultiView(Dataset):
         else:
             visible = joint_visibility(verts, self.body.faces, joints3d, K, R, t, sizes, dist if has_dist else None,
                                        resolution=cfg.visibility_size, vertices_px=vert_px, vertex_stride=2)
+        B, C, J = visible.shape
+        # One call for the batch: each sample's generator draws for its own C views (T = 1).
+        p_all, c_all = cfg.noise.apply(kp_gt.reshape(1, B * C, J, 2), box_size.reshape(1, B * C), visible.reshape(1, B * C, J),
+                                       sizes.reshape(B * C, 2), gens)
+        p_all, c_all = p_all.reshape(B, C, J, 2), c_all.reshape(B, C, J)
         noisy, conf, keep_view = [], [], []
         for i, g in enumerate(gens):
-            p, c = cfg.noise.apply(kp_gt[i][None], box_size[i][None], visible[i][None], sizes[i], g)
-            p, c = p[0], c[0]
+            p, c = p_all[i], c_all[i]
             if cfg.augment.joint_jitter > 0:
                 p = ev.joint_jitter(p, box_size[i], g, cfg.augment.joint_jitter)
             noisy.append(p)

@@ -139,7 +139,8 @@ class RealisticNoise:
         return {"kind": "realistic", **asdict(self)}
 
     def apply(
-        self, points: Tensor, box_size: Tensor, visible: Tensor | None, image_size: Tensor, generator: torch.Generator
+        self, points: Tensor, box_size: Tensor, visible: Tensor | None, image_size: Tensor,
+        generator: torch.Generator | list[torch.Generator],
     ) -> tuple[Tensor, Tensor]:
         """Detections from true projections.
 
@@ -149,6 +150,8 @@ class RealisticNoise:
             visible: ``(T, C, J)`` bool, False = hidden behind the body; None = all visible.
             image_size: ``(C, 2)`` (width, height) px.
             generator: the only source of randomness (CPU generator; results move to ``points``' device).
+                A list of ``G`` generators: each owns ``C / G`` consecutive views, and the result equals
+                ``G`` separate calls (how the dataset batches independent samples with ``T = 1``).
 
         Returns:
             ``(points (T, C, J, 2), confidence (T, C, J))``; missing joints have confidence 0 and x = y = 0.
@@ -156,6 +159,8 @@ class RealisticNoise:
         if points.dim() != 4 or points.shape[-1] != 2:
             raise InputError(f"points must be (T, C, J, 2), got {tuple(points.shape)}")
         T, C, J, _ = points.shape
+        if isinstance(generator, (list, tuple)) and C % len(generator):
+            raise InputError(f"{len(generator)} generators cannot share {C} views equally")
         if len(self.sigma) < J:
             raise InputError(f"the noise model has {len(self.sigma)} joints, the points {J}")
         dt, dev = points.dtype, points.device
@@ -189,7 +194,7 @@ class RealisticNoise:
             conf = torch.where(swap[..., None], conf[..., perm], conf)
             noisy = self._limb_swaps(noisy, draw)
         wrong = _runs(draw, T, C, self.wrong_person_rate, self.wrong_person_frames)
-        if bool(wrong.any()):
+        if self.wrong_person_rate > 0:  # drawn whatever the outcome: the draws never depend on the data
             noisy = torch.where(wrong[..., None, None], _other_person(points, box_size, image_size, draw), noisy)
             hidden = hidden & ~wrong[..., None]
         lost = _runs(draw, T, C, self.lost_rate, self.lost_frames)
@@ -214,16 +219,26 @@ class RealisticNoise:
 
 
 class _Draws:
-    """Random draws from one CPU generator, moved to the target dtype and device."""
+    """Random draws moved to the target dtype and device. With several generators, each owns an
+    equal block of consecutive views (dim 1 of every draw): the values are exactly those that
+    separate calls, one per generator, would draw."""
 
-    def __init__(self, generator: torch.Generator, dtype: torch.dtype, device: torch.device):
-        self.generator, self.dtype, self.device = generator, dtype, device
+    def __init__(self, generator, dtype: torch.dtype, device: torch.device):
+        self.generators = list(generator) if isinstance(generator, (list, tuple)) else [generator]
+        self.dtype, self.device = dtype, device
+
+    def _draw(self, fn, shape: tuple[int, ...]) -> Tensor:
+        n = len(self.generators)
+        if n == 1:
+            return fn(shape, generator=self.generators[0], dtype=self.dtype).to(self.device)
+        block = (shape[0], shape[1] // n) + tuple(shape[2:])
+        return torch.cat([fn(block, generator=g, dtype=self.dtype) for g in self.generators], 1).to(self.device)
 
     def normal(self, *shape: int) -> Tensor:
-        return torch.randn(shape, generator=self.generator, dtype=self.dtype).to(self.device)
+        return self._draw(torch.randn, shape)
 
     def uniform(self, *shape: int) -> Tensor:
-        return torch.rand(shape, generator=self.generator, dtype=self.dtype).to(self.device)
+        return self._draw(torch.rand, shape)
 
 
 def _phi(x: Tensor) -> Tensor:

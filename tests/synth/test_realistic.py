@@ -150,3 +150,16 @@ def test_realistic_evidence_for_a_clip(toy_body):
     assert float(err.median()) < 0.1 * float((truth.amax(-2) - truth.amin(-2)).amax())
     with pytest.raises(InputError, match="share T"):
         realistic_evidence(joints[:2], verts, toy_body.faces, rig, noise, torch.Generator())
+
+
+def test_a_list_of_generators_equals_separate_calls():
+    pts, box, size = _scene(T=1, C=3, n=4)  # 4 samples x 3 views
+    noise = RealisticNoise(swap_rate=0.3, lost_rate=0.2, wrong_person_rate=0.2)
+    vis = torch.rand(4, 3, 17, generator=torch.Generator().manual_seed(0)) > 0.3
+    gens = [torch.Generator().manual_seed(10 + i) for i in range(4)]
+    p, c = noise.apply(pts.reshape(1, 12, 17, 2), box.reshape(1, 12), vis.reshape(1, 12, 17), size.repeat(4, 1), gens)
+    for i in range(4):
+        pi, ci = noise.apply(pts[i:i + 1], box[i:i + 1], vis[i:i + 1], size, torch.Generator().manual_seed(10 + i))
+        assert torch.equal(p[0, 3 * i:3 * i + 3], pi[0]) and torch.equal(c[0, 3 * i:3 * i + 3], ci[0])
+    with pytest.raises(InputError, match="share"):
+        noise.apply(pts[:1], box[:1], None, size, gens[:2])
