@@ -107,6 +107,11 @@ def test_whole_view_swap_exchanges_left_and_right():
 def test_config_accepts_realistic_noise(toy_body):
     cfg = SynthConfig.from_dict({"views": 3, "noise": {"kind": "realistic", "lost_rate": 0.05}})
     assert isinstance(cfg.noise, RealisticNoise) and cfg.noise.lost_rate == 0.05
+    from mvmocap.synth.evidence import DetectorNoise
+
+    detector = SynthConfig.from_dict({"noise": {"kind": "detector", "swap_rate": 0.0}}).noise
+    assert isinstance(detector, DetectorNoise) and detector.swap_rate == 0.0
+    assert isinstance(SynthConfig().noise, DetectorNoise)  # the default is unchanged
     with pytest.raises(InputError, match="unknown realistic noise option"):
         SynthConfig.from_dict({"noise": {"kind": "realistic", "bogus": 1}})
     with pytest.raises(InputError, match="lost_rate"):
