@@ -330,8 +330,8 @@ class SyntheticMultiView(Dataset):
                                        resolution=cfg.visibility_size, vertices_px=vert_px, vertex_stride=2)
         B, C, J = visible.shape
         # One call for the batch: each sample's generator draws for its own C views (T = 1).
-        p_all, c_all = cfg.noise.apply(kp_gt.reshape(1, B * C, J, 2), box_size.reshape(1, B * C), visible.reshape(1, B * C, J),
-                                       sizes.reshape(B * C, 2), gens)
+        p_all, c_all = cfg.noise.apply(kp_gt.reshape(1, B * C, J, 2), box_size.reshape(1, B * C),
+                                       visible.reshape(1, B * C, J), sizes.reshape(B * C, 2), gens)
         p_all, c_all = p_all.reshape(B, C, J, 2), c_all.reshape(B, C, J)
         noisy, conf, keep_view = [], [], []
         for i, g in enumerate(gens):

@@ -130,7 +130,9 @@ class RealisticNoise:
         values = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items() if k != "kind"}
         unknown = sorted(set(values) - known)
         if unknown:
-            raise InputError(f"unknown realistic noise option(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+            raise InputError(
+                f"unknown realistic noise option(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+            )
         if values:
             values.setdefault("source", "training config (on top of the fitted defaults)")
         return cls(**values)

@@ -37,7 +37,8 @@ def test_a_joint_behind_a_box_is_hidden_one_in_front_is_visible():
     R = torch.stack([c[1] for c in cams])[None]
     t = torch.stack([c[2] for c in cams])[None]
     size = torch.tensor([[[1280.0, 720.0]] * 2])
-    vis = joint_visibility(verts[None], faces, joints[None], K, R, t, size, resolution=64, margin_m=0.1, method="raster")
+    vis = joint_visibility(verts[None], faces, joints[None], K, R, t, size, resolution=64, margin_m=0.1,
+                           method="raster")
     assert vis.shape == (1, 2, 4)
     assert vis[0, 0].tolist() == [False, False, True, False]
     # From the side (camera 1 at +x) the joint at +y and the one at -y are both clear of the box.
@@ -61,7 +62,8 @@ def test_batched_over_samples_and_views_is_deterministic(toy_body):
     ds = SyntheticMultiView(toy_body, SynthConfig(views=3, return_vertices=True), length=4, seed=0)
     s = ds.batch([0, 1])
     args = (s["vertices"], toy_body.faces, s["joints3d"], s["K"], s["R"], s["t"], s["image_size"])
-    a, b = joint_visibility(*args, resolution=48, method="raster"), joint_visibility(*args, resolution=48, method="raster")
+    a = joint_visibility(*args, resolution=48, method="raster")
+    b = joint_visibility(*args, resolution=48, method="raster")
     assert a.shape == (2, 3, 17) and torch.equal(a, b)
     assert 0.05 < float((~a).double().mean()) < 0.7  # capsule joints: about 45 % hidden
 
