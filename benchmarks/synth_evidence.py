@@ -15,7 +15,8 @@ Statistics (unit: the longer side of the box of the 17 reprojected joints):
 * error quantiles (median, 90 %) per confidence bin, and the bins' shares;
 * drop rate: joints with confidence <= 0.05; lost views: views with every joint dropped;
 * occlusion rate (z-buffer) and error / confidence of hidden vs visible joints;
-* swaps: views where exchanging left and right halves the limb error; single limbs likewise;
+* swaps: views where exchanging left and right halves the limb error, and the mean length of
+  their runs along the frames; single limbs likewise;
 * out of the image: detections outside, and their confidence.
 
     python benchmarks/synth_evidence.py [--work /tmp/bench_demo/work] [--params /tmp/bench_demo/smpl_params.npz]
@@ -84,6 +85,8 @@ def statistics(rig, pts: torch.Tensor, conf: torch.Tensor, visible: torch.Tensor
     person = use.sum(-1) >= 12
     whole = _whole_swaps(pts, ref, kept)
     out["swap rate (view)"] = float(whole[person].double().mean())
+    starts = int((whole[1:] & ~whole[:-1]).sum() + whole[0].sum())
+    out["swap run (frames)"] = float(whole.sum()) / starts if starts else float("nan")
     single = torch.zeros_like(whole)
     for left, right in LIMB_PAIRS:
         idx = list(left) + list(right)

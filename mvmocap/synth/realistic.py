@@ -11,10 +11,11 @@ The model, per view, time step and joint:
 
 1. a latent difficulty ``z ~ N(0, 1)`` (AR(1) along ``T`` with correlation ``time_corr``), raised
    by ``occluded_shift`` where the joint is hidden behind the body;
-2. error: isotropic Gaussian with std ``sigma_j * exp(error_gain * z) * box`` px (an outlier, at
-   ``outlier_rate`` independently of ``z``, with std ``outlier_sigma * box``);
-3. confidence: a Gaussian copula on ``-z`` with correlation ``confidence_corr`` plus a per-joint
+2. confidence: a Gaussian copula on ``-z`` with correlation ``confidence_corr`` plus a per-joint
    offset, mapped through the demo's pooled confidence quantiles (so the marginal is BlazePose's);
+3. error: isotropic Gaussian with std ``sigma_j * exp(error_gain * z) * (1 + low_confidence_gain *
+   ((1 - c) / 0.5)^2) * box`` px (an outlier, at ``outlier_rate`` independently of ``z``, with std
+   ``outlier_sigma * box``);
 4. faults: whole-view left/right swaps, single-limb swaps, the person lost in a view (confidence 0),
    a wrong person's skeleton elsewhere in the image; each as runs along ``T`` (a two-state Markov
    chain with the stationary rate and the mean run length given); for ``T = 1`` a Bernoulli draw at
@@ -44,9 +45,11 @@ LIMB_PAIRS = (((5, 7, 9), (6, 8, 10)), ((11, 13, 15), (12, 14, 16)))
 # frames) against the reprojection of the robust triangulation with the Qualisys calibration, and
 # the z-buffer of the demo's fitted body (/tmp/bench_demo/smpl_params.npz) for occlusion, by
 #     python benchmarks/synth_evidence.py
-# (2026-12-03). confidence_quantiles: the demo's confidence at the listed probabilities;
-# error_gain / confidence_corr / occluded_shift: chosen so that the synthetic Spearman correlation,
-# the error quantiles per confidence bin and the occluded/visible error ratio match the demo's
+# (2026-12-03). swap_rate / swap_frames: the demo's share of swapped views and their mean run length
+# (all in one camera there, runs of 19, 3, 1, 4, 3 and 1 frames). confidence_probs / _values: the
+# demo's confidence quantiles. error_gain / confidence_corr / low_confidence_gain / occluded_*:
+# chosen so that the synthetic Spearman correlation, the error quantiles per confidence bin and the
+# occluded/visible error and confidence match the demo's
 # (see the table in README "Synthetic evidence"). lost / wrong-person rates cannot be measured on
 # the demo (BlazePose found the one subject in every view and frame): they are priors.
 # Per joint: the mean normal score of its confidences within all joints' (BlazePose is sure of the
@@ -76,6 +79,8 @@ class RealisticNoise:
         confidence_offset: ``J`` per-joint shifts of the confidence's normal score (the remaining
             spread is scaled so the pooled score stays N(0, 1)).
         confidence_probs, confidence_values: the pooled confidence quantile function (piecewise linear).
+        low_confidence_gain: error std multiplier ``1 + gain * ((1 - confidence) / 0.5)^2`` (BlazePose's
+            joints below 0.5 have about 3 x the typical error; those at 0.8-0.9 hardly more).
         outlier_rate, outlier_sigma: gross errors (std / box).
         occluded_shift: added to ``z`` of joints hidden behind the body.
         occluded_confidence_shift: subtracted from the confidence's normal score of hidden joints.
@@ -92,6 +97,7 @@ class RealisticNoise:
     error_gain: float = 0.2
     confidence_corr: float = 0.4
     confidence_offset: tuple[float, ...] = _CONF_OFFSET
+    low_confidence_gain: float = 0.6
     confidence_probs: tuple[float, ...] = _CONF_PROBS
     confidence_values: tuple[float, ...] = _CONF_VALUES
     outlier_rate: float = 0.002
@@ -100,7 +106,7 @@ class RealisticNoise:
     occluded_confidence_shift: float = 0.3
     occluded_drop: float = 0.0
     swap_rate: float = 0.075
-    swap_frames: float = 3.0
+    swap_frames: float = 5.0
     limb_swap_rate: float = 0.005
     limb_swap_frames: float = 3.0
     lost_rate: float = 0.005
@@ -171,16 +177,8 @@ class RealisticNoise:
         draw = _Draws(generator, dt, dev)
         hidden = ~visible.to(dev)
 
-        # 1. latent difficulty and the errors it scales.
+        # 1. latent difficulty; 2. confidence from it (Gaussian copula) through BlazePose's quantiles.
         z = _ar1(draw.normal(T, C, J), self.time_corr) + self.occluded_shift * hidden.to(dt)
-        sigma = torch.as_tensor(self.sigma[:J], dtype=dt, device=dev)
-        std = sigma * torch.exp(self.error_gain * z)
-        outlier = draw.uniform(T, C, J) < self.outlier_rate  # independent of z: BlazePose's gross errors are confident
-        std = torch.where(outlier, torch.full_like(std, self.outlier_sigma), std)
-        step = _ar1(draw.normal(T, C, J, 2), self.time_corr)
-        noisy = points + step * (std * box_size[..., None]).unsqueeze(-1)
-
-        # 2. confidence from the same latent (Gaussian copula), through BlazePose's quantiles.
         rho = self.confidence_corr
         offset = torch.as_tensor((tuple(self.confidence_offset) + (0.0,) * J)[:J], dtype=dt, device=dev)
         spread = math.sqrt(max(1.0 - float(offset.var(unbiased=False)), 0.1)) if J > 1 else 1.0
@@ -188,7 +186,15 @@ class RealisticNoise:
         score = score - self.occluded_confidence_shift * hidden.to(dt)
         conf = _interp(_phi(score), self.confidence_probs, self.confidence_values)
 
-        # 3. faults.
+        # 3. the error: scaled by the latent, and more for the least confident joints.
+        sigma = torch.as_tensor(self.sigma[:J], dtype=dt, device=dev)
+        std = sigma * torch.exp(self.error_gain * z) * (1 + self.low_confidence_gain * ((1 - conf) / 0.5) ** 2)
+        outlier = draw.uniform(T, C, J) < self.outlier_rate  # independent of z: BlazePose's gross errors are confident
+        std = torch.where(outlier, torch.full_like(std, self.outlier_sigma), std)
+        step = _ar1(draw.normal(T, C, J, 2), self.time_corr)
+        noisy = points + step * (std * box_size[..., None]).unsqueeze(-1)
+
+        # 4. faults.
         if J >= 17:
             swap = _runs(draw, T, C, self.swap_rate, self.swap_frames)
             perm = torch.as_tensor(flip_permutation(COCO17) + tuple(range(17, J)), device=dev)
