@@ -168,3 +168,18 @@ def test_a_list_of_generators_equals_separate_calls():
         assert torch.equal(p[0, 3 * i:3 * i + 3], pi[0]) and torch.equal(c[0, 3 * i:3 * i + 3], ci[0])
     with pytest.raises(InputError, match="share"):
         noise.apply(pts[:1], box[:1], None, size, gens[:2])
+
+
+def test_distortion_share_changes_only_the_lenses(toy_body):
+    plain = SyntheticMultiView(toy_body, SynthConfig(views=3), length=6, seed=4).batch([0, 1, 2, 3])
+    cfg = SynthConfig.from_dict({"views": 3, "distortion_share": 1.0})
+    bent = SyntheticMultiView(toy_body, cfg, length=6, seed=4).batch([0, 1, 2, 3])
+    assert torch.equal(plain["body_pose"], bent["body_pose"]) and float(plain["dist"].abs().max()) == 0
+    assert bool((bent["dist"].abs().sum(-1) > 0).all())
+    # The keypoints follow the distorted projection.
+    from mvmocap.geometry.projection import project_points
+
+    expect = project_points(bent["joints3d"][:, None], bent["K"], bent["dist"], bent["R"], bent["t"])
+    assert torch.allclose(bent["keypoints2d_gt"], expect, atol=1e-3)
+    with pytest.raises(InputError, match="distortion_share"):
+        SynthConfig.from_dict({"distortion_share": 1.5})
