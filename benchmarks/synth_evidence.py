@@ -17,6 +17,7 @@ Statistics (unit: the longer side of the box of the 17 reprojected joints):
 * occlusion rate (z-buffer) and error / confidence of hidden vs visible joints;
 * swaps: views where exchanging left and right halves the limb error, and the mean length of
   their runs along the frames; single limbs likewise;
+* frame-to-frame (lag-1) correlation of the error vector and of the confidence (unswapped views);
 * out of the image: detections outside, and their confidence.
 
     python benchmarks/synth_evidence.py [--work /tmp/bench_demo/work] [--params /tmp/bench_demo/smpl_params.npz]
@@ -95,6 +96,11 @@ def statistics(rig, pts: torch.Tensor, conf: torch.Tensor, visible: torch.Tensor
         b = (pts[..., sw, :] - ref[..., idx, :]).norm(dim=-1).sum(-1)
         single |= person & ~whole & (b < 0.5 * a) & use[..., idx].all(-1)
     out["swap rate (one limb)"] = float(single[person].double().mean())
+    steady = kept & ~whole[..., None]
+    both = steady[1:] & steady[:-1]
+    res = (pts - ref) / box[..., None, None]
+    out["error lag-1 corr"] = float(np.corrcoef(res[1:][both].reshape(-1).numpy(), res[:-1][both].reshape(-1).numpy())[0, 1])
+    out["conf lag-1 corr"] = float(np.corrcoef(conf[1:][both].numpy(), conf[:-1][both].numpy())[0, 1])
     w, h = rig.sizes[:, 0][None, :, None], rig.sizes[:, 1][None, :, None]
     outside = (pts[..., 0] < 0) | (pts[..., 1] < 0) | (pts[..., 0] > w - 1) | (pts[..., 1] > h - 1)
     out["outside image"] = float((outside & (conf > 0)).double().mean())

@@ -9,13 +9,13 @@ true joints, :func:`mvmocap.synth.evidence.keypoint_box_size`).
 
 The model, per view, time step and joint:
 
-1. a latent difficulty ``z ~ N(0, 1)`` (AR(1) along ``T`` with correlation ``time_corr``), raised
-   by ``occluded_shift`` where the joint is hidden behind the body;
+1. a latent difficulty ``z ~ N(0, 1)`` (AR(1) along ``T`` with correlation ``difficulty_time_corr``),
+   raised by ``occluded_shift`` where the joint is hidden behind the body;
 2. confidence: a Gaussian copula on ``-z`` with correlation ``confidence_corr`` plus a per-joint
    offset, mapped through the demo's pooled confidence quantiles (so the marginal is BlazePose's);
 3. error: isotropic Gaussian with std ``sigma_j * exp(error_gain * z) * (1 + low_confidence_gain *
    ((1 - c) / 0.5)^2) * box`` px (an outlier, at ``outlier_rate`` independently of ``z``, with std
-   ``outlier_sigma * box``);
+   ``outlier_sigma * box``); its direction is AR(1) along ``T`` with correlation ``time_corr``;
 4. faults: whole-view left/right swaps, single-limb swaps, the person lost in a view (confidence 0),
    a wrong person's skeleton elsewhere in the image; each as runs along ``T`` (a two-state Markov
    chain with the stationary rate and the mean run length given); for ``T = 1`` a Bernoulli draw at
@@ -49,8 +49,10 @@ LIMB_PAIRS = (((5, 7, 9), (6, 8, 10)), ((11, 13, 15), (12, 14, 16)))
 # (all in one camera there, runs of 19, 3, 1, 4, 3 and 1 frames). confidence_probs / _values: the
 # demo's confidence quantiles. error_gain / confidence_corr / low_confidence_gain / occluded_*:
 # chosen so that the synthetic Spearman correlation, the error quantiles per confidence bin and the
-# occluded/visible error and confidence match the demo's
-# (see the table in README "Synthetic evidence"). lost / wrong-person rates cannot be measured on
+# occluded/visible error and confidence match the demo's (see the table in README "Synthetic
+# evidence"). time_corr / difficulty_time_corr: chosen so that the frame-to-frame correlation of
+# the error and of the confidence come near the demo's (0.64 and 0.999; the triangulated reference
+# absorbs part of a persistent error). occluded_drop: BlazePose dropped no joint there. lost / wrong-person rates cannot be measured on
 # the demo (BlazePose found the one subject in every view and frame): they are priors.
 # Per joint: the mean normal score of its confidences within all joints' (BlazePose is sure of the
 # face, shoulders and hips, much less of elbows, wrists, knees and ankles).
@@ -89,7 +91,9 @@ class RealisticNoise:
         limb_swap_rate, limb_swap_frames: one arm or one leg exchanged with its partner.
         lost_rate, lost_frames: the person missed in a view (all joints confidence 0).
         wrong_person_rate, wrong_person_frames: another skeleton elsewhere in the image, confident.
-        time_corr: AR(1) correlation of the latent difficulty and of the error along ``T``.
+        time_corr: AR(1) correlation of the error from one frame to the next.
+        difficulty_time_corr: AR(1) correlation of the latent difficulty and of the confidence's own
+            noise (BlazePose's confidence barely changes from frame to frame).
         source: how the figures were obtained.
     """
 
@@ -113,7 +117,8 @@ class RealisticNoise:
     lost_frames: float = 10.0
     wrong_person_rate: float = 0.002
     wrong_person_frames: float = 4.0
-    time_corr: float = 0.8
+    time_corr: float = 0.75
+    difficulty_time_corr: float = 0.995
     source: str = "BlazePose on the pose2sim demo (benchmarks/synth_evidence.py, 2026-12-03)"
 
     def __post_init__(self) -> None:
@@ -126,8 +131,11 @@ class RealisticNoise:
         for name in ("swap_frames", "limb_swap_frames", "lost_frames", "wrong_person_frames"):
             if getattr(self, name) < 1.0:
                 raise InputError(f"realistic noise: {name} must be >= 1 frame, got {getattr(self, name)}")
-        if not -1.0 <= self.confidence_corr <= 1.0 or not 0.0 <= self.time_corr < 1.0:
-            raise InputError("realistic noise: confidence_corr must be in [-1, 1] and time_corr in [0, 1)")
+        if not -1.0 <= self.confidence_corr <= 1.0:
+            raise InputError(f"realistic noise: confidence_corr must be in [-1, 1], got {self.confidence_corr}")
+        for name in ("time_corr", "difficulty_time_corr"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise InputError(f"realistic noise: {name} must be in [0, 1), got {getattr(self, name)}")
 
     @classmethod
     def from_dict(cls, d: dict) -> "RealisticNoise":
@@ -178,11 +186,12 @@ class RealisticNoise:
         hidden = ~visible.to(dev)
 
         # 1. latent difficulty; 2. confidence from it (Gaussian copula) through BlazePose's quantiles.
-        z = _ar1(draw.normal(T, C, J), self.time_corr) + self.occluded_shift * hidden.to(dt)
+        z = _ar1(draw.normal(T, C, J), self.difficulty_time_corr) + self.occluded_shift * hidden.to(dt)
         rho = self.confidence_corr
         offset = torch.as_tensor((tuple(self.confidence_offset) + (0.0,) * J)[:J], dtype=dt, device=dev)
         spread = math.sqrt(max(1.0 - float(offset.var(unbiased=False)), 0.1)) if J > 1 else 1.0
-        score = offset + spread * (-rho * z + math.sqrt(max(1 - rho * rho, 0.0)) * draw.normal(T, C, J))
+        own = _ar1(draw.normal(T, C, J), self.difficulty_time_corr)
+        score = offset + spread * (-rho * z + math.sqrt(max(1 - rho * rho, 0.0)) * own)
         score = score - self.occluded_confidence_shift * hidden.to(dt)
         conf = _interp(_phi(score), self.confidence_probs, self.confidence_values)
 
