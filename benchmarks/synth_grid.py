@@ -17,7 +17,7 @@ import numpy as np
 from mvmocap.synth import evidence as ev
 from mvmocap.synth.dataset import SynthConfig, SyntheticMultiView, load_body
 from mvmocap.synth.pose_sampler import FAMILIES
-from mvmocap.synth.rig_sampler import RIG_FAMILIES
+from mvmocap.synth.rig_sampler import ALL_RIG_FAMILIES
 
 
 def tile(sample: dict, b: int, c: int, size: int) -> np.ndarray:
@@ -57,7 +57,7 @@ def main() -> None:
     for b in range(args.rows):
         tiles = [tile(sample, b, c, args.size) for c in range(args.views)]
         row = np.concatenate(tiles, 1)
-        label = f"{FAMILIES[int(sample['pose_family'][b])]} / {RIG_FAMILIES[int(sample['rig_family'][b])]}"
+        label = f"{FAMILIES[int(sample['pose_family'][b])]} / {ALL_RIG_FAMILIES[int(sample['rig_family'][b])]}"
         cv2.putText(row, label, (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1, cv2.LINE_AA)
         rows.append(np.pad(row, ((0, 2), (0, 0), (0, 0)), constant_values=80))
     grid = np.concatenate(rows, 0)

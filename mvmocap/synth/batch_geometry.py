@@ -19,19 +19,28 @@ def batch_rig(batch: dict, i: int):
                      batch["R"][i].double(), batch["t"][i].double(), batch["image_size"][i].double())
 
 
-def coco23_with_repaired_sides(batch: dict, i: int, rig=None) -> torch.Tensor:
-    """Sample ``i``'s detections as ``(C, 23, 3)`` (feet empty), after the pipeline's multi-view
-    left/right repair (:func:`mvmocap.detect.left_right.left_right_flips`)."""
+def side_flips(batch: dict, i: int, rig=None) -> torch.Tensor:
+    """``(C,)`` bool: the views of sample ``i`` whose left and right the pipeline's multi-view repair
+    (:func:`mvmocap.detect.left_right.left_right_flips`) exchanges."""
     from mvmocap.detect.left_right import left_right_flips
-    from mvmocap.keypoints import COCO23, flip_permutation
 
     rig = rig if rig is not None else batch_rig(batch, i)
     C = batch["K"].shape[1]
     kp = torch.zeros(C, 23, 3, dtype=torch.float64)
-    kp[:, :17] = batch["keypoints2d"][i].double()
-    flips = torch.as_tensor(left_right_flips(kp[:, None].numpy(), rig))[:, 0]  # (C,)
+    kp[:, :17] = batch["keypoints2d"][i, :, :17].double()
+    return torch.as_tensor(left_right_flips(kp[:, None].numpy(), rig))[:, 0]
+
+
+def coco23_with_repaired_sides(batch: dict, i: int, rig=None) -> torch.Tensor:
+    """Sample ``i``'s detections as ``(C, 23, 3)`` (feet empty), after the pipeline's multi-view
+    left/right repair (:func:`side_flips`)."""
+    from mvmocap.keypoints import COCO23, flip_permutation
+
+    C = batch["K"].shape[1]
+    kp = torch.zeros(C, 23, 3, dtype=torch.float64)
+    kp[:, :17] = batch["keypoints2d"][i, :, :17].double()
     perm = list(flip_permutation(COCO23))
-    return torch.where(flips[:, None, None], kp[:, perm], kp)
+    return torch.where(side_flips(batch, i, rig)[:, None, None], kp[:, perm], kp)
 
 
 def triangulate_batch(batch: dict, repair: bool = True):

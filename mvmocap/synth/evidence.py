@@ -240,6 +240,15 @@ def missing_views(num_views: int, generator: torch.Generator, probability: float
     return keep
 
 
+def active_views(num_views: int, min_views: int, generator: torch.Generator) -> Tensor:
+    """``(num_views,)`` bool: a uniformly drawn number of views in ``min_views..num_views``, at
+    uniformly drawn positions, are True (how a sample of a fixed-size rig stands for smaller rigs)."""
+    count = int(torch.randint(min_views, num_views + 1, (), generator=generator))
+    keep = torch.zeros(num_views, dtype=torch.bool)
+    keep[torch.randperm(num_views, generator=generator)[:count]] = True
+    return keep
+
+
 @dataclass(frozen=True)
 class AugmentConfig:
     """Probabilities of the augmentations (0 disables one)."""
@@ -256,7 +265,7 @@ class AugmentConfig:
 
 
 __all__ = [
-    "AugmentConfig", "CROP_SCALE", "DEFAULT_NOISE", "DetectorNoise", "bounding_boxes", "crop_intrinsics",
+    "AugmentConfig", "CROP_SCALE", "active_views", "DEFAULT_NOISE", "DetectorNoise", "bounding_boxes", "crop_intrinsics",
     "crop_transform", "gaussian_heatmaps", "keypoint_box_size", "joint_jitter", "missing_views", "occlude", "part_drop",
     "random_rectangles", "square_crops", "to_crop",
 ]

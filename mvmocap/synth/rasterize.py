@@ -126,8 +126,8 @@ def _pixel_candidates(
 def winding_sign(vertices: Tensor, faces: Tensor) -> int:
     """+1 if the closed mesh's faces wind counter-clockwise seen from outside (positive signed volume, SMPL), else -1.
 
-    ``vertices (V, 3)``, ``faces (T, 3)``. With OpenCV cameras, faces facing
-    the camera then have a positive doubled signed area in pixel coordinates
+    ``vertices (V, 3)``, ``faces (T, 3)``. With OpenCV cameras (a proper rotation, image y down),
+    faces facing the camera then have a negative doubled signed area in pixel coordinates
     times this sign.
     """
     v = vertices.detach().to(torch.float64)
@@ -164,7 +164,9 @@ def _visible_faces(screen: Tensor, faces: Tensor, cull: int) -> tuple[Tensor, Te
     tri = flat.index_select(1, _corner_index(faces, B, V)).reshape(9, B * T)  # (coord, corner) x faces
     x0, x1, x2, y0, y1, y2 = tri[0], tri[1], tri[2], tri[3], tri[4], tri[5]
     area2 = (x1 - x0) * (y2 - y0) - (x2 - x0) * (y1 - y0)
-    keep = (area2 * cull > 1e-9) if cull else (area2.abs() > 1e-9)
+    # With image y pointing down, a face seen from outside and wound counter-clockwise (cull = +1)
+    # has a negative doubled area in pixel coordinates (proper rotations, det R = +1).
+    keep = (area2 * cull < -1e-9) if cull else (area2.abs() > 1e-9)
     keep &= torch.minimum(torch.minimum(tri[6], tri[7]), tri[8]) > NEAR_PLANE
     keep &= torch.isfinite(area2)
     kept = keep.nonzero().squeeze(-1)
@@ -331,7 +333,8 @@ def soft_silhouette(
         with torch.no_grad():
             tri = scr.detach()[:, faces]  # (B, T, 3, 3)
             e1, e2 = tri[:, :, 1, :2] - tri[:, :, 0, :2], tri[:, :, 2, :2] - tri[:, :, 0, :2]
-            keep = (e1[..., 0] * e2[..., 1] - e1[..., 1] * e2[..., 0]) * cull > 0
+            # Front faces have a negative area times the winding sign (see _visible_faces).
+            keep = (e1[..., 0] * e2[..., 1] - e1[..., 1] * e2[..., 0]) * cull < 0
     flat_face, px, py = _pixel_candidates(scr, faces, height, width, margin=3.0 * sigma, keep=keep)
     tri = screen[..., :2][:, faces].reshape(B * T, 3, 2)[flat_face]  # (P, 3, 2), differentiable
     a, b = tri, tri.roll(-1, -2)  # edges a -> b

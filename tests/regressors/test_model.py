@@ -144,3 +144,20 @@ def test_view_batch_rows_selects_every_field(setup):
     part = views.rows(torch.tensor([2, 0]))
     for name in ("heatmaps", "mask", "projection", "pelvis", "valid", "joints3d", "joints_seen"):
         assert torch.equal(getattr(part, name), getattr(views, name)[[2, 0]]), name
+
+
+def test_missing_views_are_skipped_exactly(setup):
+    """Encoding only the valid views gives what encoding all of them and zeroing the missing ones gives."""
+    body, cfg, data = setup
+    torch.manual_seed(1)
+    method = VolumetricMethod(SMALL, cfg, body).eval()
+    from mvmocap.regressors.volumetric.training import synthetic_views
+
+    views = synthetic_views(data.batch([0, 1]), body, method.net.options)
+    views.valid = torch.tensor([[True, False, True], [False, True, True]])
+    with torch.no_grad():
+        skipped = method.net.encode(views)
+        every = method.net.encoder(torch.cat([views.heatmaps, views.mask.unsqueeze(2)], 2).flatten(0, 1))
+    every = every.reshape(skipped.shape) * views.valid[..., None, None, None]
+    assert torch.allclose(skipped, every, atol=1e-6)
+    assert torch.all(skipped[~views.valid] == 0)

@@ -1,3 +1,4 @@
+from dataclasses import replace
 import pytest
 import torch
 
@@ -115,3 +116,37 @@ def test_pose_files_feed_the_dataset(toy_body, tmp_path):
     frames = np.load(tmp_path / "amass.npz")["poses"][:, 3:66].reshape(5, 21, 3)
     got = s["body_pose"][:, :21].double().numpy()
     assert all(np.abs(frames - g[None]).max(axis=(1, 2)).min() < 1e-5 for g in got)
+
+
+def test_views_min_draws_rig_sizes_within_range(toy_body):
+    cfg = SynthConfig(views=6, views_min=2, augment=ev.AugmentConfig.none())
+    s = SyntheticMultiView(toy_body, cfg, length=40, seed=3).batch(list(range(40)))
+    counts = s["view_valid"].sum(-1)
+    assert int(counts.min()) >= 2 and int(counts.max()) <= 6
+    assert len(set(counts.tolist())) >= 4  # the sizes vary
+    lost = ~s["view_valid"]
+    assert torch.all(s["keypoints2d"][lost] == 0)
+    with pytest.raises(InputError):
+        SynthConfig.from_dict({"views": 4, "views_min": 5})
+
+
+def test_pipeline_skeleton_repairs_sides_and_triangulates(toy_body):
+    from mvmocap.keypoints import COCO17, flip_permutation
+
+    noise = ev.DetectorNoise(sigma=(0.0,) * 17, outlier_rate=0.0, swap_rate=0.3, confidence_range=(1.0, 1.0))
+    cfg = SynthConfig(views=5, noise=noise, augment=ev.AugmentConfig.none(), pipeline_skeleton=True)
+    plain = SyntheticMultiView(toy_body, replace(cfg, pipeline_skeleton=False), length=8, seed=5).batch(list(range(8)))
+    s = SyntheticMultiView(toy_body, cfg, length=8, seed=5).batch(list(range(8)))
+    gt = s["keypoints2d_gt"]
+    mirrored = gt[..., list(flip_permutation(COCO17)), :]
+
+    def swapped(kp):  # (B, C) True where a view matches the mirrored labels
+        return (kp[..., :2] - mirrored).norm(dim=-1).amax(-1) < 1e-3
+
+    mixed_before = swapped(plain["keypoints2d"]).any(-1) & ~swapped(plain["keypoints2d"]).all(-1)
+    after = swapped(s["keypoints2d"])
+    assert bool(mixed_before.any())  # some samples had some views swapped ...
+    assert bool((after.all(-1) | ~after.any(-1)).all())  # ... and after the repair every sample is consistent
+    assert s["triangulated"].shape == (8, 17, 3) and bool((s["triangulated_confidence"] > 0).all())
+    consistent = ~after.any(-1)
+    assert float((s["triangulated"] - s["joints3d"])[consistent].norm(dim=-1).max()) < 1e-3

@@ -85,8 +85,9 @@ def test_nearer_square_wins():
 
 def _front_view(body, size=96):
     out = body(body_pose=torch.zeros(1, 23, 3))
-    # Camera at z = +3 in the rest frame looking at the subject's front; image x = -subject x, y down.
-    R = torch.tensor([[-1.0, 0.0, 0.0], [0.0, -1.0, 0.0], [0.0, 0.0, -1.0]])[None]
+    # Camera at z = +3 in the rest frame looking at the subject's front (a proper rotation, det +1):
+    # image x = subject x (the subject's left on the image's right), y down.
+    R = torch.tensor([[1.0, 0.0, 0.0], [0.0, -1.0, 0.0], [0.0, 0.0, -1.0]])[None]
     t = torch.tensor([[0.0, -0.1, 3.0]])
     f = size / 2.0 * 3.0 / 1.1
     K = torch.tensor([[f, 0.0, size / 2], [0.0, f, size / 2], [0.0, 0.0, 1.0]])[None]

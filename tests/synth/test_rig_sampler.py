@@ -95,3 +95,57 @@ def test_qualisys_layout_matches_the_demo_calibration():
         assert abs(got_az - az) < 0.2
         assert abs(math.hypot(r[0], r[1]) / d0 - ratio) < 0.002
         assert abs((C[2] - centres[0][2]) - dh) < 0.002
+
+
+from mvmocap.synth.rig_sampler import ALL_RIG_FAMILIES, HELD_OUT_RIG_FAMILIES, TRAINING_RIG_FAMILIES  # noqa: E402
+
+
+@pytest.mark.parametrize("family", ["front_arc", "two_tier", "high_wide", "full_ring"])
+@pytest.mark.parametrize("views", [2, 8])
+def test_new_families_two_to_eight_cameras_see_the_subject(family, views):
+    g = torch.Generator().manual_seed(11)
+    subject = torch.tensor([0.1, 0.2, 0.95], dtype=torch.float64)
+    rig, name = sample_rig(views, subject, g, family=family)
+    assert name == family and len(rig) == views
+    body = subject + torch.tensor([[0, 0, -0.9], [0, 0, 0.85]], dtype=torch.float64)
+    px = rig.project(body)
+    w, h = rig.sizes[:, 0:1], rig.sizes[:, 1:2]
+    assert bool(((px[..., 0] >= 0) & (px[..., 0] < w) & (px[..., 1] >= 0) & (px[..., 1] < h)).all())
+
+
+def test_high_wide_is_high_wide_distorted_and_held_out():
+    g = torch.Generator().manual_seed(3)
+    assert HELD_OUT_RIG_FAMILIES == ("high_wide",) and "high_wide" not in TRAINING_RIG_FAMILIES
+    assert "high_wide" not in RIG_FAMILIES and set(ALL_RIG_FAMILIES) == set(TRAINING_RIG_FAMILIES) | {"high_wide"}
+    subject = torch.tensor([0.0, 0.0, 0.9], dtype=torch.float64)
+    for _ in range(10):
+        rig, _ = sample_rig(4, subject, g, family="high_wide")
+        centres = rig.centers()
+        assert bool(((centres[:, 2] >= 2.5 - 1e-9) & (centres[:, 2] <= 3.5 + 1e-9)).all())
+        hfov = 2 * torch.atan(rig.sizes[:, 0] / 2 / rig.K[:, 0, 0]) * 180 / math.pi
+        assert bool(((hfov > 69.9) & (hfov < 100.1)).all())
+        assert bool((rig.dist[:, 0] < 0).all()) and bool((rig.dist[:, 0].abs() <= 0.25).all())
+        down = rig.R[:, 2, 2]  # the optical axis' world z: steeply negative
+        assert bool((down < -0.3).all())
+
+
+def test_distortion_is_optional_monotonic_and_keeps_the_geometry():
+    subject = torch.tensor([0.0, 0.0, 0.9], dtype=torch.float64)
+    plain, _ = sample_rig(6, subject, torch.Generator().manual_seed(7), family="full_ring")
+    bent, _ = sample_rig(6, subject, torch.Generator().manual_seed(7), family="full_ring", distortion=True)
+    assert torch.equal(plain.K, bent.K) and torch.equal(plain.R, bent.R) and float(plain.dist.abs().max()) == 0
+    k1, k2 = bent.dist[:, 0], bent.dist[:, 1]
+    assert bool((k1.abs() <= 0.25).all()) and bool((bent.dist[:, 2:4].abs() <= 0.002).all())
+    assert float(bent.dist.abs().max()) > 0
+    # Radial mapping increasing out to the corner.
+    r2 = ((bent.sizes / 2) ** 2).sum(-1) / bent.K[:, 0, 0] ** 2
+    s = torch.linspace(0, 1, 50, dtype=torch.float64)[:, None] * r2 * 1.1
+    assert bool((1 + 3 * k1 * s + 5 * k2 * s * s > 0).all())
+
+
+def test_existing_families_unchanged_by_the_new_ones():
+    g1, g2 = torch.Generator().manual_seed(21), torch.Generator().manual_seed(21)
+    names = [sample_rig(4, torch.zeros(3), g1)[1] for _ in range(20)]
+    assert set(names) <= set(RIG_FAMILIES)
+    rig, _ = sample_rig(4, torch.zeros(3), g2, family=names[0])
+    assert rig.dist.abs().max() == 0

@@ -118,9 +118,12 @@ class VolumetricNet(nn.Module):
         """``(B, C, Ch, S/4, S/4)`` per-view features (zeros for missing views)."""
         B, C = views.valid.shape
         evidence = torch.cat([views.heatmaps, views.mask.unsqueeze(2)], 2).flatten(0, 1)
-        feats = self.encoder(evidence)
-        feats = feats.reshape(B, C, *feats.shape[1:])
-        return feats * views.valid.to(feats.dtype)[..., None, None, None]
+        valid = views.valid.flatten()
+        side = evidence.shape[-1] // 4
+        feats = evidence.new_zeros(B * C, int(self.options["features"]), side, side)
+        if bool(valid.any()):  # missing views cost nothing (GroupNorm is per view, so this is exact)
+            feats = feats.index_put((valid,), self.encoder(evidence[valid]))
+        return feats.reshape(B, C, *feats.shape[1:])
 
     def _volume(self, fused: Tensor) -> Tensor:
         G = int(self.options["grid"])

@@ -36,13 +36,18 @@ def triangulated_skeleton(keypoints: Tensor, K: Tensor, dist: Tensor | None, R: 
     conf = keypoints[..., 2]
     pts = triangulate(keypoints[..., :2].double(), conf.double(), K.double(), None if dist is None else dist.double(),
                       R.double(), t.double()).to(keypoints.dtype)  # (B, J, 3)
-    seen = (conf > 0).sum(-2) >= 2  # (B, J)
+    return given_skeleton(pts, ((conf > 0).sum(-2) >= 2).to(pts.dtype))
+
+
+def given_skeleton(joints: Tensor, confidence: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """:func:`triangulated_skeleton`'s ``(pelvis, joints, seen)`` from joints the pipeline already
+    triangulated: ``joints (B, 17, 3)`` metres, ``confidence (B, 17)`` (0 = not triangulated)."""
+    seen = confidence > 0
     hips_ok = seen[:, list(HIPS)].all(-1)
-    hips = pts[:, list(HIPS)].mean(-2)
-    w = seen.to(pts.dtype)
-    mean_all = (pts * w[..., None]).sum(-2) / w.sum(-1, keepdim=True).clamp(min=1)
-    pelvis = torch.where(hips_ok[:, None], hips, mean_all)
-    return pelvis, torch.where(seen[..., None], pts, pelvis[:, None]), w
+    w = seen.to(joints.dtype)
+    mean_all = (joints * w[..., None]).sum(-2) / w.sum(-1, keepdim=True).clamp(min=1)
+    pelvis = torch.where(hips_ok[:, None], joints[:, list(HIPS)].mean(-2), mean_all)
+    return pelvis, torch.where(seen[..., None], joints, pelvis[:, None]), w
 
 
 def body_vertices(batch: dict, body_model) -> Tensor:
@@ -97,9 +102,12 @@ def synthetic_views(batch: dict, body_model, options: dict[str, Any], training: 
     else:
         mask = torch.zeros(B, C, S, S, dtype=heatmaps.dtype, device=heatmaps.device)
     mask = mask * valid[..., None, None].to(mask.dtype)
-    dist = batch.get("dist")
-    pelvis, joints, seen = triangulated_skeleton(
-        kp, batch["K"], dist if dist is not None and bool(dist.abs().max() > 0) else None, batch["R"], batch["t"])
+    if "triangulated" in batch:
+        pelvis, joints, seen = given_skeleton(batch["triangulated"], batch["triangulated_confidence"])
+    else:
+        dist = batch.get("dist")
+        pelvis, joints, seen = triangulated_skeleton(
+            kp, batch["K"], dist if dist is not None and bool(dist.abs().max() > 0) else None, batch["R"], batch["t"])
     if training:
         jitter = float({**AUGMENT_DEFAULTS, **options.get("augment", {})}["pelvis_jitter"])
         pelvis = pelvis + jitter * torch.randn_like(pelvis)
