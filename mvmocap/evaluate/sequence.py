@@ -47,7 +47,7 @@ from mvmocap.evaluate.sequence_scores import (
 )
 from mvmocap.synth.motion import MotionConfig
 from mvmocap.synth.pose_sampler import ALL_FAMILIES, FAMILIES
-from mvmocap.synth.rig_sampler import RIG_FAMILIES
+from mvmocap.synth.rig_sampler import TRAINING_RIG_FAMILIES
 from mvmocap.synth.sequence import CONDITIONS, SequenceConfig, SyntheticCapture, synthetic_capture
 
 HELDOUT_RIG_FAMILY = "high_wide"
@@ -64,7 +64,7 @@ class SequenceBenchmark:
 
     cameras: tuple[int, ...] = (2, 4, 8)
     conditions: tuple[str, ...] = CONDITIONS
-    rig_families: tuple[str, ...] = RIG_FAMILIES
+    rig_families: tuple[str, ...] = TRAINING_RIG_FAMILIES
     pose_families: tuple[str, ...] = FAMILIES
     clips: int = 3
     frames: int = 90
@@ -152,9 +152,10 @@ TEMPORAL_HANDLING = {
 
 
 def _evidence_source() -> str:
-    from mvmocap.synth.evidence import DEFAULT_NOISE
+    from mvmocap.synth.sequence import condition_noise
 
-    return f"noisy: {DEFAULT_NOISE.source}; occluded: the same with more drops and outliers (stand-in)"
+    return (f"noisy: {condition_noise('noisy').source}; occluded: {condition_noise('occluded').source}, "
+            "with z-buffer self-occlusion and faults")
 
 
 def _score_clip(capture: SyntheticCapture, index: int, body_model, bench: SequenceBenchmark, pools: dict[str, Pool]) -> None:

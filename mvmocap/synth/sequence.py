@@ -7,11 +7,15 @@ family's lens distortion) aimed at the clip's mean pelvis, and turns it into
 person masks) in one of three conditions:
 
 * ``clean``: the exact projections, confidence 1;
-* ``noisy``: the detector noise model (:class:`mvmocap.synth.evidence.DetectorNoise`, fitted on
-  BlazePose; the foot points get the ankles' error);
-* ``occluded``: noise plus dropped joints and outliers standing in for self-occlusion and
-  detector faults (a stand-in until the realistic evidence of :mod:`mvmocap.synth` lands:
-  :func:`condition_evidence` is the one place that changes).
+* ``noisy``: the realistic detector model (:class:`mvmocap.synth.realistic.RealisticNoise`, fitted
+  on BlazePose: errors with outliers, confidence tied to the error, correlated in time) without
+  self-occlusion and without faults;
+* ``occluded``: the whole model: z-buffer self-occlusion (:func:`mvmocap.synth.occlusion.joint_visibility`:
+  hidden joints get larger errors and lower confidences) and the faults at their fitted or prior
+  rates (whole-view and single-limb left/right swaps, the person lost in a view for a stretch, a
+  wrong person's skeleton, keypoints outside the image).
+
+The six foot points take their ankle's error scale and confidence offset.
 
 In every condition a joint that projects outside its image or behind its camera has confidence 0
 (x = y = 0). Masks (``mask_side`` > 0) are the body's silhouette rendered over the whole image at
@@ -38,15 +42,15 @@ from mvmocap.geometry.camera import CameraRig
 from mvmocap.synth import evidence as ev
 from mvmocap.synth.motion import MotionConfig, PosedClip, clip_generator, pose_clip, sample_clip
 from mvmocap.synth.rasterize import rasterize, silhouette, vertices_to_screen, winding_sign
-from mvmocap.synth.rig_sampler import MAX_CAMERAS, RIG_FAMILIES, sample_rig
+from mvmocap.synth.occlusion import joint_visibility
+from mvmocap.synth.realistic import RealisticNoise
+from mvmocap.synth.rig_sampler import MAX_CAMERAS, TRAINING_RIG_FAMILIES, sample_rig
 
 CONDITIONS = ("clean", "noisy", "occluded")
 CAPTURE_SEED_OFFSET = 77_777  # the rig and evidence generator of a capture, apart from its clip's
-# The occluded stand-in: the noise model with joints dropped (hidden) and more outliers.
-OCCLUDED_DROPOUT = 0.15
-OCCLUDED_OUTLIER_RATE = 0.05
 # COCO-23 foot points (big toe, small toe, heel; left then right) take their ankle's noise.
 _FOOT_ANKLE = (15, 15, 15, 16, 16, 16)
+OCCLUSION_RESOLUTION = 64  # px of the z-buffer rendered over the body's box per view
 
 
 @dataclass(frozen=True)
@@ -56,14 +60,15 @@ class SequenceConfig:
     Attributes:
         cameras: cameras per capture (2..8).
         condition: one of :data:`CONDITIONS`.
-        rig_families: families the rig is drawn from (uniformly among those allowing ``cameras``).
+        rig_families: families the rig is drawn from (uniformly among those allowing ``cameras``;
+            default: the training families, not the held-out ``high_wide``).
         motion: the clips (frames, fps, pose families).
         mask_side: longer side (px) of the rendered person masks; 0 = no masks.
     """
 
     cameras: int = 4
     condition: str = "noisy"
-    rig_families: tuple[str, ...] = RIG_FAMILIES
+    rig_families: tuple[str, ...] = TRAINING_RIG_FAMILIES
     motion: MotionConfig = field(default_factory=MotionConfig)
     mask_side: int = 0
 
@@ -93,6 +98,8 @@ class SyntheticCapture:
         posed: the clip on the floor: parameters (``posed.clip``, ``posed.transl``), world
             ``vertices (T, V, 3)``, ``coco23 (T, 23, 3)`` metres.
         visible: ``(T, C, 23)`` bool, the joints the evidence reports (confidence > 0).
+        hidden: ``(T, C, 23)`` bool, the joints behind the body in the z-buffer (``occluded`` only,
+            else None); the evidence reports most of them, with larger errors and lower confidences.
     """
 
     detections: Detections
@@ -101,6 +108,7 @@ class SyntheticCapture:
     condition: str
     posed: PosedClip
     visible: Tensor
+    hidden: Tensor | None = None
 
     @property
     def joints17(self) -> Tensor:
@@ -124,25 +132,51 @@ def synthetic_capture(body_model, config: SequenceConfig, seed: int, index: int)
     centre = posed.joints[:, 0].double().mean(0)
     rig, family = sample_rig(config.cameras, centre, g, families=config.rig_families)
     pixels = rig.project(posed.coco23.double())  # (T, C, 23, 2), distorted, as detected
-    keypoints = condition_evidence(config.condition, pixels, g)
+    keypoints, hidden = condition_evidence(config.condition, pixels, posed, rig, body_model, g)
     keypoints = _outside_unseen(keypoints, pixels, posed.coco23.double(), rig)
     visible = keypoints[..., 2] > 0
     masks = render_masks(posed.vertices, body_model, rig, config.mask_side) if config.mask_side else None
     detections = _detections(keypoints, rig, config.motion.fps, f"synthetic-{config.condition}", masks, visible)
-    return SyntheticCapture(detections, rig, family, config.condition, posed, visible)
+    return SyntheticCapture(detections, rig, family, config.condition, posed, visible, hidden)
 
 
-def condition_evidence(condition: str, pixels: Tensor, generator: torch.Generator) -> Tensor:
-    """Keypoints ``(T, C, 23, 3)`` (px + confidence) for exact projections ``pixels (T, C, 23, 2)``."""
+def condition_evidence(condition: str, pixels: Tensor, posed: PosedClip, rig: CameraRig, body_model,
+                       generator: torch.Generator) -> tuple[Tensor, Tensor | None]:
+    """Keypoints ``(T, C, 23, 3)`` (px + confidence) for the exact projections ``pixels (T, C, 23, 2)``
+    of ``posed.coco23`` in ``rig``, and the z-buffer's hidden joints ``(T, C, 23)`` (None unless ``occluded``)."""
     if condition == "clean":
-        return torch.cat([pixels, torch.ones_like(pixels[..., :1])], -1)
-    noise = ev.DEFAULT_NOISE
+        return torch.cat([pixels, torch.ones_like(pixels[..., :1])], -1), None
+    noise = condition_noise(condition)
+    visible = None
     if condition == "occluded":
-        noise = replace(noise, dropout=OCCLUDED_DROPOUT, outlier_rate=OCCLUDED_OUTLIER_RATE,
-                        source=noise.source + "; occluded stand-in: more drops and outliers")
-    sigma = tuple(noise.sigma[:17]) + tuple(noise.sigma[a] for a in _FOOT_ANKLE)
-    points, conf = replace(noise, sigma=sigma).apply(pixels, ev.keypoint_box_size(pixels[..., :17, :]), generator)
-    return torch.cat([points, conf[..., None]], -1)
+        T, C = pixels.shape[:2]
+        has_dist = bool(rig.dist.abs().max() > 0)
+        expand = lambda x: x.to(torch.float32).expand((T,) + tuple(x.shape))  # noqa: E731
+        visible = joint_visibility(posed.vertices, body_model.faces, posed.coco23, expand(rig.K), expand(rig.R),
+                                   expand(rig.t), None, expand(rig.dist) if has_dist else None,
+                                   resolution=OCCLUSION_RESOLUTION, cull=_cull(body_model))
+    box = ev.keypoint_box_size(pixels[..., :17, :])
+    points, conf = noise.apply(pixels, box, visible, rig.sizes, generator)
+    return torch.cat([points, conf[..., None]], -1), None if visible is None else ~visible
+
+
+def condition_noise(condition: str) -> RealisticNoise:
+    """The detector model of a noisy condition, extended to the 23 joints (feet as their ankles)."""
+    fitted = RealisticNoise()
+    sigma = tuple(fitted.sigma[:17]) + tuple(fitted.sigma[a] for a in _FOOT_ANKLE)
+    offset = tuple(fitted.confidence_offset[:17]) + tuple(fitted.confidence_offset[a] for a in _FOOT_ANKLE)
+    noise = replace(fitted, sigma=sigma, confidence_offset=offset)
+    if condition == "noisy":
+        noise = replace(noise, swap_rate=0.0, limb_swap_rate=0.0, lost_rate=0.0, wrong_person_rate=0.0,
+                        source=fitted.source + "; no occlusion, no faults")
+    return noise
+
+
+def _cull(body_model) -> int:
+    """:func:`winding_sign` of the body's rest mesh (back faces skipped when rasterising)."""
+    with torch.no_grad():
+        rest = body_model(betas=torch.zeros(1, 10)).vertices.reshape(-1, 3)[: body_model.num_vertices]
+    return winding_sign(rest, body_model.faces)
 
 
 def _outside_unseen(keypoints: Tensor, pixels: Tensor, joints: Tensor, rig: CameraRig) -> Tensor:
@@ -157,9 +191,7 @@ def render_masks(vertices: Tensor, body_model, rig: CameraRig, side: int, chunk:
     """Silhouettes ``masks[c][t]`` of ``vertices (T, V, 3)`` in every camera, over the whole image at a
     reduced size (longer side ``side`` px), run-length encoded."""
     T, C = vertices.shape[0], len(rig)
-    with torch.no_grad():
-        rest = body_model(betas=torch.zeros(1, 10)).vertices.reshape(-1, 3)[: body_model.num_vertices]
-    cull = winding_sign(rest, body_model.faces)
+    cull = _cull(body_model)
     out: list[list[RleMask]] = [[] for _ in range(C)]
     for c in range(C):
         width, height = (int(v) for v in rig.sizes[c].tolist())
@@ -197,5 +229,5 @@ def _detections(keypoints: Tensor, rig: CameraRig, fps: float, detector: str, ma
     )
 
 
-__all__ = ["CONDITIONS", "SequenceConfig", "SyntheticCapture", "condition_evidence", "render_masks",
+__all__ = ["CONDITIONS", "SequenceConfig", "SyntheticCapture", "condition_evidence", "condition_noise", "render_masks",
            "synthetic_capture"]

@@ -36,7 +36,11 @@ def test_noisy_and_occluded_evidence_differ_from_clean(toy_body):
     assert torch.equal(clean.rig.K, noisy.rig.K)  # same rig: only the evidence changes
     error = (torch.from_numpy(noisy.detections.keypoints[..., :2] - clean.detections.keypoints[..., :2])).norm(dim=-1)
     assert 0.5 < float(error.median()) < 50.0  # px
-    assert float(occluded.visible.float().mean()) < float(noisy.visible.float().mean())
+    assert noisy.hidden is None and clean.hidden is None
+    hidden = occluded.hidden.permute(1, 0, 2).numpy()  # (C, T, 23) as the detections
+    assert 0.02 < hidden.mean() < 0.6  # the z-buffer hides some joints, not most
+    conf = occluded.detections.keypoints[..., 2]
+    assert conf[hidden & (conf > 0)].mean() < conf[~hidden & (conf > 0)].mean()  # hidden joints are less sure
     assert noisy.detections.masks is None  # no mask_side, no masks
 
 
@@ -54,3 +58,14 @@ def test_captures_are_deterministic(toy_body):
 def test_bad_configurations_are_refused(options, message):
     with pytest.raises(InputError, match=message):
         SequenceConfig(**options)
+
+
+def test_the_held_out_rig_family_is_distorted_and_never_drawn_by_default(toy_body):
+    heldout = _capture(toy_body, cameras=4, condition="clean", rig_families=("high_wide",))
+    assert heldout.rig_family == "high_wide" and float(heldout.rig.dist.abs().max()) > 0
+    projected = heldout.rig.project(heldout.posed.coco23.double()).permute(1, 0, 2, 3)  # distorted pixels
+    kp = torch.from_numpy(heldout.detections.keypoints).double()
+    seen = kp[..., 2] > 0
+    assert torch.allclose(kp[..., :2][seen], projected[seen], atol=1e-3)
+    families = {synthetic_capture(toy_body, SequenceConfig(motion=SHORT), 0, i).rig_family for i in range(6)}
+    assert "high_wide" not in families
