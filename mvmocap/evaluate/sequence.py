@@ -25,8 +25,6 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Callable
 
-import torch
-
 from mvmocap.errors import InputError
 from mvmocap.evaluate.sequence_methods import (
     NEEDS_CAMERAS,

@@ -34,10 +34,10 @@ from torch import Tensor
 
 from mvmocap.errors import InputError
 from mvmocap.geometry.rotations import (
+    axis_angle_to_matrix,
     axis_angle_to_quaternion,
     matrix_to_axis_angle,
     quaternion_to_axis_angle,
-    axis_angle_to_matrix,
 )
 from mvmocap.synth.pose_sampler import ALL_FAMILIES, FAMILIES, sample_poses, yaw_about_vertical
 from mvmocap.synth.shape_sampler import sample_betas
