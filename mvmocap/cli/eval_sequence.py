@@ -17,6 +17,14 @@ def split_values(values: list[str] | None) -> tuple[str, ...]:
     return tuple(item.strip() for value in (values or []) for item in str(value).split(",") if item.strip())
 
 
+def single_frame_options_given(ctx, options: dict[str, str]) -> list[str]:
+    """The flags among ``options`` (``{parameter name: flag}``) given on the command line."""
+    source = getattr(ctx, "get_parameter_source", None)
+    if source is None:
+        return []
+    return [flag for name, flag in options.items() if getattr(source(name), "name", "") == "COMMANDLINE"]
+
+
 def _integers(values: tuple[str, ...], option: str) -> tuple[int, ...]:
     try:
         return tuple(int(v) for v in values)

@@ -53,8 +53,11 @@ def _default(
     if dataset != "synthetic":
         raise fail(f"unknown dataset {dataset!r}; available: synthetic")
     if sequence:
-        from mvmocap.cli.eval_sequence import run_sequence_command
+        from mvmocap.cli.eval_sequence import run_sequence_command, single_frame_options_given
 
+        given = single_frame_options_given(ctx, {"method": "--method", "n": "--n", "views": "--views", "device": "--device"})
+        if given:
+            raise fail(f"{', '.join(given)} do not apply with --sequence (it takes --methods, --clips, --cameras)")
         run_sequence_command(cameras, condition, rig_family, pose_family, clips, frames, methods, uncalibrated, heldout,
                              seed, out or json_out)
         return

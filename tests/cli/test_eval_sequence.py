@@ -54,3 +54,8 @@ def test_a_small_run_prints_the_table_and_writes_json(tmp_path):
 
 def test_list_options_split_on_commas_and_repeat():
     assert split_values(["2,4", " 8 "]) == ("2", "4", "8") and split_values(None) == ()
+
+
+def test_single_frame_options_are_refused_with_sequence():
+    result = _eval("--sequence", "--method", "fit", "--views", "4")
+    assert result.exit_code == 2 and "--method, --views do not apply with --sequence" in result.output
