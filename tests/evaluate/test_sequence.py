@@ -146,3 +146,17 @@ def test_masks_are_rendered_only_for_methods_that_use_them():
     assert _bench(methods=("triangulation", "fit")).cell(3, "clean").mask_side == 0
     assert _bench(methods=("triangulation", "volumetric")).cell(3, "clean").mask_side > 0
     assert _bench(methods=("volumetric", "triangulation-selfcal"), uncalibrated=True).cell(3, "clean").mask_side == 0
+
+
+def test_the_volumetric_regressor_runs_on_a_capture_with_its_masks():
+    from mvmocap.regressors.volumetric.inference import checkpoint_file
+    from mvmocap.synth.dataset import load_body
+
+    if not checkpoint_file().is_file():
+        pytest.skip("no volumetric checkpoint")
+    bench = _bench(cameras=(4,), methods=("volumetric",))
+    assert bench.cell(4, "clean").mask_side > 0
+    result = run_sequence_benchmark(bench, body_model=load_body(None))
+    scores = result["cells"][0]["methods"]["volumetric"]
+    assert scores["coverage"] == 1.0 and scores["pve"] is not None
+    assert 0.0 < scores["pa_mpjpe"] < 60.0  # clean evidence: a working regressor, not a perfect one
