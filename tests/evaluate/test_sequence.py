@@ -160,3 +160,12 @@ def test_the_volumetric_regressor_runs_on_a_capture_with_its_masks():
     scores = result["cells"][0]["methods"]["volumetric"]
     assert scores["coverage"] == 1.0 and scores["pve"] is not None
     assert 0.0 < scores["pa_mpjpe"] < 60.0  # clean evidence: a working regressor, not a perfect one
+
+
+def test_the_uncalibrated_baseline_recovers_the_cameras_from_clean_joints(toy_body):
+    result = run_sequence_benchmark(_bench(frames=30, methods=("triangulation-selfcal", "fit"), uncalibrated=True),
+                                    body_model=toy_body)
+    methods = result["cells"][0]["methods"]
+    assert methods["fit"] == {"status": NEEDS_CAMERAS}
+    selfcal = methods["triangulation-selfcal"]
+    assert selfcal["coverage"] > 0.9 and selfcal["rotation_error_deg"] < 3.0 and selfcal["pa_mpjpe"] < 20.0
