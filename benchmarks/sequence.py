@@ -3,9 +3,9 @@ volumetric+fit on motion clips of the held-out rig family, at 2/4/8 cameras, noi
 a held-out pose family row and the uncalibrated mode's baseline.
 
 Usage: python benchmarks/sequence.py [--clips 2] [--frames 60] [--cameras 2 4 8]
-           [--conditions noisy occluded] [--rig-family high_wide] [--pose-family leaning]
+           [--conditions noisy occluded] [--rig-family high_wide] [--pose-family gesturing]
            [--methods fit triangulation volumetric volumetric-net volumetric+fit] [--no-uncalibrated]
-           [--seed 0] [--json OUT.json]
+           [--seed 0] [--json OUT.json] [--baseline-checkpoint OLD.pt]
 
 Every method runs in this process on the same clips (:mod:`mvmocap.evaluate.sequence`; the CLI
 ``mvmocap eval --dataset synthetic --sequence`` runs the same code). Three parts:
@@ -24,29 +24,13 @@ last changed it). The default size (2 clips of 60 frames per cell) takes about 6
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-
-
-def checkpoint_note() -> dict:
-    """The volumetric checkpoint in use: path, SHA-256 (first 12) and the commit that last changed it."""
-    from mvmocap.regressors.volumetric.inference import checkpoint_file
-
-    path = checkpoint_file()
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12] if path.is_file() else None
-    try:
-        commit = subprocess.run(["git", "log", "-1", "--format=%h %cs", "--", str(path)], cwd=REPO,
-                                capture_output=True, text=True, check=False).stdout.strip() or None
-    except OSError:
-        commit = None
-    return {"path": str(path), "sha256_12": digest, "last_commit": commit}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,8 +54,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-uncalibrated", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--baseline-checkpoint", type=Path, default=None,
+                        help="also run volumetric-base[-net|+fit] with this (older) checkpoint, same clips")
     args = parser.parse_args(argv)
 
+    from benchmarks.checkpoints import checkpoint_note, register_baseline
+
+    if args.baseline_checkpoint is not None:
+        base, base_net = register_baseline(args.baseline_checkpoint)
+        args.methods = list(args.methods) + [base, base_net, f"{base}+fit"]
     common = dict(clips=args.clips, frames=args.frames, seed=args.seed, rig_families=(args.rig_family,))
     parts = {
         "grid": SequenceBenchmark(cameras=tuple(args.cameras), conditions=tuple(args.conditions),
@@ -88,6 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     total = time.perf_counter() - start
     note = checkpoint_note()
     print(f"checkpoint: {note['path']} sha256 {note['sha256_12']}, last changed in {note['last_commit']}")
+    if args.baseline_checkpoint is not None:
+        note["baseline"] = checkpoint_note(args.baseline_checkpoint)
+        print(f"baseline (volumetric-base*): {args.baseline_checkpoint} sha256 {note['baseline']['sha256_12']}")
     print(f"{args.clips} clips x {args.frames} frames per cell, rig family {args.rig_family}; "
           f"{total / 60:.1f} min in all\n")
     rigs = f"rig family {args.rig_family}" + (" (held out)" if args.rig_family == HELDOUT_RIG_FAMILY else "")

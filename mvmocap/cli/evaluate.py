@@ -42,7 +42,7 @@ def _default(
     frames: int = typer.Option(90, "--frames", help="--sequence: frames per clip (30 fps)."),
     methods: Optional[List[str]] = typer.Option(None, "--methods", help="--sequence: fit,triangulation,volumetric,volumetric-net,volumetric+fit (default), triangulation-selfcal."),
     uncalibrated: bool = typer.Option(False, "--uncalibrated", help="--sequence: hide the cameras; score after a per-frame similarity in camera 0's frame."),
-    heldout: bool = typer.Option(False, "--heldout", help="--sequence: the held-out rig family high_wide and pose family leaning, where not given."),
+    heldout: bool = typer.Option(False, "--heldout", help="--sequence: the held-out rig family high_wide and pose family gesturing, where not given."),
     out: Optional[Path] = typer.Option(None, "--out", help="--sequence: write the result as JSON."),
 ) -> None:
     if ctx.invoked_subcommand is not None:
