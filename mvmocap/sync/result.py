@@ -42,6 +42,13 @@ class SyncResult:
     def offset(self, name: str) -> float:
         return float(self.offsets[self.camera_names.index(name)])
 
+    def own_frames(self, name: str, timeline: np.ndarray) -> np.ndarray:
+        """Timeline frames ``(T,)`` -> the nearest frame camera ``name`` recorded ``(T,)`` (its own numbering,
+        ``round((tau - offset) / ratio)``): the image to draw a timeline frame's overlay on."""
+        c = self.camera_names.index(name)
+        own = (np.asarray(timeline, np.float64) - self.offsets[c]) / self.ratios[c]
+        return np.round(own).astype(np.int64)
+
     def to_dict(self) -> dict:
         def num(x: float):
             return None if not np.isfinite(x) else round(float(x), 4) + 0.0  # + 0.0: no -0.0

@@ -1,0 +1,37 @@
+import numpy as np
+
+from mvmocap.sync import synchronise
+from mvmocap.sync.joint import joint_offsets
+from mvmocap.sync.refine import RefineSettings
+from mvmocap.sync.synthetic import make_unsynced_capture
+from mvmocap.sync.workflows import joints_calibrator
+
+
+def test_offsets_in_the_bundle_adjustment_recover_fractional_offsets_from_a_quarter_frame_off():
+    true = np.array([0.0, 3.4, -6.7, 1.2])
+    cap = make_unsynced_capture(true, num_frames=70, seed=5, noise_px=1.0, swaps=0.01)
+    start = true + np.array([0.0, 0.3, -0.25, 0.35])
+    result = joint_offsets(cap.tracks, cap.rig, np.ones(4), start, [0], focal_known=False)
+    assert result.offsets[0] == 0.0 and result.sigma[0] == 0.0
+    assert np.abs(result.offsets - true).max() < 0.05
+    assert np.all(result.sigma[1:] > 0) and np.all(result.sigma[1:] < 0.2)
+    assert result.residual_px < 3.0  # 1 px noise
+
+
+def test_without_cameras_the_bundle_is_the_default_and_recovers_offsets():
+    true = np.array([0.0, 4.3, -2.6])
+    cap = make_unsynced_capture(true, num_frames=60, seed=11, noise_px=1.0)
+    _, result, rig = synchronise(cap.tracks, detector="synthetic", calibrate=joints_calibrator(None, 1.7))
+    assert result.method == "calibration from joints (offsets in the bundle adjustment)"
+    assert np.abs(result.offsets - true).max() < 0.1
+    assert rig is not None
+
+
+def test_the_alternation_is_still_available():
+    true = np.array([0.0, 4.3, -2.6])
+    cap = make_unsynced_capture(true, num_frames=60, seed=11, noise_px=1.0)
+    settings = RefineSettings(without_cameras="alternate", window=1.5, sweeps=2, bootstrap=20, max_frames=40)
+    _, result, _ = synchronise(cap.tracks, detector="synthetic", calibrate=joints_calibrator(None, 1.7),
+                               settings=settings, rounds=1)
+    assert result.method == "calibration from joints"
+    assert np.abs(result.offsets - true).max() < 0.25
