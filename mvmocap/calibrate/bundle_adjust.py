@@ -36,6 +36,7 @@ from mvmocap.keypoints import COCO23, COCO23_LIMBS, flip_permutation
 GAUGE_WEIGHT = 100.0
 CAMERA_DOF = 8  # rotation (3), translation (3), log focal (1), time offset (1)
 OFFSET = 7
+OFFSET_BLOCK_FRAMES = 10  # frames per block of the offsets' sandwich covariance
 
 
 def bone_groups(limbs=COCO23_LIMBS, names=COCO23) -> tuple[np.ndarray, np.ndarray]:
@@ -202,7 +203,11 @@ class _Problem:
         cam_blocks = np.zeros((C, CAMERA_DOF, CAMERA_DOF))
         np.add.at(cam_blocks, oc, cc)
         np.add.at(A_gg, (self.column[:, :, None], self.column[:, None, :]), cam_blocks)
-        np.add.at(b_g, cam_cols, np.einsum("kdi,kd->ki", J_cam, rw))
+        cam_scores = np.einsum("kdi,kd->ki", J_cam, rw)
+        np.add.at(b_g, cam_cols, cam_scores)
+        # each frame's share of b_g (for the offsets' sandwich covariance; the gauge term belongs to no frame)
+        self.frame_b_g = np.zeros((F, Ng))
+        np.add.at(self.frame_b_g, (of[:, None], cam_cols), cam_scores)
         cp = np.einsum("k,kdi,kdj->kij", w, J_cam, J_point)
         np.add.at(A_gf, (of[:, None, None], cam_cols[:, :, None], pt_cols[:, None, :]), cp)
         pp = np.einsum("k,kdi,kdj->kij", w, J_point, J_point)
@@ -227,6 +232,7 @@ class _Problem:
         lcol = C * CAMERA_DOF + self.bg
         np.add.at(A_gg, (lcol, lcol), wb * jl**2)
         np.add.at(b_g, lcol, wb * jl * r_b)
+        np.add.at(self.frame_b_g, (bf, lcol), wb * jl * r_b)
         np.add.at(A_gf, (bf[:, None], lcol[:, None], ci), (wb * jl)[:, None] * jx)
         np.add.at(A_gf, (bf[:, None], lcol[:, None], cj), -(wb * jl)[:, None] * jx)
         # gauge: r = W (mean(l) - l0)
@@ -281,8 +287,30 @@ def _camera_uncertainty(problem: "_Problem", cams: Pinholes, X, log_l, log_l0_me
         k = c * CAMERA_DOF
         rotation[c] = np.degrees(np.sqrt(max(np.linalg.eigvalsh(cov[k : k + 3, k : k + 3]).max(), 0.0)))
         translation[c] = np.sqrt(max(np.linalg.eigvalsh(cov[k + 3 : k + 6, k + 3 : k + 6]).max(), 0.0))
-    offset = np.sqrt(np.maximum(np.diagonal(cov)[problem.column[:, OFFSET]], 0.0))
+    offset = np.zeros(problem.C)
+    if problem.timing is not None:
+        offset = _offset_std(problem, system, g, S)
     return rotation, translation, offset
+
+
+def _offset_std(problem: "_Problem", system, g: np.ndarray, S: np.ndarray) -> np.ndarray:
+    """``(C,)`` standard deviations of the time offsets, frames: a sandwich (cluster-robust) covariance
+    ``S^-1 (sum_b u_b u_b^T) S^-1`` with ``u_b`` the reduced gradient of a block of ``OFFSET_BLOCK_FRAMES``
+    consecutive frames. The tracks are smoothed in time and a detector's errors persist over frames, so
+    the residuals of neighbouring frames are correlated and the inverse Hessian alone (independent
+    residuals) understates the spread several times."""
+    _, A_gf, A_ff, _, b_f = system
+    A_gf = A_gf[:, g, :]
+    inv_ff = np.linalg.inv(A_ff + 1e-9 * np.eye(A_ff.shape[-1]))  # as in _reduced_system without damping
+    per_frame = problem.frame_b_g[:, g] - np.einsum("fgl,flm,fm->fg", A_gf, inv_ff, b_f)  # (F, Ng_free)
+    order = np.argsort(problem.timing.timeline)
+    blocks = np.array_split(order, max(len(order) // OFFSET_BLOCK_FRAMES, 1))
+    u = np.stack([per_frame[b].sum(0) for b in blocks])  # (B, Ng_free)
+    S_inv = np.linalg.pinv(S)
+    cov = S_inv @ (u.T @ u) @ S_inv
+    full = np.zeros(problem.n_global)
+    full[g] = np.diagonal(cov)
+    return np.sqrt(np.maximum(full[problem.column[:, OFFSET]], 0.0))
 
 
 def bundle_adjust(

@@ -22,7 +22,8 @@ class SyncResult:
         fps: ``(C,)`` each camera's own frame rate (0 = unknown).
         timeline_fps: the common timeline's rate (the reference camera's).
         reference: the reference camera's name (offset 0 unless pinned).
-        method: how the offsets were refined: ``"coarse"``, ``"known cameras"``, ``"calibration from joints"``.
+        method: how the offsets were refined: ``"coarse"``, ``"known cameras"``, ``"calibration from joints, offsets
+            in its bundle adjustment"`` or ``"calibration from joints"`` (alternated).
         pinned: cameras whose offset was given (``--offset``) and kept.
         residual_px: root of the final truncated mean squared reprojection residual (NaN if not refined).
     """

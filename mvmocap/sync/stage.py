@@ -91,7 +91,7 @@ def synchronise(
         joint = joint_offsets(tracks, used_rig, ratios, offsets, fixed_list, focal_known=focal_known, settings=settings)
         offsets, sigma, cost = joint.offsets, joint.sigma.copy(), joint.residual_px ** 2
         log("bundle adjustment with offsets: " + ", ".join(f"{n} {o:+.2f}" for n, o in zip(names, offsets)))
-        method = "calibration from joints (offsets in the bundle adjustment)"
+        method = "calibration from joints, offsets in its bundle adjustment"
     elif calibrate is not None:
         for round_ in range(rounds):
             synced = resample_detections(tracks, offsets, ratios, detector=detector, timeline_fps=tracks[reference].fps)

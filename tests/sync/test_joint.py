@@ -22,7 +22,7 @@ def test_without_cameras_the_bundle_is_the_default_and_recovers_offsets():
     true = np.array([0.0, 4.3, -2.6])
     cap = make_unsynced_capture(true, num_frames=60, seed=11, noise_px=1.0)
     _, result, rig = synchronise(cap.tracks, detector="synthetic", calibrate=joints_calibrator(None, 1.7))
-    assert result.method == "calibration from joints (offsets in the bundle adjustment)"
+    assert result.method == "calibration from joints, offsets in its bundle adjustment"
     assert np.abs(result.offsets - true).max() < 0.1
     assert rig is not None
 
