@@ -1,26 +1,28 @@
 """Time synchronisation (issue 22): offsets recovered from the people, on synthetic and real captures.
 
     python benchmarks/sync.py [--work /tmp/sync_det] [--trials 10] [--no-synthetic] [--no-real] [--interpolation gaussian]
+                              [--without bundle,bundle-linear,alternate]
 
 Synthetic: 4 cameras, 150 frames at 30 fps, random offsets in -10..+10 frames (fractional),
 1.5 px noise, 5 % missing joints, 2 % left/right swaps. Offsets estimated with the true
-cameras, and without cameras in both ways, in the same run: as extra parameters of the
-calibration-from-joints bundle adjustment (the default) and alternated with the calibration from
-joints (``without_cameras="alternate"``). Reconstruction
+cameras, and without cameras in every way of ``--without``, in the same run: ``bundle``, as extra
+parameters of the calibration-from-joints bundle adjustment, the tracks read by a Gaussian kernel at
+the fractional frame (the default); ``bundle-linear``, the same read linearly between samples smoothed
+in time; ``alternate``, alternated with the calibration from joints. Reconstruction
 error: triangulation with the true cameras against the true joints, after resampling with
 the true offsets (the synchronised baseline), the estimated ones, and none (offsets 0).
 
 Real: the shared demo (4 x 100 frames, 60 fps); the BlazePose detections (run once, cached in
 --work) are cut by known k frames per camera and one camera is decimated to 30 fps; offsets
-recovered with the Qualisys cameras and without cameras (both ways); median reprojection error of robust
+recovered with the Qualisys cameras and without cameras (every way); median reprojection error of robust
 triangulation against the uncut detections', in the same run. The recovered k is the offset minus
 that of the same method on the uncut detections (all 100 frames), and also minus that of the uncut
 detections shortened to the frames the cut case covers (every camera cut by the largest k: the
 same stretch of motion, still synchronised as recorded).
 
-``--interpolation gaussian``: the tracks evaluated between frames by a Gaussian kernel at the fraction
-(:func:`mvmocap.sync.smooth.gaussian_at`) instead of linearly between samples smoothed in each camera's
-own frames (the default).
+``--interpolation gaussian``: the known-camera refinement (and the alternation) evaluate the tracks between
+frames by a Gaussian kernel at the fraction (:func:`mvmocap.sync.smooth.gaussian_at`) instead of linearly
+between samples smoothed in each camera's own frames (the default).
 """
 
 from __future__ import annotations
@@ -71,12 +73,16 @@ def _calibration_error(detections, rig) -> tuple[float, float, float]:
     return c.mean_rotation_error_deg, c.mean_center_error_pct, c.mean_focal_error_pct
 
 
-WITHOUT = ("bundle", "alternate")  # without cameras: offsets in the bundle adjustment, or alternation
+# without cameras: offsets in the bundle adjustment (tracks read by a Gaussian kernel, the default, or linearly
+# between smoothed samples), or the alternation of calibration and refinement
+WITHOUT = ("bundle", "bundle-linear", "alternate")
 
 
 def _without_cameras(tracks, mode: str, settings: RefineSettings, detector: str = "synthetic"):
+    way, _, reading = mode.partition("-")
+    changes = dict(without_cameras=way) | (dict(bundle_interpolation=reading) if reading else {})
     return synchronise(tracks, detector=detector, calibrate=joints_calibrator(None, 1.7),
-                       settings=replace(settings, without_cameras=mode))
+                       settings=replace(settings, **changes))
 
 
 def synthetic(trials: int, settings: RefineSettings) -> None:
@@ -185,13 +191,17 @@ def real(work: Path, settings: RefineSettings) -> None:
 
 
 def main() -> None:
+    global WITHOUT
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work", type=Path, default=Path("/tmp/sync_det"))
     parser.add_argument("--trials", type=int, default=5)
     parser.add_argument("--no-synthetic", action="store_true")
     parser.add_argument("--no-real", action="store_true")
     parser.add_argument("--interpolation", choices=("linear", "gaussian"), default="linear")
+    parser.add_argument("--without", default=",".join(WITHOUT), help="ways without cameras, comma-separated: "
+                        + ", ".join(WITHOUT))
     args = parser.parse_args()
+    WITHOUT = tuple(args.without.split(","))
     settings = RefineSettings(interpolation=args.interpolation)
     if not args.no_real:
         real(args.work, settings)

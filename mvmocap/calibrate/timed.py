@@ -47,6 +47,10 @@ class TimedObservations:
         ratios: ``(C,)`` timeline frames per camera frame.
         timeline: ``(F,)`` the timeline frames observed (any real numbers).
         fixed: ``(C,)`` bool, the cameras whose offset is held (the reference, pinned ones).
+        kernel_sigma: ``(C,)`` own frames, or None. None: linear between samples (the tracks should be
+            smoothed first). Else a Gaussian kernel regression over the confident samples evaluated at the
+            fractional frame itself (as :func:`mvmocap.sync.smooth.gaussian_at`): its noise does not depend on
+            where the position falls between two samples, so the cost has no pull towards half frames.
     """
 
     uv: tuple[np.ndarray, ...]
@@ -54,12 +58,15 @@ class TimedObservations:
     ratios: np.ndarray
     timeline: np.ndarray
     fixed: np.ndarray
+    kernel_sigma: np.ndarray | None = None
 
     @classmethod
-    def from_tracks(cls, uv, weight, ratios, timeline, fixed) -> "TimedObservations":
+    def from_tracks(cls, uv, weight, ratios, timeline, fixed, kernel_sigma=None) -> "TimedObservations":
         uv = tuple(fill_gaps(u, w) for u, w in zip(uv, weight))
         return cls(uv, tuple(np.asarray(w, np.float64) for w in weight), np.asarray(ratios, np.float64),
-                   np.asarray(timeline, np.float64), np.asarray(fixed, bool))
+                   np.asarray(timeline, np.float64), np.asarray(fixed, bool),
+                   None if kernel_sigma is None else np.broadcast_to(np.asarray(kernel_sigma, np.float64),
+                                                                     (len(uv),)).copy())
 
     @property
     def num_cameras(self) -> int:
@@ -81,11 +88,36 @@ class TimedObservations:
         pixels per timeline frame (0 outside a camera's span)."""
         values, rates = [], []
         for c, offset in enumerate(np.asarray(offsets, np.float64)):
+            if self.kernel_sigma is not None:
+                value, rate = self._kernel_at(c, offset)
+                values.append(value)
+                rates.append(rate)
+                continue
             lo, hi, frac, inside = self._segments(c, offset)
             a, b = self.uv[c][lo], self.uv[c][hi]  # (F, J, 2)
             values.append(a + frac[:, None, None] * (b - a))
             rates.append(np.where(inside[:, None, None], -(b - a) / self.ratios[c], 0.0))
         return np.stack(values), np.stack(rates)
+
+    def _kernel_at(self, c: int, offset: float) -> tuple[np.ndarray, np.ndarray]:
+        """Camera ``c``'s Gaussian kernel regression ``x(s) = sum_i g(s - i) m_i x_i / sum_i g(s - i) m_i`` (``m``:
+        confident) at its positions ``s (F,)`` and its derivative by the offset, ``-x'(s) / r_c``."""
+        sigma, n = self.kernel_sigma[c], len(self.uv[c])
+        pos = (self.timeline - offset) / self.ratios[c]
+        radius = int(np.ceil(4 * sigma))
+        idx = np.floor(pos).astype(np.int64)[:, None] + np.arange(-radius, radius + 2)[None]  # (F, K)
+        taps = np.exp(-0.5 * ((pos[:, None] - idx) / sigma) ** 2) * ((idx >= 0) & (idx < n))
+        slopes = taps * (idx - pos[:, None]) / sigma**2  # d tap / d s
+        safe = np.clip(idx, 0, n - 1)
+        mask = (self.weight[c][safe] > 0).astype(np.float64)  # (F, K, J)
+        x = self.uv[c][safe]  # (F, K, J, 2)
+        den = np.maximum(np.einsum("fk,fkj->fj", taps, mask), 1e-12)
+        value = np.einsum("fk,fkj,fkjd->fjd", taps, mask, x) / den[..., None]
+        d_den = np.einsum("fk,fkj->fj", slopes, mask)
+        d_num = np.einsum("fk,fkj,fkjd->fjd", slopes, mask, x)
+        d_value = (d_num - value * d_den[..., None]) / den[..., None]
+        inside = (pos >= 0) & (pos <= n - 1)
+        return value, np.where(inside[:, None, None], -d_value / self.ratios[c], 0.0)
 
     def weights_at(self, offsets: np.ndarray) -> np.ndarray:
         """``(C, F, J)`` confidence at ``offsets``: the smaller of the two neighbouring samples' (the sample's

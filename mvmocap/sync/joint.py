@@ -96,10 +96,14 @@ def joint_offsets(
     if s.unswap_with_cameras:
         tracks, _ = unswap_with_cameras(tracks, rig, ratios, start, min_confidence=s.min_confidence,
                                         threshold_px=s.truncate_px)
-    tracks = [replace(t, keypoints=smooth_track(t.keypoints, s.smooth_frames)) for t in tracks]
+    kernel = None
+    if s.bundle_interpolation == "gaussian":  # one blur in time for every frame rate, as the refinement's kernel
+        kernel = s.smooth_frames * np.max(ratios) / np.asarray(ratios, np.float64)
+    else:
+        tracks = [replace(t, keypoints=smooth_track(t.keypoints, s.smooth_frames)) for t in tracks]
     uv, weight = ideal_tracks(tracks, rig, s.min_confidence)
     held = np.isin(np.arange(len(tracks)), fixed)
-    timing = TimedObservations.from_tracks(uv, weight, ratios, frames, held)
+    timing = TimedObservations.from_tracks(uv, weight, ratios, frames, held, kernel)
     sizes = np.array([t.image_size for t in tracks], np.float64)
     huber_px = HUBER_FRACTION * float(np.median(np.linalg.norm(sizes, axis=1)))
     reference = int(np.argmax([(w > 0).sum() for w in weight]))  # the best-seen camera holds the pose gauge

@@ -53,6 +53,7 @@ class RefineSettings:
     # without known cameras: "bundle", the offsets as extra parameters of the calibration's bundle adjustment
     # (mvmocap.sync.joint), or "alternate", calibration and this refinement in turn
     without_cameras: str = "bundle"
+    bundle_interpolation: str = "gaussian"  # how the bundle adjustment reads a track between frames ("linear": smoothed)
 
 
 class ResidualCost:
