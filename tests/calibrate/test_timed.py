@@ -74,3 +74,27 @@ def test_the_bundle_adjustment_jacobian_of_an_offset_matches_finite_differences(
     assert np.allclose(numeric[moved], analytic[moved], atol=1e-4)
     assert np.allclose(numeric[~moved], 0.0)
     assert problem.global_free[1 * 8 + OFFSET] and not problem.global_free[OFFSET]  # camera 0's offset is held
+
+
+def test_the_gaussian_kernel_reading_has_the_offset_derivative_and_no_pull_towards_half_frames():
+    rng = np.random.default_rng(3)
+    frames = np.arange(40.0)
+    clean = np.stack([np.sin(frames / 5.0), np.cos(frames / 7.0)], -1)[:, None, :] * 100  # (40, 1, 2)
+    weight = np.ones((40, 1))
+    weight[17] = 0.0  # a gap: the kernel reads through it
+    noisy = clean + rng.normal(0, 1.0, clean.shape)
+    timing = TimedObservations.from_tracks([noisy, noisy], [weight, weight], [1.0, 1.0], np.arange(8, 32),
+                                           [True, False], kernel_sigma=1.0)
+    offsets = np.array([0.0, 0.37])
+    values, rates = timing.at(offsets)
+    eps = 1e-6
+    numeric = (timing.at(offsets + [0, eps])[0] - timing.at(offsets - [0, eps])[0]) / (2 * eps)
+    assert np.allclose(rates[1], numeric[1], atol=1e-5)
+    assert np.isfinite(values).all() and np.abs(values[0, 9]).max() > 1  # frame 17, missing, is read from its neighbours
+    # the noise left at a whole frame and half-way between frames is about the same (linear: ~0.71 x half-way)
+    many = [rng.normal(0, 1.0, (40, 200, 2)) for _ in range(2)]
+    ones = np.ones((40, 200))
+    noise = TimedObservations.from_tracks(many, [ones, ones], [1.0, 1.0], np.arange(8, 32), [True, False],
+                                          kernel_sigma=1.0)
+    whole, half = noise.at(np.array([0.0, 0.5]))[0]
+    assert 0.9 < half.std() / whole.std() < 1.1
