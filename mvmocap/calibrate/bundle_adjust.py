@@ -206,8 +206,9 @@ class _Problem:
         cam_scores = np.einsum("kdi,kd->ki", J_cam, rw)
         np.add.at(b_g, cam_cols, cam_scores)
         # each frame's share of b_g (for the offsets' sandwich covariance; the gauge term belongs to no frame)
-        self.frame_b_g = np.zeros((F, Ng))
-        np.add.at(self.frame_b_g, (of[:, None], cam_cols), cam_scores)
+        self.frame_b_g = np.zeros((F if self.timing is not None else 0, Ng))
+        if self.timing is not None:
+            np.add.at(self.frame_b_g, (of[:, None], cam_cols), cam_scores)
         cp = np.einsum("k,kdi,kdj->kij", w, J_cam, J_point)
         np.add.at(A_gf, (of[:, None, None], cam_cols[:, :, None], pt_cols[:, None, :]), cp)
         pp = np.einsum("k,kdi,kdj->kij", w, J_point, J_point)
@@ -232,7 +233,8 @@ class _Problem:
         lcol = C * CAMERA_DOF + self.bg
         np.add.at(A_gg, (lcol, lcol), wb * jl**2)
         np.add.at(b_g, lcol, wb * jl * r_b)
-        np.add.at(self.frame_b_g, (bf, lcol), wb * jl * r_b)
+        if self.timing is not None:
+            np.add.at(self.frame_b_g, (bf, lcol), wb * jl * r_b)
         np.add.at(A_gf, (bf[:, None], lcol[:, None], ci), (wb * jl)[:, None] * jx)
         np.add.at(A_gf, (bf[:, None], lcol[:, None], cj), -(wb * jl)[:, None] * jx)
         # gauge: r = W (mean(l) - l0)
