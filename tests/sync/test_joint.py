@@ -35,3 +35,13 @@ def test_the_alternation_is_still_available():
                                settings=settings, rounds=1)
     assert result.method == "calibration from joints"
     assert np.abs(result.offsets - true).max() < 0.25
+
+
+def test_known_intrinsics_are_kept_and_a_pinned_offset_is_held():
+    true = np.array([0.0, -2.2, 5.6])
+    cap = make_unsynced_capture(true, num_frames=60, seed=9, noise_px=1.0)
+    start = true + np.array([0.0, 0.0, 0.3])  # camera 1 pinned at its true offset
+    result = joint_offsets(cap.tracks, cap.rig, np.ones(3), start, [0, 1], focal_known=True)
+    assert result.offsets[1] == -2.2 and result.sigma[1] == 0.0
+    assert abs(result.offsets[2] - 5.6) < 0.05
+    assert np.allclose(result.bundle.cams.focal, cap.rig.K[:, [0, 1], [0, 1]].numpy())  # focal lengths not moved
