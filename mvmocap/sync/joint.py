@@ -3,13 +3,15 @@
 Starting from cameras calibrated on the tracks resampled at the coarse offsets, one robust bundle
 adjustment (:func:`mvmocap.calibrate.bundle_adjust.bundle_adjust`) estimates every camera's pose,
 focal length (when the intrinsics are unknown), every joint of a set of timeline frames, the bone
-lengths *and* every camera's continuous time offset (camera 0 of the timeline, the reference, and
-pinned cameras held): each camera's 2D track is read at ``(tau - o_c) / r_c`` of its own frames,
-linearly between samples, and the offset's Jacobian is minus the track's velocity there
+lengths *and* every camera's continuous time offset (the timeline's reference camera and pinned
+cameras held): each camera's 2D track is read at its own fractional frame ``(tau - o_c) / r_c`` and
+the offset's Jacobian is minus the track's time derivative there
 (:class:`mvmocap.calibrate.timed.TimedObservations`). Outliers are then rejected and the adjustment
 repeated. The tracks are cleaned as for the known-camera refinement (left/right swaps undone in time
-and with the starting cameras, a 1-frame Gaussian in time) and converted to ideal centred pixels
-with the starting cameras' intrinsics.
+and with the starting cameras) and converted to ideal centred pixels with the starting cameras'
+intrinsics. They are read by a Gaussian kernel regression at the fractional frame (``sigma`` =
+``smooth_frames`` frames of the slowest camera), or (``bundle_interpolation="linear"``) smoothed by a
+Gaussian in time and read linearly between samples, which pulls the offsets towards half frames.
 """
 
 from __future__ import annotations
