@@ -89,9 +89,15 @@ def synchronise(
         synced = resample_detections(tracks, offsets, ratios, detector=detector, timeline_fps=tracks[reference].fps)
         used_rig = calibrate(synced).subset(names)
         joint = joint_offsets(tracks, used_rig, ratios, offsets, fixed_list, focal_known=focal_known, settings=settings)
-        offsets, sigma, cost = joint.offsets, joint.sigma.copy(), joint.residual_px ** 2
-        log("bundle adjustment with offsets: " + ", ".join(f"{n} {o:+.2f}" for n, o in zip(names, offsets)))
-        method = "calibration from joints, offsets in its bundle adjustment"
+        window = (settings or RefineSettings()).window
+        if np.abs(joint.offsets - offsets).max() <= window:
+            offsets, sigma, cost = joint.offsets, joint.sigma.copy(), joint.residual_px ** 2
+            log("bundle adjustment with offsets: " + ", ".join(f"{n} {o:+.2f}" for n, o in zip(names, offsets)))
+            method = "calibration from joints, offsets in its bundle adjustment"
+        else:  # it ran off further than the refinement would search: refine with the starting cameras instead
+            log(f"the bundle adjustment moved an offset by more than {window:g} frames; refined with the cameras instead")
+            offsets, sigma, cost = refine_offsets(tracks, used_rig, ratios, offsets, fixed_list, settings)
+            method = "calibration from joints"
     elif calibrate is not None:
         for round_ in range(rounds):
             synced = resample_detections(tracks, offsets, ratios, detector=detector, timeline_fps=tracks[reference].fps)

@@ -45,3 +45,23 @@ def test_known_intrinsics_are_kept_and_a_pinned_offset_is_held():
     assert result.offsets[1] == -2.2 and result.sigma[1] == 0.0
     assert abs(result.offsets[2] - 5.6) < 0.05
     assert np.allclose(result.bundle.cams.focal, cap.rig.K[:, [0, 1], [0, 1]].numpy())  # focal lengths not moved
+
+
+def test_an_adjustment_that_runs_off_falls_back_to_the_refinement(monkeypatch):
+    import mvmocap.sync.stage as stage
+
+    true = np.array([0.0, 4.3, -2.6])
+    cap = make_unsynced_capture(true, num_frames=60, seed=11, noise_px=1.0)
+
+    def runs_off(tracks, rig, ratios, start, fixed, **kwargs):
+        result = joint_offsets(tracks, rig, ratios, start, fixed, **kwargs)
+        return type(result)(result.offsets + 10.0, result.sigma, result.residual_px, result.bundle)
+
+    monkeypatch.setattr(stage, "joint_offsets", runs_off)
+    lines = []
+    settings = RefineSettings(window=1.5, sweeps=2, bootstrap=20, max_frames=40)
+    _, result, _ = synchronise(cap.tracks, detector="synthetic", calibrate=joints_calibrator(None, 1.7),
+                               settings=settings, log=lines.append)
+    assert result.method == "calibration from joints"
+    assert any("moved an offset by more than 1.5 frames" in line for line in lines)
+    assert np.abs(result.offsets - true).max() < 0.25
