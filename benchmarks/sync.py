@@ -1,30 +1,35 @@
 """Time synchronisation (issue 22): offsets recovered from the people, on synthetic and real captures.
 
     python benchmarks/sync.py [--work /tmp/sync_det] [--trials 10] [--no-synthetic] [--no-real] [--interpolation gaussian]
+                              [--without bundle,bundle-linear,alternate]
 
 Synthetic: 4 cameras, 150 frames at 30 fps, random offsets in -10..+10 frames (fractional),
 1.5 px noise, 5 % missing joints, 2 % left/right swaps. Offsets estimated with the true
-cameras, and without cameras (alternated with the calibration from joints). Reconstruction
+cameras, and without cameras in every way of ``--without``, in the same run: ``bundle``, as extra
+parameters of the calibration-from-joints bundle adjustment, the tracks read by a Gaussian kernel at
+the fractional frame (the default); ``bundle-linear``, the same read linearly between samples smoothed
+in time; ``alternate``, alternated with the calibration from joints. Reconstruction
 error: triangulation with the true cameras against the true joints, after resampling with
 the true offsets (the synchronised baseline), the estimated ones, and none (offsets 0).
 
 Real: the shared demo (4 x 100 frames, 60 fps); the BlazePose detections (run once, cached in
 --work) are cut by known k frames per camera and one camera is decimated to 30 fps; offsets
-recovered with the Qualisys cameras and without cameras; median reprojection error of robust
+recovered with the Qualisys cameras and without cameras (every way); median reprojection error of robust
 triangulation against the uncut detections', in the same run. The recovered k is the offset minus
 that of the same method on the uncut detections (all 100 frames), and also minus that of the uncut
 detections shortened to the frames the cut case covers (every camera cut by the largest k: the
 same stretch of motion, still synchronised as recorded).
 
-``--interpolation gaussian``: the tracks evaluated between frames by a Gaussian kernel at the fraction
-(:func:`mvmocap.sync.smooth.gaussian_at`) instead of linearly between samples smoothed in each camera's
-own frames (the default).
+``--interpolation gaussian``: the known-camera refinement (and the alternation) evaluate the tracks between
+frames by a Gaussian kernel at the fraction (:func:`mvmocap.sync.smooth.gaussian_at`) instead of linearly
+between samples smoothed in each camera's own frames (the default).
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -68,6 +73,18 @@ def _calibration_error(detections, rig) -> tuple[float, float, float]:
     return c.mean_rotation_error_deg, c.mean_center_error_pct, c.mean_focal_error_pct
 
 
+# without cameras: offsets in the bundle adjustment (tracks read by a Gaussian kernel, the default, or linearly
+# between smoothed samples), or the alternation of calibration and refinement
+WITHOUT = ("bundle", "bundle-linear", "alternate")
+
+
+def _without_cameras(tracks, mode: str, settings: RefineSettings, detector: str = "synthetic"):
+    way, _, reading = mode.partition("-")
+    changes = dict(without_cameras=way) | (dict(bundle_interpolation=reading) if reading else {})
+    return synchronise(tracks, detector=detector, calibrate=joints_calibrator(None, 1.7),
+                       settings=replace(settings, **changes))
+
+
 def synthetic(trials: int, settings: RefineSettings) -> None:
     from mvmocap.sync.synthetic import make_unsynced_capture
 
@@ -79,9 +96,11 @@ def synthetic(trials: int, settings: RefineSettings) -> None:
         t0 = time.perf_counter()
         det_known, known, _ = synchronise(cap.tracks, cap.rig, detector="synthetic", settings=settings)
         t1 = time.perf_counter()
-        det_joint, joint, _ = synchronise(cap.tracks, detector="synthetic", calibrate=joints_calibrator(None, 1.7),
-                                          settings=settings)
-        t2 = time.perf_counter()
+        joint, seconds, dets = {}, {}, {}
+        for mode in WITHOUT:
+            t = time.perf_counter()
+            dets[mode], joint[mode], _ = _without_cameras(cap.tracks, mode, settings)
+            seconds[mode] = time.perf_counter() - t
         ones = np.ones(len(true))
         timeline = det_known.frame_ids
         synced = resample_detections(cap.tracks, true, ones, detector="synthetic", timeline=timeline)
@@ -90,24 +109,30 @@ def synthetic(trials: int, settings: RefineSettings) -> None:
         _, mpjpe_sync = _triangulation_error(synced, cap.rig, truth)
         _, mpjpe_est = _triangulation_error(det_known, cap.rig, truth)
         _, mpjpe_none = _triangulation_error(zero, cap.rig, cap.joints_at(zero.frame_ids))
-        calib = [_calibration_error(d, cap.rig) for d in (synced, det_joint, zero)]
+        labels = ("true offsets", *(f"estimated ({m})" for m in WITHOUT), "offsets ignored")
+        calib = [_calibration_error(d, cap.rig) for d in (synced, *(dets[m] for m in WITHOUT), zero)]
         err_known = np.abs(known.offsets - true)[1:]
-        err_joint = np.abs(joint.offsets - true)[1:]
-        rows.append((err_known.max(), err_joint.max(), mpjpe_sync, mpjpe_est, mpjpe_none, *np.ravel(calib)))
+        err_joint = [np.abs(joint[m].offsets - true)[1:].max() for m in WITHOUT]
+        rows.append((err_known.max(), *err_joint, mpjpe_sync, mpjpe_est, mpjpe_none, *np.ravel(calib),
+                     t1 - t0, *(seconds[m] for m in WITHOUT)))
         print(f"trial {trial}: true {np.round(true[1:], 2)}  known cameras {np.round(known.offsets[1:], 2)} "
-              f"(± {np.round(known.uncertainty[1:], 2)}, max err {err_known.max():.3f}, {t1 - t0:.1f} s)  "
-              f"without {np.round(joint.offsets[1:], 2)} (max err {err_joint.max():.3f}, {t2 - t1:.1f} s)  "
-              f"MPJPE mm synced {mpjpe_sync:.1f} / estimated {mpjpe_est:.1f} / offsets ignored {mpjpe_none:.1f}; "
+              f"(± {np.round(known.uncertainty[1:], 2)}, max err {err_known.max():.3f}, {t1 - t0:.1f} s)  " +
+              "  ".join(f"without, {m}: {np.round(joint[m].offsets[1:], 2)} (± {np.round(joint[m].uncertainty[1:], 3)}, "
+                        f"max err {e:.3f}, {seconds[m]:.1f} s)" for m, e in zip(WITHOUT, err_joint)) +
+              f"  MPJPE mm synced {mpjpe_sync:.1f} / estimated {mpjpe_est:.1f} / offsets ignored {mpjpe_none:.1f}; "
               "calibration from joints (rotation deg / centre % / focal %) " +
-              " / ".join(f"{name} {c[0]:.2f}, {c[1]:.2f}, {c[2]:.2f}" for name, c in
-                         zip(("true offsets", "estimated (without cameras)", "offsets ignored"), calib)))
+              " / ".join(f"{name} {c[0]:.2f}, {c[1]:.2f}, {c[2]:.2f}" for name, c in zip(labels, calib)))
     r = np.array(rows)
+    n = len(WITHOUT)
+    cal = r[:, 4 + n: 4 + n + 3 * (n + 2)].reshape(len(r), n + 2, 3).mean(0)
+    times = r[:, -(n + 1):].mean(0)
     print(f"synthetic, {trials} trials x 3 offsets: max |error| known cameras {r[:, 0].max():.3f} frames "
-          f"(mean of per-trial max {r[:, 0].mean():.3f}); without cameras {r[:, 1].max():.3f} (mean {r[:, 1].mean():.3f}); "
-          f"MPJPE synced {r[:, 2].mean():.1f} mm, estimated offsets {r[:, 3].mean():.1f} mm, offsets ignored {r[:, 4].mean():.1f} mm; "
-          f"calibration from joints rotation / centre / focal errors: true offsets {r[:, 5].mean():.2f} deg, {r[:, 6].mean():.2f} %, "
-          f"{r[:, 7].mean():.2f} %; estimated offsets {r[:, 8].mean():.2f} deg, {r[:, 9].mean():.2f} %, {r[:, 10].mean():.2f} %; "
-          f"offsets ignored {r[:, 11].mean():.2f} deg, {r[:, 12].mean():.2f} %, {r[:, 13].mean():.2f} %")
+          f"(mean of per-trial max {r[:, 0].mean():.3f}, {times[0]:.1f} s per trial); " +
+          "; ".join(f"without cameras, {m}: {r[:, 1 + i].max():.3f} (mean {r[:, 1 + i].mean():.3f}, {times[1 + i]:.1f} s)"
+                    for i, m in enumerate(WITHOUT)) +
+          f"; MPJPE synced {r[:, 1 + n].mean():.1f} mm, estimated offsets {r[:, 2 + n].mean():.1f} mm, offsets ignored "
+          f"{r[:, 3 + n].mean():.1f} mm; calibration from joints rotation / centre / focal errors: " +
+          "; ".join(f"{name} {c[0]:.2f} deg, {c[1]:.2f} %, {c[2]:.2f} %" for name, c in zip(labels, cal)))
 
 
 def _cut(track: CameraTrack, k: int, every: int = 1) -> CameraTrack:
@@ -134,9 +159,9 @@ def real(work: Path, settings: RefineSettings) -> None:
     def estimate(cut, mode):
         if mode == "known cameras":
             return synchronise(cut, rig, detector=detections.detector, settings=settings)
-        return synchronise(cut, detector=detections.detector, calibrate=joints_calibrator(None, 1.70), settings=settings)
+        return _without_cameras(cut, mode.split(", ")[1], settings, detections.detector)
 
-    for mode in ("known cameras", "without cameras"):
+    for mode in ("known cameras", *(f"without cameras, {m}" for m in WITHOUT)):
         t0 = time.perf_counter()
         _, uncut, _ = estimate(tracks, mode)
         print(f"real, uncut, {mode}: offsets {np.round(uncut.offsets, 2)} ± {np.round(uncut.uncertainty, 2)} "
@@ -166,13 +191,17 @@ def real(work: Path, settings: RefineSettings) -> None:
 
 
 def main() -> None:
+    global WITHOUT
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work", type=Path, default=Path("/tmp/sync_det"))
     parser.add_argument("--trials", type=int, default=5)
     parser.add_argument("--no-synthetic", action="store_true")
     parser.add_argument("--no-real", action="store_true")
     parser.add_argument("--interpolation", choices=("linear", "gaussian"), default="linear")
+    parser.add_argument("--without", default=",".join(WITHOUT), help="ways without cameras, comma-separated: "
+                        + ", ".join(WITHOUT))
     args = parser.parse_args()
+    WITHOUT = tuple(args.without.split(","))
     settings = RefineSettings(interpolation=args.interpolation)
     if not args.no_real:
         real(args.work, settings)

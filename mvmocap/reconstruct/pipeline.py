@@ -207,7 +207,7 @@ def _run(videos_dir, out: Path, checked: _Checked, calibration, keypoints_dir, c
         tick = time.perf_counter()
         from mvmocap.reconstruct.render import render_overlays
 
-        render_overlays(out, videos_dir, detections, rig, fit.params, body_model, cfg, progress=progress)
+        render_overlays(out, videos_dir, detections, rig, fit.params, body_model, cfg, progress=progress, sync=sync)
         timings["render"] = time.perf_counter() - tick
     if cfg.export.formats:
         tick = time.perf_counter()

@@ -34,9 +34,12 @@ KEY_FILE = "render_key.json"
 RENDER_THREADS = 2  # cameras rendered at once
 
 
-def render_overlays(out: Path, videos_dir, detections: Detections, rig: CameraRig, params, body_model, cfg, *, progress=True) -> Path:
+def render_overlays(out: Path, videos_dir, detections: Detections, rig: CameraRig, params, body_model, cfg, *,
+                    progress=True, sync=None) -> Path:
     """Write ``out/overlays/<camera>.mp4`` and ``out/overlays/contact_sheet.png``; returns the folder.
 
+    ``sync``: the :class:`mvmocap.sync.SyncResult` of ``--sync auto``; each timeline frame is then drawn on
+    the frame its camera recorded nearest to that time (else on the frame ``--frames`` / ``--offset`` give).
     Nothing is rendered when ``overlays/render_key.json`` holds the key of the same inputs.
     """
     folder = Path(out) / "overlays"
@@ -46,7 +49,9 @@ def render_overlays(out: Path, videos_dir, detections: Detections, rig: CameraRi
     frames = np.arange(0, detections.num_frames, stride)
     dtype = body_model.v_template.dtype
     p = params.detach().to(dtype=dtype, device="cpu")
-    key = _render_key(sources, rig, plan, detections, p, body_model, stride)
+    local_frames = {name: _local_frames(plan, sync, name, frames, detections.frame_ids[frames], sources[name].num_frames)
+                    for name in rig.names}
+    key = _render_key(sources, rig, plan, detections, p, body_model, stride, local_frames)
     if _up_to_date(folder, key, rig.names):
         if progress:
             console.print("[bold cyan]reconstruct[/] overlays are up to date (same inputs): not rendered again", highlight=False)
@@ -68,7 +73,7 @@ def render_overlays(out: Path, videos_dir, detections: Detections, rig: CameraRi
     def render_camera(c: int, name: str, advance) -> tuple[dict[int, np.ndarray], str]:
         """One camera's overlay video; its contact-sheet tiles and the codec used."""
         R, t = rig.R[c].numpy(), rig.t[c].numpy()
-        local = plan.local_frames(name)[frames]
+        local = local_frames[name]
         camera_tiles: dict[int, np.ndarray] = {}
         with atomic_path(folder / f"{name}.mp4") as tmp, VideoWriter(tmp, float(detections.fps[c]) / stride) as writer:
             for i, (_, image) in enumerate(iter_frames(sources[name], local)):
@@ -110,7 +115,16 @@ def render_overlays(out: Path, videos_dir, detections: Detections, rig: CameraRi
     return folder
 
 
-def _render_key(sources, rig: CameraRig, plan, detections: Detections, params, body_model, stride: int) -> str:
+def _local_frames(plan, sync, name: str, positions: np.ndarray, timeline: np.ndarray, num_frames: int) -> np.ndarray:
+    """The frames of camera ``name``'s video ``(T,)`` to draw the detections' frames at ``positions (T,)`` on
+    (timeline frame numbers ``timeline (T,)``)."""
+    if sync is None:
+        return plan.local_frames(name)[positions]
+    return np.clip(sync.own_frames(name, timeline), 0, num_frames - 1)
+
+
+def _render_key(sources, rig: CameraRig, plan, detections: Detections, params, body_model, stride: int,
+                local_frames: dict) -> str:
     """A hash of everything the overlays show."""
     videos = []
     for name in rig.names:
@@ -120,7 +134,8 @@ def _render_key(sources, rig: CameraRig, plan, detections: Detections, params, b
     arrays = [np.asarray(a, dtype=np.float64) for a in (
         plan.frame_ids, detections.keypoints, rig.K, rig.dist, rig.R, rig.t,
         params.global_orient, params.body_pose, params.betas, params.transl, params.valid)]
-    return stage_key(RENDER_VERSION, videos, plan.offsets, stride, body_model.file_hash, h264_available(), *arrays)
+    local = [np.asarray(local_frames[n], np.float64) for n in rig.names]
+    return stage_key(RENDER_VERSION, videos, plan.offsets, stride, body_model.file_hash, h264_available(), *arrays, *local)
 
 
 def _up_to_date(folder: Path, key: str, names) -> bool:

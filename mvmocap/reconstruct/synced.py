@@ -1,8 +1,9 @@
 """``reconstruct --sync auto``: detections and cameras for videos that were not started together.
 
 Detect every camera over all its own frames, then (with a calibration file) refine the
-offsets with the known cameras, or (``--calibrate-from-joints``) alternate offsets and
-calibration; the 2D tracks are resampled onto the common timeline (:mod:`mvmocap.sync`).
+offsets with the known cameras, or (``--calibrate-from-joints``) estimate them as extra
+parameters of the calibration's bundle adjustment (:mod:`mvmocap.sync.joint`); the 2D tracks
+are resampled onto the common timeline (:mod:`mvmocap.sync`).
 """
 
 from __future__ import annotations

@@ -50,6 +50,10 @@ class RefineSettings:
     interpolation: str = "linear"
     smooth_frames: float = 1.0
     unswap_with_cameras: bool = True  # left/right swaps undone with the other cameras first (mvmocap.sync.swaps)
+    # without known cameras: "bundle", the offsets as extra parameters of the calibration's bundle adjustment
+    # (mvmocap.sync.joint), or "alternate", calibration and this refinement in turn
+    without_cameras: str = "bundle"
+    bundle_interpolation: str = "gaussian"  # how the bundle adjustment reads a track between frames ("linear": smoothed)
 
 
 class ResidualCost:

@@ -22,7 +22,8 @@ class SyncResult:
         fps: ``(C,)`` each camera's own frame rate (0 = unknown).
         timeline_fps: the common timeline's rate (the reference camera's).
         reference: the reference camera's name (offset 0 unless pinned).
-        method: how the offsets were refined: ``"coarse"``, ``"known cameras"``, ``"calibration from joints"``.
+        method: how the offsets were refined: ``"coarse"``, ``"known cameras"``, ``"calibration from joints, offsets
+            in its bundle adjustment"`` or ``"calibration from joints"`` (alternated).
         pinned: cameras whose offset was given (``--offset``) and kept.
         residual_px: root of the final truncated mean squared reprojection residual (NaN if not refined).
     """
@@ -41,6 +42,13 @@ class SyncResult:
 
     def offset(self, name: str) -> float:
         return float(self.offsets[self.camera_names.index(name)])
+
+    def own_frames(self, name: str, timeline: np.ndarray) -> np.ndarray:
+        """Timeline frames ``(T,)`` -> the nearest frame camera ``name`` recorded ``(T,)`` (its own numbering,
+        ``round((tau - offset) / ratio)``): the image to draw a timeline frame's overlay on."""
+        c = self.camera_names.index(name)
+        own = (np.asarray(timeline, np.float64) - self.offsets[c]) / self.ratios[c]
+        return np.round(own).astype(np.int64)
 
     def to_dict(self) -> dict:
         def num(x: float):

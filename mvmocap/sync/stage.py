@@ -2,8 +2,9 @@
 
 Steps: the reference camera (highest frame rate) fixes the timeline; coarse offsets
 from speed cross-correlation (:mod:`~mvmocap.sync.coarse`); then, with cameras, the
-sub-frame refinement (:mod:`~mvmocap.sync.refine`); without, optionally alternated
-with the calibration from joints (:mod:`~mvmocap.sync.joint`). ``pinned`` offsets
+sub-frame refinement (:mod:`~mvmocap.sync.refine`); without, the offsets become extra
+parameters of the calibration's bundle adjustment (:mod:`~mvmocap.sync.joint`), or
+(``RefineSettings.without_cameras="alternate"``) the refinement alternates with the calibration. ``pinned`` offsets
 (``--offset``) are kept as given. The tracks are then resampled onto the frames every
 camera recorded (:mod:`~mvmocap.sync.resample`).
 """
@@ -18,6 +19,7 @@ from mvmocap.detect.detections import Detections
 from mvmocap.errors import InputError
 from mvmocap.geometry.camera import CameraRig
 from mvmocap.sync.coarse import coarse_offsets
+from mvmocap.sync.joint import joint_offsets
 from mvmocap.sync.refine import RefineSettings, refine_offsets
 from mvmocap.sync.resample import common_timeline, resample_detections
 from mvmocap.sync.result import SyncResult
@@ -41,6 +43,7 @@ def synchronise(
     rounds: int = 2,
     settings: RefineSettings | None = None,
     log: Callable[[str], None] | None = None,
+    focal_known: bool = False,
 ) -> tuple[Detections, SyncResult, CameraRig | None]:
     """Estimate every camera's time offset and resample the tracks onto the common timeline.
 
@@ -51,9 +54,12 @@ def synchronise(
         pinned: camera name -> offset in timeline frames, kept as given (``--offset``).
         detector: the detector's name, kept in the returned detections.
         calibrate: without ``rig``: a function from synchronised detections to cameras
-            (e.g. the calibration from joints); the offsets are then refined with its cameras,
-            and the calibration repeated, ``rounds`` times. None: coarse offsets only.
+            (e.g. the calibration from joints), run at the coarse offsets; then the offsets are
+            estimated with the cameras by one bundle adjustment (``settings.without_cameras ==
+            "bundle"``, ``rounds`` ignored), or refined with its cameras and the calibration
+            repeated, ``rounds`` times (``"alternate"``). None: coarse offsets only.
         settings: refinement settings.
+        focal_known: ``calibrate`` keeps known intrinsics (the bundle adjustment then keeps them too).
 
     Returns:
         The synchronised :class:`Detections`, the :class:`SyncResult` and the rig the offsets
@@ -79,6 +85,19 @@ def synchronise(
         used_rig = rig.subset(names)
         offsets, sigma, cost = refine_offsets(tracks, used_rig, ratios, coarse, fixed_list, settings)
         method = "known cameras"
+    elif calibrate is not None and (settings or RefineSettings()).without_cameras == "bundle":
+        synced = resample_detections(tracks, offsets, ratios, detector=detector, timeline_fps=tracks[reference].fps)
+        used_rig = calibrate(synced).subset(names)
+        joint = joint_offsets(tracks, used_rig, ratios, offsets, fixed_list, focal_known=focal_known, settings=settings)
+        window = (settings or RefineSettings()).window
+        if np.abs(joint.offsets - offsets).max() <= window:
+            offsets, sigma, cost = joint.offsets, joint.sigma.copy(), joint.residual_px ** 2
+            log("bundle adjustment with offsets: " + ", ".join(f"{n} {o:+.2f}" for n, o in zip(names, offsets)))
+            method = "calibration from joints, offsets in its bundle adjustment"
+        else:  # it ran off further than the refinement would search: refine with the starting cameras instead
+            log(f"the bundle adjustment moved an offset by more than {window:g} frames; refined with the cameras instead")
+            offsets, sigma, cost = refine_offsets(tracks, used_rig, ratios, offsets, fixed_list, settings)
+            method = "calibration from joints"
     elif calibrate is not None:
         for round_ in range(rounds):
             synced = resample_detections(tracks, offsets, ratios, detector=detector, timeline_fps=tracks[reference].fps)

@@ -66,14 +66,16 @@ def calibrate_with_sync(
     tracks: Sequence[CameraTrack], *, detector: str, intrinsics: CameraRig | None = None, height_m: float = 1.70,
     force: bool = False, same_focal: bool = False, pinned=None, progress: bool | Callable[[str], None] = True,
 ) -> tuple[CalibrationResult, SyncResult, Detections]:
-    """Offsets and cameras together, without known cameras: coarse offsets -> calibrate -> refine the offsets
-    with those cameras -> recalibrate (twice), then the final calibration on the synchronised detections."""
+    """Offsets and cameras together, without known cameras: coarse offsets -> calibrate -> one bundle adjustment
+    of the cameras, joints and offsets (:mod:`mvmocap.sync.joint`), then the final calibration on the
+    synchronised detections."""
     from mvmocap.console import console
 
     log = progress if callable(progress) else ((lambda line: console.print(f"[bold cyan]sync[/] {line}", highlight=False))
                                                if progress else None)
     detections, sync, _ = synchronise(list(tracks), pinned=pinned, detector=detector,
-                                      calibrate=joints_calibrator(intrinsics, height_m, same_focal), log=log)
+                                      calibrate=joints_calibrator(intrinsics, height_m, same_focal), log=log,
+                                      focal_known=intrinsics is not None)
     result = calibrate_from_joints(detections, intrinsics, height_m=height_m, force=force, progress=progress,
                                    same_focal=same_focal)
     return result, sync, detections

@@ -31,3 +31,19 @@ def test_overlays_are_written_once_and_reused(capture, tmp_path):  # noqa: F811
     cfg.export.render_stride = 6  # another input: rendered again
     run(root / "videos", tmp_path / "o", **kwargs)
     assert json.loads((folder / "render_key.json").read_text())["key"] != stamp["key"]
+
+
+def test_with_sync_each_timeline_frame_is_drawn_on_the_frame_its_camera_recorded_nearest():
+    import numpy as np
+
+    from mvmocap.reconstruct.render import _local_frames
+    from mvmocap.sync.result import SyncResult
+
+    sync = SyncResult(camera_names=("cam01", "cam02"), offsets=np.array([0.0, 2.6]), uncertainty=np.zeros(2),
+                      coarse=np.array([0.0, 3.0]), ratios=np.array([1.0, 2.0]), fps=np.array([60.0, 30.0]),
+                      timeline_fps=60.0, reference="cam01", method="known cameras")
+    timeline = np.array([3, 4, 5, 10, 14])
+    # cam02 (30 fps, started 2.6 timeline frames late) shows timeline frame tau at its own (tau - 2.6) / 2
+    assert _local_frames(None, sync, "cam02", np.arange(5), timeline, 6).tolist() == [0, 1, 1, 4, 5]
+    assert _local_frames(None, sync, "cam02", np.arange(5), timeline, 5).tolist() == [0, 1, 1, 4, 4]  # clipped
+    assert _local_frames(None, sync, "cam01", np.arange(5), timeline, 20).tolist() == timeline.tolist()
