@@ -82,12 +82,14 @@ class PeopleCameras:
     person_slots: np.ndarray
 
 
-def calibrate_people_cameras(people, *, height_m: float = 1.70, max_people: int = 2, min_track_frames: int = 10,
-                             rounds: int = ROUNDS, force: bool = False, progress=False) -> PeopleCameras:
+def calibrate_people_cameras(people, intrinsics=None, *, height_m: float = 1.70, max_people: int = 2,
+                             min_track_frames: int = 10, rounds: int = ROUNDS, force: bool = False,
+                             same_focal: bool = False, progress=False) -> PeopleCameras:
     """Cameras from every person's joints; see the module docstring (steps 1-6).
 
     Args:
         people: :class:`mvmocap.detect.people.PeopleDetections` of C >= 2 synchronised cameras.
+        intrinsics, same_focal: as :func:`mvmocap.calibrate.calibrate_from_joints` (None: focal lengths estimated).
         height_m: the height of the person seen longest (the metric scale).
         max_people, min_track_frames: which 3D tracks calibrate (as ``reconstruct --max-people``).
         rounds: association + calibration rounds after the bootstrap (>= 1).
@@ -101,7 +103,7 @@ def calibrate_people_cameras(people, *, height_m: float = 1.70, max_people: int 
 
     if rounds < 1:
         raise InputError(f"calibration rounds must be >= 1, got {rounds}")
-    bootstrap = calibrate_from_people(people, height_m=height_m)
+    bootstrap = calibrate_from_people(people, intrinsics, height_m=height_m, same_focal=same_focal)
     rig, history = bootstrap.result.rig, []
     for round_ in range(rounds):
         tracking = track(associate(people.keypoints, people.boxes, rig), people.keypoints, people.boxes, rig)
@@ -111,19 +113,21 @@ def calibrate_people_cameras(people, *, height_m: float = 1.70, max_people: int 
                              f"for {min_track_frames} frames or more")
         kept.sort(key=lambda t: (-t.frames_3d, t.id))  # person 0, seen longest, gives the scale
         last = round_ == rounds - 1
-        result = calibrate_from_people_joints([people.select(t.slots) for t in kept], None, height_m=height_m,
-                                              force=force or not last, progress=progress if last else False)
+        result = calibrate_from_people_joints([people.select(t.slots) for t in kept], intrinsics, height_m=height_m,
+                                              force=force or not last, progress=progress if last else False,
+                                              same_focal=same_focal)
         rig = result.rig
         history.append({"people": len(kept), "frames_3d": [t.frames_3d for t in kept], "rig": rig})
     return PeopleCameras(result, bootstrap, history, np.stack([t.slots for t in kept]))
 
 
-def calibrate_from_people(people, *, height_m: float = 1.70, candidates: int = CANDIDATES, trials: int = TRIALS,
-                          progress=False) -> PeopleCalibration:
+def calibrate_from_people(people, intrinsics=None, *, height_m: float = 1.70, candidates: int = CANDIDATES,
+                          trials: int = TRIALS, same_focal: bool = False, progress=False) -> PeopleCalibration:
     """Cameras from the joints of one person among several; see the module docstring.
 
     Args:
         people: :class:`mvmocap.detect.people.PeopleDetections` of C >= 2 synchronised cameras.
+        intrinsics, same_focal: as :func:`mvmocap.calibrate.calibrate_from_joints`.
         height_m: that person's height (the metric scale).
         candidates: tracks tried per camera; trials: assignments calibrated at most.
     Raises:
@@ -135,7 +139,8 @@ def calibrate_from_people(people, *, height_m: float = 1.70, candidates: int = C
     tried = []
     for slots, epipolar in rank_assignments(people, candidates)[:trials]:
         try:
-            result = calibrate_from_joints(people.select(slots), None, height_m=height_m, progress=progress)
+            result = calibrate_from_joints(people.select(slots), intrinsics, height_m=height_m, progress=progress,
+                                           same_focal=same_focal)
         except CalibrationRefused as refused:
             tried.append({"epipolar_px": epipolar, "reprojection_px": float("inf"), "refused": str(refused),
                           "slots": slots})
@@ -216,3 +221,48 @@ def sampson_distance(F: np.ndarray, pa: np.ndarray, pb: np.ndarray) -> np.ndarra
     Fa, Fb = xa @ F.T, xb @ F  # F xa, F^T xb
     algebraic = (xb * Fa).sum(1)
     return np.abs(algebraic) / np.sqrt(Fa[:, 0] ** 2 + Fa[:, 1] ** 2 + Fb[:, 0] ** 2 + Fb[:, 1] ** 2 + 1e-12)
+
+
+def calibrate_people_to_file(source, out, *, max_people: int, intrinsics=None, height_m: float = 1.70,
+                             force: bool = False, same_focal: bool = False, out_format: str | None = None,
+                             work_dir=None, min_track_frames: int = 10, progress: bool = True):
+    """``mvmocap calibrate --from-joints SOURCE --max-people N``: as
+    :func:`mvmocap.calibrate.command.calibrate_from_joints_to_file`, from every person's joints.
+
+    ``source``: a ``mvmocap detect --max-people`` work folder (``people/index.json``) or a videos folder
+    (people are detected, or their cache reused, into ``work_dir``). The report adds ``"people"``: the
+    bootstrap and each round (people, their 3D frames). Returns ``(PeopleCameras, calibration path, report path)``.
+    """
+    import json
+    from pathlib import Path
+
+    from mvmocap.calibrate.command import default_work_dir, report_path
+    from mvmocap.calibrate.from_joints import check_subject_height
+    from mvmocap.detect.people_run import check_max_people, load_people, run_people
+    from mvmocap.errors import MissingFileError
+    from mvmocap.io.atomic import atomic_write_text
+    from mvmocap.io.calibration import load_rig, save_rig, writable_format
+    from mvmocap.io.safe_read import json_safe
+
+    writable_format(out, out_format)  # fail before the work when the output cannot be written
+    check_subject_height(height_m)
+    check_max_people(max_people)
+    known = load_rig(intrinsics) if intrinsics is not None else None
+    source = Path(source)
+    if not source.exists():
+        raise MissingFileError(source, "videos or work folder")
+    if (source / "people" / "index.json").is_file():
+        people = load_people(source)
+    else:
+        people = run_people(source, default_work_dir(out) if work_dir is None else work_dir, max_people=max_people,
+                            progress=progress)
+    found = calibrate_people_cameras(people, known, height_m=height_m, max_people=max_people,
+                                     min_track_frames=min_track_frames, force=force, same_focal=same_focal,
+                                     progress=progress)
+    written = save_rig(found.result.rig, out, out_format)
+    report = report_path(written)
+    record = {**found.result.report.to_dict(), "people": {
+        "bootstrap_epipolar_px": found.bootstrap.tried[-1]["epipolar_px"],
+        "rounds": [{"people": r["people"], "frames_3d": r["frames_3d"]} for r in found.rounds]}}
+    atomic_write_text(report, json.dumps(json_safe(record), indent=2, allow_nan=False) + "\n")
+    return found, Path(written), report

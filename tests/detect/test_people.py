@@ -80,3 +80,16 @@ def test_max_people_below_one_is_a_clear_error(capture, tmp_path, value):
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error:") and "--max-people must be an integer >= 1" in lines[0]
     assert not (tmp_path / "w").exists()
+
+
+def test_detect_max_people_prints_one_summary_table(capture, tmp_path):
+    videos, _ = capture
+    result = CliRunner().invoke(app, ["detect", str(videos), "--out", str(tmp_path / "w"), "--detector",
+                                      "openpose-json", "--max-people", "2"])
+    assert result.exit_code == 0, result.output
+    assert "people detections (openpose-json)" in result.output
+    rows = {line.split("│")[1].strip(): [cell.strip() for cell in line.split("│")[2:-1]]
+            for line in result.output.splitlines() if line.startswith("│")}
+    # camera, frames, people per frame, most, frames with nobody, mean confidence, source
+    assert rows["cam01"][:4] == ["12", "0.92", "1", "1"] and rows["cam01"][-1] == "detected"
+    assert rows["cam02"][:4] == ["12", "2.00", "2", "0"]
