@@ -45,6 +45,7 @@ ROUNDS = 2  # association with the current cameras, then calibration from everyo
 TRIALS = 3  # assignments calibrated at most (the first accepted is kept)
 MIN_SHARED_FRAMES = 10
 MIN_POINTS = 30  # joint correspondences for a fundamental matrix
+LAG_SEARCH_POINTS = 120  # correspondences per lag when the cameras may be out of sync
 
 
 @dataclass
@@ -152,17 +153,19 @@ def calibrate_from_people(people, intrinsics=None, *, height_m: float = 1.70, ca
                              + "; ".join(t["refused"] for t in tried))
 
 
-def rank_assignments(people, candidates: int = CANDIDATES) -> list[tuple[np.ndarray, float]]:
+def rank_assignments(people, candidates: int = CANDIDATES, max_lag: int = 0) -> list[tuple[np.ndarray, float]]:
     """Every assignment of one 2D track per camera to the same person, best first:
     ``(slots (C, F) int, mean epipolar cost px)``. The anchors are the ``candidates`` most salient
-    tracks of the camera holding the most salient one; see the module docstring."""
+    tracks of the camera holding the most salient one; see the module docstring. ``max_lag``: the
+    cameras may be out of sync by up to this many frames (each cost is the lowest over the lags)."""
     tracks = [track_camera(people.keypoints[c], people.boxes[c]) for c in range(people.num_cameras)]
     salience = [track_salience(t, people.boxes[c], float(np.hypot(*people.image_sizes[c])))
                 for c, t in enumerate(tracks)]
     anchor_camera = int(np.argmax([s.max(initial=0.0) for s in salience]))
     ranked = []
     for k in np.argsort(-salience[anchor_camera])[:candidates]:
-        options = _candidates_per_camera(people, tracks, salience, anchor_camera, tracks[anchor_camera][k], candidates)
+        options = _candidates_per_camera(people, tracks, salience, anchor_camera, tracks[anchor_camera][k], candidates,
+                                         max_lag)
         for combo in itertools.product(*options):
             costs = [cost for _, cost in combo if cost is not None]
             if all(np.isfinite(costs)):
@@ -175,7 +178,7 @@ def rank_assignments(people, candidates: int = CANDIDATES) -> list[tuple[np.ndar
 
 
 def _candidates_per_camera(people, tracks, salience, anchor_camera: int, anchor: np.ndarray,
-                           candidates: int) -> list[list[tuple[np.ndarray, float]]]:
+                           candidates: int, max_lag: int = 0) -> list[list[tuple[np.ndarray, float]]]:
     """Per camera, ``(track slots (F,), epipolar cost px with the anchor)`` of its candidate tracks (the anchor
     alone, cost None, in its camera)."""
     options = []
@@ -184,17 +187,19 @@ def _candidates_per_camera(people, tracks, salience, anchor_camera: int, anchor:
             options.append([(anchor, None)])
             continue
         order = np.argsort(-salience[c])[:candidates]
-        options.append([(tracks[c][k], epipolar_cost(people.keypoints[anchor_camera], anchor, people.keypoints[c],
-                                                     tracks[c][k])) for k in order])
+        options.append([(tracks[c][k], lagged_epipolar_cost(people.keypoints[anchor_camera], anchor, people.keypoints[c],
+                                                            tracks[c][k], max_lag)) for k in order])
     return options
 
 
-def epipolar_cost(keypoints_a: np.ndarray, slots_a: np.ndarray, keypoints_b: np.ndarray, slots_b: np.ndarray) -> float:
+def epipolar_cost(keypoints_a: np.ndarray, slots_a: np.ndarray, keypoints_b: np.ndarray, slots_b: np.ndarray,
+                  max_points: int | None = None) -> float:
     """Median Sampson distance (pixels) of the joints of track ``a`` in one camera and track ``b`` in another
     under the fundamental matrix they fit best (least median of squares); inf with fewer than
     ``MIN_SHARED_FRAMES`` shared frames or ``MIN_POINTS`` joints.
 
     ``keypoints_*: (F, P, 23, 3)`` pixels + confidence; ``slots_*: (F,)`` int, -1 unseen.
+    ``max_points``: use at most this many correspondences, evenly spaced (faster); None: all.
     """
     shared = np.flatnonzero((slots_a >= 0) & (slots_b >= 0))
     if shared.size < MIN_SHARED_FRAMES:
@@ -205,12 +210,31 @@ def epipolar_cost(keypoints_a: np.ndarray, slots_a: np.ndarray, keypoints_b: np.
     if both.sum() < MIN_POINTS:
         return float("inf")
     pa, pb = a[both][:, :2].astype(np.float64), b[both][:, :2].astype(np.float64)
+    if max_points is not None and len(pa) > max_points:
+        keep = np.linspace(0, len(pa) - 1, max_points).round().astype(int)
+        pa, pb = pa[keep], pb[keep]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         F, _ = cv2.findFundamentalMat(pa, pb, cv2.FM_LMEDS)
     if F is None or F.shape != (3, 3):
         return float("inf")
     return float(np.median(sampson_distance(F, pa, pb)))
+
+
+def lagged_epipolar_cost(keypoints_a, slots_a, keypoints_b, slots_b, max_lag: int) -> float:
+    """The lowest :func:`epipolar_cost` with track ``b`` shifted by every lag in ``-max_lag..max_lag`` frames
+    (``b``'s frame ``f + lag`` against ``a``'s frame ``f``): for cameras not yet synchronised."""
+    if max_lag == 0:
+        return epipolar_cost(keypoints_a, slots_a, keypoints_b, slots_b)
+    F = len(slots_b)
+
+    def shifted(lag: int, max_points: int | None) -> float:
+        frames = np.clip(np.arange(F) + lag, 0, F - 1)
+        slots = np.where((np.arange(F) + lag >= 0) & (np.arange(F) + lag < F), slots_b[frames], -1)
+        return epipolar_cost(keypoints_a, slots_a, keypoints_b[frames], slots, max_points=max_points)
+
+    costs = [shifted(lag, LAG_SEARCH_POINTS) for lag in range(-max_lag, max_lag + 1)]  # a quick look at every lag
+    return shifted(int(np.argmin(costs)) - max_lag, None) if np.isfinite(min(costs)) else float("inf")
 
 
 def sampson_distance(F: np.ndarray, pa: np.ndarray, pb: np.ndarray) -> np.ndarray:
