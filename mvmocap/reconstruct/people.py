@@ -66,7 +66,13 @@ def run_people(videos_dir, out, *, rig, body_model, calibration, keypoints_dir, 
     log = functools.partial(log_stage, progress)
     tick = time.perf_counter()
     d = cfg.detect
-    people = _detect(videos_dir, out, keypoints_dir, cfg, progress)  # PeopleDetections, as max_people > 1
+    sync = None
+    if d.sync == "auto":  # cameras not started together: offsets from the main person, everyone resampled
+        from mvmocap.reconstruct.people_sync import detect_and_synchronise
+
+        people, sync, rig = detect_and_synchronise(videos_dir, out, keypoints_dir, cfg, rig, progress)
+    else:
+        people = _detect(videos_dir, out, keypoints_dir, cfg, progress)  # PeopleDetections, as max_people > 1
     timings["detect"] = time.perf_counter() - tick
     if rig is None:  # --calibrate-from-joints
         tick = time.perf_counter()
@@ -111,7 +117,7 @@ def run_people(videos_dir, out, *, rig, body_model, calibration, keypoints_dir, 
         render_people_overlays(out, videos_dir, people, rig, kept, fits, body_model, cfg)
         timings["render"] = time.perf_counter() - tick
     timings["total"] = time.perf_counter() - start
-    summary = _write_people_json(out, people, tracking, kept, dropped, persons, timings)
+    summary = _write_people_json(out, people, tracking, kept, dropped, persons, timings, sync)
     return PeopleResult(out, persons, summary, timings)
 
 
@@ -146,9 +152,6 @@ def check_people_inputs(calibrate_from_joints: bool, videos_dir=None, sync: str 
     """Refuse what the multi-person path does not do, before any work."""
     if videos_dir is None:
         raise InputError("--max-people > 1 needs the videos folder (keypoints-only input is read as one person)")
-    if sync != "none":
-        raise InputError("--max-people > 1 with --sync auto is not supported yet: synchronise the videos "
-                         "(or give --offset per camera) and run again")
 
 
 def reconstruct_person(detections, rig, out: Path, body_model, cfg, calibration, keypoints_dir, progress: bool):
@@ -177,7 +180,7 @@ def reconstruct_person(detections, rig, out: Path, body_model, cfg, calibration,
     return summary, fit
 
 
-def _write_people_json(out: Path, people, tracking, kept, dropped, persons, timings) -> dict:
+def _write_people_json(out: Path, people, tracking, kept, dropped, persons, timings, sync=None) -> dict:
     kept_ids = {t.id: k for k, t in enumerate(kept)}
     tracks = [{"track": t.id, "person": kept_ids.get(t.id), "frames_3d": t.frames_3d,
                "first_frame": int(people.frame_ids[t.frame_span[0]]), "last_frame": int(people.frame_ids[t.frame_span[1]]),
@@ -193,7 +196,8 @@ def _write_people_json(out: Path, people, tracking, kept, dropped, persons, timi
     }
     if detect_s:
         summary["association_and_tracking_share_of_detection"] = summary["association_and_tracking_seconds"] / detect_s
-    record = {"summary": summary, "persons": persons, "tracks_3d": tracks, "tracks_2d": tracks_2d,
+    record = {"summary": summary, "sync": None if sync is None else sync.to_dict(), "persons": persons,
+              "tracks_3d": tracks, "tracks_2d": tracks_2d,
               "timings_s": {k: round(v, 3) for k, v in timings.items()}}
     atomic_write_text(out / "people.json", json.dumps(record, indent=1, allow_nan=True).replace("NaN", "null"))
     return summary

@@ -21,6 +21,7 @@ runs on the resampled :class:`~mvmocap.detect.people.PeopleDetections`.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Callable, Mapping
 
 import numpy as np
@@ -61,6 +62,36 @@ def synchronise_people(people: PeopleDetections, rig: CameraRig | None = None, *
     _, sync, used_rig = synchronise(tracks, rig, pinned=pinned, detector=people.detector, calibrate=calibrate)
     timeline = common_timeline(tracks, sync.offsets, sync.ratios)
     return resample_people(people, sync.offsets, sync.ratios, timeline, sync.timeline_fps), sync, used_rig
+
+
+def detect_and_synchronise(videos_dir, out, keypoints_dir, cfg, rig: CameraRig | None,
+                           progress: bool) -> tuple[PeopleDetections, SyncResult, CameraRig | None]:
+    """``reconstruct --max-people N --sync auto``: detect everyone over each camera's own frames, synchronise
+    (with ``rig``, or alternated with the main person's calibration from joints), write ``OUT/sync.json``,
+    and keep ``cfg.detect.frames`` of the common timeline. Returns the people, the offsets and ``rig`` as given
+    (without one, the cameras are then calibrated from everyone's joints on the synchronised people)."""
+    from mvmocap import detect
+    from mvmocap.console import console
+    from mvmocap.io.video import parse_frames, parse_offsets
+    from mvmocap.sync.workflows import joints_calibrator, save_sync
+
+    d = cfg.detect
+    raw = detect.run(videos_dir, out=Path(out) / "work", detector="openpose-json" if keypoints_dir is not None
+                     else d.detector, frames=None, offsets=[], strict=d.strict, device=cfg.device, progress=progress,
+                     openpose_dir=keypoints_dir, scale=d.scale, max_people=d.max_people)
+    calibrate = None if rig is not None else joints_calibrator(None, cfg.subject_height_m)
+    people, sync, _ = synchronise_people(raw, rig, pinned=parse_offsets(list(d.offsets)), calibrate=calibrate)
+    save_sync(sync, Path(out) / "sync.json")
+    if progress:
+        console.print(sync.to_text(), highlight=False)
+    start, stop, step = parse_frames(d.frames)
+    ids = people.frame_ids
+    keep = (ids >= start) & ((ids < stop) if stop is not None else True) & ((ids - start) % step == 0)
+    if not keep.all():
+        people = PeopleDetections(people.camera_names, ids[keep], people.keypoints[:, keep], people.boxes[:, keep],
+                                  people.image_sizes, people.fps, people.detector,
+                                  mono3d=None if people.mono3d is None else people.mono3d[:, keep])
+    return people, sync, rig
 
 
 def resample_people(people: PeopleDetections, offsets, ratios, timeline: np.ndarray,

@@ -96,3 +96,35 @@ def test_resampling_follows_each_track_and_never_blends_two_people():
         assert half.boxes[0, t, 0, 0] == pytest.approx(495 - 10 * t)  # the larger box first
     late = resample_people(people, np.array([0.0]), np.ones(1), np.arange(1, 4), 30.0)  # past the last frame
     assert late.present[0].sum(-1).tolist() == [2, 2, 0]
+
+
+def test_reconstruct_max_people_with_sync_auto(unsynced, tmp_path):
+    import json
+
+    import cv2
+
+    from mvmocap.io.calibration import save_rig
+    from mvmocap.io.openpose import write_frame
+    from mvmocap.reconstruct import ReconstructConfig, run
+
+    rig, _, _, people = unsynced
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    size = tuple(int(v) for v in rig.sizes[0].tolist())
+    for c, name in enumerate(rig.names):  # black videos, the people in OpenPose JSON (each camera's own frames)
+        writer = cv2.VideoWriter(str(videos / f"{name}.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, size)
+        for _ in range(LENGTH):
+            writer.write(np.zeros((size[1], size[0], 3), np.uint8))
+        writer.release()
+        for f in range(LENGTH):
+            write_frame(videos / f"{name}_json" / f"{name}_{f:012d}_keypoints.json",
+                        people.keypoints[c, f, people.present[c, f]], "body25")
+    save_rig(rig, tmp_path / "cameras.yaml")
+    fast = {"iters_shape": 20, "iters_global": 10, "iters_pose": 20, "shape_frames": 4, "chunk_size": 8}
+    cfg = ReconstructConfig.from_dict({"detect": {"max_people": 2, "sync": "auto"}, "fit": fast})
+    result = run(videos, tmp_path / "out", calibration=tmp_path / "cameras.yaml", keypoints_dir=videos, config=cfg,
+                 progress=False)
+    record = json.loads((tmp_path / "out" / "people.json").read_text())
+    np.testing.assert_allclose([c["offset_frames"] for c in record["sync"]["cameras"]], OFFSETS, atol=0.25)
+    assert (tmp_path / "out" / "sync.json").is_file()
+    assert len(result.people) == 2 and all(p["median_reprojection_fit_px"] < 15 for p in result.people)
