@@ -9,7 +9,8 @@ One run, baselines included, all against the Qualisys calibrations:
 2. the two-person capture (../shared/data/pose2sim_multiperson, people detections of
    ``detect --max-people 2``): the one-person bootstrap, then each round of association + calibration
    from everyone's joints (3 rounds shown; ``reconstruct`` and ``calibrate --max-people`` use 2), and
-   the same with one shared focal length and with the Qualisys intrinsics given;
+   the same with one shared focal length and with the Qualisys intrinsics given; what limits it: the
+   association redone with the Qualisys cameras, and the bootstrap on the one-person demo;
 3. ``reconstruct --max-people 2`` with the Qualisys file and with ``--calibrate-from-joints``:
    each person's median reprojection (the fit's, against the detections);
 4. ``--sync auto`` with both people: the capture's cameras cut by known k frames; the offsets found
@@ -75,6 +76,23 @@ def multi_person_calibration(people, reference) -> None:
         print(f"two-person capture, 2 rounds, {label}: {errors(result.rig, reference)}")
 
 
+def limits(people, reference, demo_people) -> None:
+    """What limits the two-person figure: the association (redone with the Qualisys cameras) or the capture
+    (the same bootstrap and detector on the one-person demo)."""
+    from mvmocap.associate import associate, select_tracks, track
+    from mvmocap.calibrate.from_people import calibrate_from_people_joints
+    from mvmocap.reconstruct.people_calibrate import calibrate_from_people
+
+    tracking = track(associate(people.keypoints, people.boxes, reference), people.keypoints, people.boxes, reference)
+    kept = sorted(select_tracks(tracking, 2, 10)[0], key=lambda t: -t.frames_3d)
+    result = calibrate_from_people_joints([people.select(t.slots) for t in kept], None, force=True)
+    print(f"two-person capture, people associated with the Qualisys cameras (the best association): "
+          f"{errors(result.rig, reference)}")
+    demo_reference = load_rig(DEMO / "calibration" / "Calib.qca.txt")
+    boot = calibrate_from_people(demo_people).result.rig
+    print(f"one-person demo, multi-person detector, the bootstrap alone: {errors(boot, demo_reference)}")
+
+
 def reconstructions(out: Path, mp_work: Path, reference_file: Path) -> None:
     cfg = ReconstructConfig.from_dict({"detect": {"max_people": 2, "scale": 0.5}})
     for label, options in (("Qualisys cameras", {"calibration": reference_file}),
@@ -125,6 +143,8 @@ def main() -> None:
     parser.add_argument("--mp-work", type=Path, help="a `detect --max-people 2` work folder of the two-person capture "
                         "(default: detected into OUT/mp_work)")
     parser.add_argument("--demo-work", type=Path, help="a `detect` work folder of the demo (default: OUT/demo_work)")
+    parser.add_argument("--demo-people-work", type=Path, help="a `detect --max-people 2` work folder of the demo "
+                        "(default: detected into OUT/demo_people)")
     parser.add_argument("--no-sync", action="store_true")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -139,6 +159,10 @@ def main() -> None:
     single_person_baseline(args.out, args.demo_work or args.out / "demo_work")
     print("== 2. calibration from several people's joints ==")
     multi_person_calibration(people, reference)
+    demo_people = args.demo_people_work or args.out / "demo_people"
+    if not (demo_people / "people" / "index.json").is_file():
+        run_people(DEMO / "videos", demo_people, max_people=2, progress=False)
+    limits(people, reference, load_people(demo_people))
     print("== 3. reconstruct --max-people 2 ==")
     reconstructions(args.out, mp_work, reference_file)
     if not args.no_sync:

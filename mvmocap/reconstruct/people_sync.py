@@ -8,9 +8,14 @@ person seen by every camera is enough to find it:
    (:func:`mvmocap.reconstruct.people_calibrate.rank_assignments`: the most salient track and the
    tracks of the other cameras that fit one epipolar geometry with it). The offsets are not known
    yet, so each epipolar cost is the lowest over lags of up to ``MAX_LAG`` frames;
-3. the offsets of that person's per-camera tracks (:func:`mvmocap.sync.synchronise`: coarse search,
-   then sub-frame refinement with the cameras, or alternated with a calibration from the main
-   person's joints without them);
+3. the offsets of that person's per-camera tracks. With known cameras, each camera's whole-frame
+   lag against the reference camera is the one whose joints best fit the *known* epipolar geometry
+   of the pair (:func:`known_camera_lags`: median Sampson distance), then the sub-frame refinement
+   of :func:`mvmocap.sync.refine.refine_offsets`. On the shared two-person capture the 2D-motion
+   coarse search of :mod:`mvmocap.sync.coarse` put cam04 15 frames off and the refinement stayed
+   there (18.0 px residual from the right start, 20.7 px from its start). Without cameras,
+   :func:`mvmocap.sync.synchronise` (coarse search, alternated with a calibration from the main
+   person's joints);
 4. every 2D track of every camera is resampled onto the common timeline
    (:func:`mvmocap.sync.resample.interpolate`, per track so that two people are never blended), and
    the tracks present at each timeline frame fill the slots, the most salient (largest box) first.
@@ -32,7 +37,9 @@ from mvmocap.geometry.camera import CameraRig
 from mvmocap.sync.resample import common_timeline, interpolate, sample_positions
 from mvmocap.sync.result import SyncResult
 
+ASSIGNMENTS = 4  # main-person assignments compared with known cameras
 MAX_LAG = 12  # frames of offset allowed when the main person is matched across cameras
+MIN_OVERLAP = 0.6  # a lag is scored only when the tracks share this fraction of the joints the best-overlapping lag shares
 
 
 def synchronise_people(people: PeopleDetections, rig: CameraRig | None = None, *,
@@ -57,11 +64,106 @@ def synchronise_people(people: PeopleDetections, rig: CameraRig | None = None, *
     from mvmocap.sync.stage import synchronise
     from mvmocap.sync.tracks import tracks_from_detections
 
-    main_slots, _ = rank_assignments(people, max_lag=MAX_LAG)[0]
-    tracks = tracks_from_detections(people.select(main_slots))
-    _, sync, used_rig = synchronise(tracks, rig, pinned=pinned, detector=people.detector, calibrate=calibrate)
+    ranked = rank_assignments(people, max_lag=MAX_LAG)
+    tracks = tracks_from_detections(people.select(ranked[0][0]))  # (every camera's length: the timeline)
+    if rig is not None:
+        rig = rig.subset(people.camera_names)
+        sync, used_rig = _synchronise_with_cameras(people, [slots for slots, _ in ranked[:ASSIGNMENTS]], rig, pinned)
+    else:
+        _, sync, used_rig = synchronise(tracks, pinned=pinned, detector=people.detector, calibrate=calibrate)
     timeline = common_timeline(tracks, sync.offsets, sync.ratios)
     return resample_people(people, sync.offsets, sync.ratios, timeline, sync.timeline_fps), sync, used_rig
+
+
+def known_camera_lags(tracks, rig: CameraRig, reference: int, max_lag: int = 2 * MAX_LAG,
+                      min_confidence: float = 0.3) -> tuple[np.ndarray, float]:
+    """``(C,)`` whole-frame offsets (timeline frames, the reference's 0) that make every pair of cameras'
+    tracks fit the pair's *known* epipolar geometry best, and that fit (pixels): the sum over camera pairs of
+    the median Sampson distance at the lag the offsets imply, minimised over every combination of offsets
+    in ``-max_lag..max_lag``. All pairs together: one pair alone is fooled when the person barely moves
+    or when they share few frames. Equal frame rates assumed."""
+    import itertools
+
+    import torch
+
+    from mvmocap.geometry.projection import undistort_points
+
+    C = len(tracks)
+    normalised = [undistort_points(torch.as_tensor(tr.keypoints[..., :2]), rig.K[c], rig.dist[c]).numpy()
+                  for c, tr in enumerate(tracks)]
+    lags = np.arange(-2 * max_lag, 2 * max_lag + 1)
+    tables = {(c, d): _pair_costs(tracks[c].keypoints, tracks[d].keypoints, normalised[c], normalised[d],
+                                  _essential(rig, c, d), float(rig.K[d, 0, 0]), lags, min_confidence)
+              for c, d in itertools.combinations(range(C), 2)}
+    free = [c for c in range(C) if c != reference]
+    grids = np.meshgrid(*[np.arange(-max_lag, max_lag + 1)] * len(free), indexing="ij")
+    offsets = np.zeros((C,) + grids[0].shape, np.int64) if free else np.zeros((C,), np.int64)
+    for k, c in enumerate(free):
+        offsets[c] = grids[k]
+    total = sum(table[offsets[d] - offsets[c] + 2 * max_lag] for (c, d), table in tables.items())
+    best = np.unravel_index(int(np.argmin(total)), np.shape(total))
+    return np.array([float(offsets[c][best]) for c in range(C)]), float(np.min(total))
+
+
+def _essential(rig: CameraRig, c: int, d: int) -> np.ndarray:
+    """``(3, 3)`` essential matrix of cameras ``c`` -> ``d`` (``x_d^T E x_c = 0``, normalised coordinates)."""
+    R, t = rig.R.numpy(), rig.t.numpy()
+    R_rel = R[d] @ R[c].T
+    t_rel = t[d] - R_rel @ t[c]
+    return np.array([[0, -t_rel[2], t_rel[1]], [t_rel[2], 0, -t_rel[0]], [-t_rel[1], t_rel[0], 0]]) @ R_rel
+
+
+def _pair_costs(a_kp, b_kp, a_norm, b_norm, essential, focal: float, lags: np.ndarray, min_confidence: float):
+    """``(L,)`` median Sampson distance (pixels at ``focal``) of track ``a``'s frame ``f`` against track ``b``'s frame
+    ``f - lag`` (the same instant when ``o_b - o_a = lag``) under the known ``essential`` matrix; ``*_kp (F, 23, 3)``
+    pixels + confidence, ``*_norm (F, 23, 2)`` undistorted normalised. Lags without 30 shared joints get the
+    worst measured cost, and so do lags sharing under ``MIN_OVERLAP`` of the most joints any lag shares."""
+    from mvmocap.reconstruct.people_calibrate import MIN_POINTS, sampson_distance
+
+    costs = np.full(len(lags), np.nan)
+    counts = np.zeros(len(lags))
+    for i, lag in enumerate(lags):
+        f = np.arange(max(0, lag), min(len(a_kp), len(b_kp) + lag))
+        if f.size == 0:
+            continue
+        both = (a_kp[f, :, 2] > min_confidence) & (b_kp[f - lag, :, 2] > min_confidence)
+        counts[i] = both.sum()
+        if both.sum() >= MIN_POINTS:
+            distances = sampson_distance(essential, a_norm[f][both], b_norm[f - lag][both])
+            costs[i] = float(np.median(distances)) * focal
+    costs[counts < MIN_OVERLAP * counts.max()] = np.nan  # a lag that leaves few joints in common fits by chance
+    return np.where(np.isfinite(costs), costs, np.nanmax(costs) if np.isfinite(costs).any() else np.inf)
+
+
+def _synchronise_with_cameras(people: PeopleDetections, assignments: list[np.ndarray], rig: CameraRig,
+                              pinned: Mapping[str, float] | None) -> tuple[SyncResult, CameraRig]:
+    """Offsets with known cameras: among the main-person ``assignments`` (``(C, F)`` slots each, best first by
+    the fitted epipolar cost), the one whose tracks fit the known cameras best at their best whole-frame lags
+    (:func:`known_camera_lags`), then the sub-frame refinement of its tracks."""
+    from mvmocap.sync.refine import refine_offsets
+    from mvmocap.sync.stage import _pinned_indices
+    from mvmocap.sync.tracks import rate_ratios, reference_camera, tracks_from_detections
+
+    options = []
+    for slots in assignments:
+        tracks = tracks_from_detections(people.select(slots))
+        reference = reference_camera(tracks)
+        options.append((*known_camera_lags(tracks, rig, reference), tracks, reference))
+    start, _, tracks, reference = min(options, key=lambda option: option[1])
+    names = tuple(t.name for t in tracks)
+    ratios = rate_ratios(tracks, reference)
+    fixed = _pinned_indices(tracks, pinned)
+    for c, value in fixed.items():
+        start[c] = value
+    fixed_list = sorted(fixed) if fixed else [reference]
+    offsets, sigma, cost = refine_offsets(tracks, rig, ratios, start, fixed_list)
+    for c in fixed_list:
+        sigma[c] = 0.0
+    result = SyncResult(camera_names=names, offsets=offsets, uncertainty=sigma, coarse=start, ratios=ratios,
+                        fps=np.array([t.fps for t in tracks]), timeline_fps=float(tracks[reference].fps),
+                        reference=names[reference], method="known cameras", pinned=tuple(names[c] for c in fixed),
+                        residual_px=float(np.sqrt(cost)) if np.isfinite(cost) else np.nan)
+    return result, rig
 
 
 def detect_and_synchronise(videos_dir, out, keypoints_dir, cfg, rig: CameraRig | None,

@@ -121,10 +121,12 @@ def test_reconstruct_max_people_with_sync_auto(unsynced, tmp_path):
                         people.keypoints[c, f, people.present[c, f]], "body25")
     save_rig(rig, tmp_path / "cameras.yaml")
     fast = {"iters_shape": 20, "iters_global": 10, "iters_pose": 20, "shape_frames": 4, "chunk_size": 8}
-    cfg = ReconstructConfig.from_dict({"detect": {"max_people": 2, "sync": "auto"}, "fit": fast})
+    cfg = ReconstructConfig.from_dict({"detect": {"max_people": 2, "sync": "auto", "frames": "10:30:2",
+                                                  "min_track_frames": 5}, "fit": fast})
     result = run(videos, tmp_path / "out", calibration=tmp_path / "cameras.yaml", keypoints_dir=videos, config=cfg,
                  progress=False)
     record = json.loads((tmp_path / "out" / "people.json").read_text())
     np.testing.assert_allclose([c["offset_frames"] for c in record["sync"]["cameras"]], OFFSETS, atol=0.25)
     assert (tmp_path / "out" / "sync.json").is_file()
     assert len(result.people) == 2 and all(p["median_reprojection_fit_px"] < 15 for p in result.people)
+    assert [(p["first_frame"], p["last_frame"]) for p in result.people] == [(10, 28), (10, 28)]  # --frames on the timeline
