@@ -68,7 +68,7 @@ def multi_person_calibration(people, reference) -> None:
     for k, r in enumerate(found.rounds):
         shipped = "  <- reconstruct / calibrate --max-people" if k == 1 else ""
         print(f"two-person capture, round {k + 1} ({r['people']} people, {'/'.join(map(str, r['frames_3d']))} frames "
-              f"in 3D): {errors(r['rig'], reference)}{shipped}")
+              f"in 3D, per camera {r['frames_per_camera']}): {errors(r['rig'], reference)}{shipped}")
     print(f"  ({time.perf_counter() - tick:.1f} s for the bootstrap and 3 rounds)")
     for label, options in (("one shared focal length", {"same_focal": True}), ("Qualisys intrinsics", {})):
         intrinsics = reference if label == "Qualisys intrinsics" else None

@@ -46,6 +46,10 @@ def calibrate(
     if check_mode(sync) == "auto":
         if from_joints is None:
             raise fail("--sync auto needs --from-joints")
+        if max_people != 1:
+            return estimate_from_people(from_joints, out, out_format=format, intrinsics=intrinsics, height=height,
+                                        work=work, force=force, same_focal=same_focal, max_people=max_people,
+                                        sync=True, offsets=offset)
         return estimate_with_sync(from_joints, out, out_format=format, intrinsics=intrinsics, height=height, work=work,
                                   force=force, same_focal=same_focal, offsets=offset)
     if (from_file is None) == (from_joints is None):
@@ -89,13 +93,15 @@ def estimate_from_joints(
 
 
 def estimate_from_people(source: Path, out: Path, *, out_format: str | None, intrinsics: Path | None, height: float,
-                         work: Path | None, force: bool, same_focal: bool, max_people: int) -> None:
+                         work: Path | None, force: bool, same_focal: bool, max_people: int, sync: bool = False,
+                         offsets=None) -> None:
     """Several people: detect them all (or reuse a work folder's), match them across cameras, calibrate from everyone."""
+    from mvmocap.io.video import parse_offsets
     from mvmocap.reconstruct.people_calibrate import calibrate_people_to_file
 
     found, written, report = calibrate_people_to_file(
         source, out, max_people=max_people, intrinsics=intrinsics, height_m=height, force=force, same_focal=same_focal,
-        out_format=out_format, work_dir=work, progress=True,
+        out_format=out_format, work_dir=work, sync=sync, pinned=parse_offsets(offsets), progress=True,
     )
     console.print(found.result.report.to_text(), highlight=False, soft_wrap=True)
     rounds = ", ".join(f"round {k + 1}: {r['people']} people ({'/'.join(map(str, r['frames_3d']))} frames in 3D)"

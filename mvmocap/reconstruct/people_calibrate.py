@@ -72,7 +72,8 @@ class PeopleCameras:
     Attributes:
         result: the final :class:`mvmocap.calibrate.CalibrationResult` (every kept person's joints).
         bootstrap: the one-person :class:`PeopleCalibration` it started from.
-        rounds: per round, ``{"people": n, "frames_3d": [...], "rig": CameraRig}`` (the round's cameras).
+        rounds: per round, ``{"people": n, "frames_3d": [...], "frames_per_camera": [[...]], "rig": CameraRig}``
+            (the people calibrated from, person 0 first, and the round's cameras).
         person_slots: ``(N, C, F)`` int, the slots of the people of the last round, person 0 first
             (the one whose height gives the scale).
     """
@@ -118,7 +119,8 @@ def calibrate_people_cameras(people, intrinsics=None, *, height_m: float = 1.70,
                                               force=force or not last, progress=progress if last else False,
                                               same_focal=same_focal)
         rig = result.rig
-        history.append({"people": len(kept), "frames_3d": [t.frames_3d for t in kept], "rig": rig})
+        history.append({"people": len(kept), "frames_3d": [t.frames_3d for t in kept], "rig": rig,
+                        "frames_per_camera": [[int((s >= 0).sum()) for s in t.slots] for t in kept]})
     return PeopleCameras(result, bootstrap, history, np.stack([t.slots for t in kept]))
 
 
@@ -249,13 +251,16 @@ def sampson_distance(F: np.ndarray, pa: np.ndarray, pb: np.ndarray) -> np.ndarra
 
 def calibrate_people_to_file(source, out, *, max_people: int, intrinsics=None, height_m: float = 1.70,
                              force: bool = False, same_focal: bool = False, out_format: str | None = None,
-                             work_dir=None, min_track_frames: int = 10, progress: bool = True):
+                             work_dir=None, min_track_frames: int = 10, sync: bool = False, pinned=None,
+                             progress: bool = True):
     """``mvmocap calibrate --from-joints SOURCE --max-people N``: as
     :func:`mvmocap.calibrate.command.calibrate_from_joints_to_file`, from every person's joints.
 
     ``source``: a ``mvmocap detect --max-people`` work folder (``people/index.json``) or a videos folder
-    (people are detected, or their cache reused, into ``work_dir``). The report adds ``"people"``: the
-    bootstrap and each round (people, their 3D frames). Returns ``(PeopleCameras, calibration path, report path)``.
+    (people are detected, or their cache reused, into ``work_dir``). ``sync``: the cameras were not started
+    together; offsets from the main person (:func:`mvmocap.reconstruct.people_sync.synchronise_people`,
+    ``pinned`` offsets kept), then everyone resampled. The report adds ``"people"``: the bootstrap and each
+    round (people, their 3D frames), and ``"sync"``. Returns ``(PeopleCameras, calibration path, report path)``.
     """
     import json
     from pathlib import Path
@@ -280,6 +285,13 @@ def calibrate_people_to_file(source, out, *, max_people: int, intrinsics=None, h
     else:
         people = run_people(source, default_work_dir(out) if work_dir is None else work_dir, max_people=max_people,
                             progress=progress)
+    offsets = None
+    if sync:
+        from mvmocap.reconstruct.people_sync import synchronise_people
+        from mvmocap.sync.workflows import joints_calibrator
+
+        people, offsets, _ = synchronise_people(people, pinned=pinned,
+                                                calibrate=joints_calibrator(known, height_m, same_focal))
     found = calibrate_people_cameras(people, known, height_m=height_m, max_people=max_people,
                                      min_track_frames=min_track_frames, force=force, same_focal=same_focal,
                                      progress=progress)
@@ -287,6 +299,7 @@ def calibrate_people_to_file(source, out, *, max_people: int, intrinsics=None, h
     report = report_path(written)
     record = {**found.result.report.to_dict(), "people": {
         "bootstrap_epipolar_px": found.bootstrap.tried[-1]["epipolar_px"],
-        "rounds": [{"people": r["people"], "frames_3d": r["frames_3d"]} for r in found.rounds]}}
+        "rounds": [{"people": r["people"], "frames_3d": r["frames_3d"]} for r in found.rounds]},
+        "sync": None if offsets is None else offsets.to_dict()}
     atomic_write_text(report, json.dumps(json_safe(record), indent=2, allow_nan=False) + "\n")
     return found, Path(written), report

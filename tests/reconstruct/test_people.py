@@ -107,3 +107,24 @@ def test_several_people_calibrate_the_cameras_from_everyone_s_joints(tmp_path):
     assert record["summary"]["people"] == 2
     errors = compare_calibrations(load_rig(out / "person_0" / "cameras.yaml"), scene.rig)
     assert errors.mean_rotation_error_deg < 1.0 and errors.mean_center_error_pct < 3.0
+
+
+def test_calibrate_from_joints_with_max_people_on_a_people_work_folder(tmp_path):
+    from mvmocap.evaluate.calibration import compare_calibrations
+    from mvmocap.io.calibration import load_rig
+
+    root, scene, _ = _write_crowd(tmp_path / "crowd", 16, 1, mirrored=True)
+    work = tmp_path / "work"
+    runner = CliRunner()
+    detected = runner.invoke(app, ["detect", str(root / "videos"), "--out", str(work), "--detector", "openpose-json",
+                                   "--max-people", "2"])
+    assert detected.exit_code == 0, detected.output
+    single = runner.invoke(app, ["calibrate", "--from-joints", str(work), "--out", str(tmp_path / "one.yaml")])
+    assert single.exit_code == 2 and "with --max-people N" in single.output  # one person's calibration: refused
+    result = runner.invoke(app, ["calibrate", "--from-joints", str(work), "--out", str(tmp_path / "cal.yaml"),
+                                 "--max-people", "2"])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "cal_report.json").read_text())
+    assert report["people"]["rounds"][-1]["people"] == 2
+    errors = compare_calibrations(load_rig(tmp_path / "cal.yaml"), scene.rig)
+    assert errors.mean_rotation_error_deg < 1.0 and errors.mean_center_error_pct < 3.0
