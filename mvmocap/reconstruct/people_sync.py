@@ -15,7 +15,8 @@ person seen by every camera is enough to find it:
    coarse search of :mod:`mvmocap.sync.coarse` put cam04 15 frames off and the refinement stayed
    there (18.0 px residual from the right start, 20.7 px from its start). Without cameras,
    :func:`mvmocap.sync.synchronise` (coarse search, alternated with a calibration from the main
-   person's joints);
+   person's joints), then ``ROUNDS_WITHOUT_CAMERAS`` times: the known-camera steps with the estimated
+   cameras, and the main person's calibration again on the synchronised tracks;
 4. every 2D track of every camera is resampled onto the common timeline
    (:func:`mvmocap.sync.resample.interpolate`, per track so that two people are never blended), and
    the tracks present at each timeline frame fill the slots, the most salient (largest box) first.
@@ -26,6 +27,7 @@ runs on the resampled :class:`~mvmocap.detect.people.PeopleDetections`.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Mapping
 
@@ -34,10 +36,11 @@ import numpy as np
 from mvmocap.associate.tracks_2d import track_camera
 from mvmocap.detect.people import PeopleDetections
 from mvmocap.geometry.camera import CameraRig
-from mvmocap.sync.resample import common_timeline, interpolate, sample_positions
+from mvmocap.sync.resample import common_timeline, interpolate, resample_detections, sample_positions
 from mvmocap.sync.result import SyncResult
 
 ASSIGNMENTS = 4  # main-person assignments compared with known cameras
+ROUNDS_WITHOUT_CAMERAS = 1  # without cameras: lags and refinement with the estimated cameras, then recalibration
 MAX_LAG = 12  # frames of offset allowed when the main person is matched across cameras
 MIN_OVERLAP = 0.6  # a lag is scored only when the tracks share this fraction of the joints the best-overlapping lag shares
 
@@ -66,11 +69,17 @@ def synchronise_people(people: PeopleDetections, rig: CameraRig | None = None, *
 
     ranked = rank_assignments(people, max_lag=MAX_LAG)
     tracks = tracks_from_detections(people.select(ranked[0][0]))  # (every camera's length: the timeline)
+    assignments = [slots for slots, _ in ranked[:ASSIGNMENTS]]
     if rig is not None:
         rig = rig.subset(people.camera_names)
-        sync, used_rig = _synchronise_with_cameras(people, [slots for slots, _ in ranked[:ASSIGNMENTS]], rig, pinned)
+        sync, used_rig, _ = _synchronise_with_cameras(people, assignments, rig, pinned)
     else:
         _, sync, used_rig = synchronise(tracks, pinned=pinned, detector=people.detector, calibrate=calibrate)
+        for _ in range(ROUNDS_WITHOUT_CAMERAS if used_rig is not None else 0):  # then as with known cameras
+            sync, _, main = _synchronise_with_cameras(people, assignments, used_rig, pinned)
+            used_rig = calibrate(resample_detections(main, sync.offsets, sync.ratios, detector=people.detector,
+                                                     timeline_fps=sync.timeline_fps)).subset(people.camera_names)
+        sync = replace(sync, method="calibration from joints")
     timeline = common_timeline(tracks, sync.offsets, sync.ratios)
     return resample_people(people, sync.offsets, sync.ratios, timeline, sync.timeline_fps), sync, used_rig
 
@@ -136,10 +145,11 @@ def _pair_costs(a_kp, b_kp, a_norm, b_norm, essential, focal: float, lags: np.nd
 
 
 def _synchronise_with_cameras(people: PeopleDetections, assignments: list[np.ndarray], rig: CameraRig,
-                              pinned: Mapping[str, float] | None) -> tuple[SyncResult, CameraRig]:
+                              pinned: Mapping[str, float] | None) -> tuple[SyncResult, CameraRig, list]:
     """Offsets with known cameras: among the main-person ``assignments`` (``(C, F)`` slots each, best first by
     the fitted epipolar cost), the one whose tracks fit the known cameras best at their best whole-frame lags
-    (:func:`known_camera_lags`), then the sub-frame refinement of its tracks."""
+    (:func:`known_camera_lags`), then the sub-frame refinement of its tracks. Returns the offsets, ``rig`` and
+    the chosen tracks."""
     from mvmocap.sync.refine import refine_offsets
     from mvmocap.sync.stage import _pinned_indices
     from mvmocap.sync.tracks import rate_ratios, reference_camera, tracks_from_detections
@@ -163,7 +173,7 @@ def _synchronise_with_cameras(people: PeopleDetections, assignments: list[np.nda
                         fps=np.array([t.fps for t in tracks]), timeline_fps=float(tracks[reference].fps),
                         reference=names[reference], method="known cameras", pinned=tuple(names[c] for c in fixed),
                         residual_px=float(np.sqrt(cost)) if np.isfinite(cost) else np.nan)
-    return result, rig
+    return result, rig, tracks
 
 
 def detect_and_synchronise(videos_dir, out, keypoints_dir, cfg, rig: CameraRig | None,
