@@ -79,7 +79,8 @@ def synchronise_people(people: PeopleDetections, rig: CameraRig | None = None, *
             sync, _, main = _synchronise_with_cameras(people, assignments, used_rig, pinned)
             used_rig = calibrate(resample_detections(main, sync.offsets, sync.ratios, detector=people.detector,
                                                      timeline_fps=sync.timeline_fps)).subset(people.camera_names)
-        sync = replace(sync, method="calibration from joints")
+        if used_rig is not None:
+            sync = replace(sync, method="calibration from joints")
     timeline = common_timeline(tracks, sync.offsets, sync.ratios)
     return resample_people(people, sync.offsets, sync.ratios, timeline, sync.timeline_fps), sync, used_rig
 

@@ -130,3 +130,14 @@ def test_reconstruct_max_people_with_sync_auto(unsynced, tmp_path):
     assert (tmp_path / "out" / "sync.json").is_file()
     assert len(result.people) == 2 and all(p["median_reprojection_fit_px"] < 15 for p in result.people)
     assert [(p["first_frame"], p["last_frame"]) for p in result.people] == [(10, 28), (10, 28)]  # --frames on the timeline
+    # detect --max-people --sync auto: the coarse offsets only (no cameras), in WORK/sync.json
+    from typer.testing import CliRunner
+
+    from mvmocap.cli.main import app
+
+    detected = CliRunner().invoke(app, ["detect", str(videos), "--out", str(tmp_path / "work"), "--detector",
+                                        "openpose-json", "--max-people", "2", "--sync", "auto"])
+    assert detected.exit_code == 0, detected.output
+    coarse = json.loads((tmp_path / "work" / "sync.json").read_text())
+    assert coarse["method"] == "coarse"
+    np.testing.assert_allclose([c["offset_frames"] for c in coarse["cameras"]], OFFSETS, atol=1.0)
