@@ -8,12 +8,13 @@ person seen by every camera is enough to find it:
    (:func:`mvmocap.reconstruct.people_calibrate.rank_assignments`: the most salient track and the
    tracks of the other cameras that fit one epipolar geometry with it). The offsets are not known
    yet, so each epipolar cost is the lowest over lags of up to ``MAX_LAG`` frames;
-3. the offsets of that person's per-camera tracks. With known cameras, each camera's whole-frame
-   lag against the reference camera is the one whose joints best fit the *known* epipolar geometry
-   of the pair (:func:`known_camera_lags`: median Sampson distance), then the sub-frame refinement
-   of :func:`mvmocap.sync.refine.refine_offsets`. On the shared two-person capture the 2D-motion
-   coarse search of :mod:`mvmocap.sync.coarse` put cam04 15 frames off and the refinement stayed
-   there (18.0 px residual from the right start, 20.7 px from its start). Without cameras,
+3. the offsets of that person's per-camera tracks. With known cameras, the top ``ASSIGNMENTS``
+   assignments are compared by how well their tracks fit the *known* epipolar geometry at their
+   best whole-frame lags (:func:`known_camera_lags`: all camera pairs jointly, median Sampson
+   distance); the best gives the whole-frame offsets, then the sub-frame refinement of
+   :func:`mvmocap.sync.refine.refine_offsets`. (In a diagnostic run on the uncut shared two-person
+   capture, the 2D-motion coarse search of :mod:`mvmocap.sync.coarse` put cam04 18.6 frames off and
+   the refinement stayed near there: 20.7 px residual, against 18.0 px from offsets 0.) Without cameras,
    :func:`mvmocap.sync.synchronise` (coarse search, alternated with a calibration from the main
    person's joints), then ``ROUNDS_WITHOUT_CAMERAS`` times: the known-camera steps with the estimated
    cameras, and the main person's calibration again on the synchronised tracks;
