@@ -15,9 +15,13 @@ person seen by every camera is enough to find it:
    :func:`mvmocap.sync.refine.refine_offsets`. (In a diagnostic run on the uncut shared two-person
    capture, the 2D-motion coarse search of :mod:`mvmocap.sync.coarse` put cam04 18.6 frames off and
    the refinement stayed near there: 20.7 px residual, against 18.0 px from offsets 0.) Without cameras,
-   :func:`mvmocap.sync.synchronise` (coarse search, alternated with a calibration from the main
-   person's joints), then ``ROUNDS_WITHOUT_CAMERAS`` times: the known-camera steps with the estimated
-   cameras, and the main person's calibration again on the synchronised tracks;
+   first the check that the coarse search's pairwise lags agree (:func:`mvmocap.sync.agreement.check_lag_agreement`:
+   every loop of three cameras closes within 3 frames; otherwise refused, one line: give the cameras or
+   ``--offset``; on the shared two-person capture the loops miss by 73-79 frames, and the offsets this path
+   returned before the check were 5-31 frames off), then :func:`mvmocap.sync.synchronise` (coarse search,
+   alternated with a calibration from the main person's joints), then ``ROUNDS_WITHOUT_CAMERAS`` times: the
+   known-camera steps with the estimated cameras, and the main person's calibration again on the
+   synchronised tracks;
 4. every 2D track of every camera is resampled onto the common timeline
    (:func:`mvmocap.sync.resample.interpolate`, per track so that two people are never blended), and
    the tracks present at each timeline frame fill the slots, the most salient (largest box) first.

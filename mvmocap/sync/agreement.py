@@ -85,6 +85,6 @@ def check_lag_agreement(tracks: Sequence, ratios: np.ndarray, pinned: Mapping[in
         names = " -> ".join(tracks[c].name for c in (*where, where[0]))
         raise InputError(
             f"--sync auto without cameras: the time lags between the cameras' views of the main person disagree "
-            f"({names} misses by {worst:.1f} frames; at most {tolerance:g} agree), so no offsets can be trusted; "
+            f"({names} adds up to {worst:.1f} frames, not 0 within {tolerance:g}), so no offsets can be trusted; "
             "give the cameras (reconstruct --calibration FILE) or the offsets (--offset CAMERA=FRAMES)")
     return worst
