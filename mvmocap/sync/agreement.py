@@ -88,5 +88,5 @@ def check_lag_agreement(tracks: Sequence, ratios: np.ndarray, pinned: Mapping[in
         raise InputError(
             f"--sync auto without cameras: the time lags between the cameras' views of the main person disagree "
             f"({names} adds up to {worst:.1f} frames, not 0 within {tolerance:g}), so no offsets can be trusted; "
-            "give the cameras (reconstruct --calibration FILE) or the offsets (--offset CAMERA=FRAMES)")
+            "give the cameras (reconstruct --calibration FILE) or the offsets (--offset CAMERA=FRAMES for each camera)")
     return worst

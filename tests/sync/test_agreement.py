@@ -75,4 +75,8 @@ def test_consistent_views_pass_and_a_camera_that_fits_any_lag_is_refused():
     assert check_lag_agreement(_tracks(rng), np.ones(4)) < 1.0
     with pytest.raises(InputError, match=r"disagree \(cam.* -> cam.* adds up to .* not 0 within 9\).*--offset CAMERA"):
         check_lag_agreement(_tracks(rng, stranger=True), np.ones(4))
+    rng = np.random.default_rng(7)
+    _tracks(rng)
+    every = {c: float(o) for c, o in enumerate(OFFSETS)}  # --offset for each camera: nothing left to check
+    assert check_lag_agreement(_tracks(rng, stranger=True), np.ones(4), pinned=every) == 0.0
 
