@@ -16,7 +16,7 @@ person seen by every camera is enough to find it:
    capture, the 2D-motion coarse search of :mod:`mvmocap.sync.coarse` put cam04 18.6 frames off and
    the refinement stayed near there: 20.7 px residual, against 18.0 px from offsets 0.) Without cameras,
    first the check that the coarse search's pairwise lags agree (:func:`mvmocap.sync.agreement.check_lag_agreement`:
-   every loop of three cameras closes within 3 frames; otherwise refused, one line: give the cameras or
+   every loop of three cameras closes within 9 frames; otherwise refused, one line: give the cameras or
    ``--offset``; on the shared two-person capture the loops miss by 73-79 frames, and the offsets this path
    returned before the check were 5-31 frames off), then :func:`mvmocap.sync.synchronise` (coarse search,
    alternated with a calibration from the main person's joints), then ``ROUNDS_WITHOUT_CAMERAS`` times: the
