@@ -15,9 +15,13 @@ person seen by every camera is enough to find it:
    :func:`mvmocap.sync.refine.refine_offsets`. (In a diagnostic run on the uncut shared two-person
    capture, the 2D-motion coarse search of :mod:`mvmocap.sync.coarse` put cam04 18.6 frames off and
    the refinement stayed near there: 20.7 px residual, against 18.0 px from offsets 0.) Without cameras,
-   :func:`mvmocap.sync.synchronise` (coarse search, alternated with a calibration from the main
-   person's joints), then ``ROUNDS_WITHOUT_CAMERAS`` times: the known-camera steps with the estimated
-   cameras, and the main person's calibration again on the synchronised tracks;
+   first the check that the coarse search's pairwise lags agree (:func:`mvmocap.sync.agreement.check_lag_agreement`:
+   every loop of three cameras closes within 9 frames; otherwise refused, one line: give the cameras or
+   ``--offset``; on the shared two-person capture the loops miss by 73-79 frames, and the offsets this path
+   returned before the check were 5-31 frames off), then :func:`mvmocap.sync.synchronise` (coarse search,
+   alternated with a calibration from the main person's joints), then ``ROUNDS_WITHOUT_CAMERAS`` times: the
+   known-camera steps with the estimated cameras, and the main person's calibration again on the
+   synchronised tracks;
 4. every 2D track of every camera is resampled onto the common timeline
    (:func:`mvmocap.sync.resample.interpolate`, per track so that two people are never blended), and
    the tracks present at each timeline frame fill the slots, the most salient (largest box) first.
@@ -62,11 +66,14 @@ def synchronise_people(people: PeopleDetections, rig: CameraRig | None = None, *
         The people on the common timeline, the :class:`SyncResult`, and the rig the offsets were
         refined with (``rig``, the main person's last calibration, or None).
     Raises:
-        InputError: no person seen by every camera, offsets that leave no common frame, ...
+        InputError: no person seen by every camera; without ``rig``, pairwise lags that do not agree
+            (:func:`mvmocap.sync.agreement.check_lag_agreement`: the offsets would be wrong); offsets that leave
+            no common frame, ...
     """
     from mvmocap.reconstruct.people_calibrate import rank_assignments
-    from mvmocap.sync.stage import synchronise
-    from mvmocap.sync.tracks import tracks_from_detections
+    from mvmocap.sync.agreement import check_lag_agreement
+    from mvmocap.sync.stage import _pinned_indices, synchronise
+    from mvmocap.sync.tracks import rate_ratios, reference_camera, tracks_from_detections
 
     ranked = rank_assignments(people, max_lag=MAX_LAG)
     tracks = tracks_from_detections(people.select(ranked[0][0]))  # (every camera's length: the timeline)
@@ -74,7 +81,8 @@ def synchronise_people(people: PeopleDetections, rig: CameraRig | None = None, *
     if rig is not None:
         rig = rig.subset(people.camera_names)
         sync, used_rig, _ = _synchronise_with_cameras(people, assignments, rig, pinned)
-    else:
+    else:  # without cameras, only offsets the pairs of cameras agree on (a wrong sync is refused, not returned)
+        check_lag_agreement(tracks, rate_ratios(tracks, reference_camera(tracks)), _pinned_indices(tracks, pinned))
         _, sync, used_rig = synchronise(tracks, pinned=pinned, detector=people.detector, calibrate=calibrate)
         for _ in range(ROUNDS_WITHOUT_CAMERAS if used_rig is not None else 0):  # then as with known cameras
             sync, _, main = _synchronise_with_cameras(people, assignments, used_rig, pinned)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from mvmocap.detect.people import PeopleDetections
+from mvmocap.errors import InputError
 from mvmocap.reconstruct.people_sync import resample_people, synchronise_people
 from mvmocap.synth.crowd import observe, ring_rig
 
@@ -141,3 +142,43 @@ def test_reconstruct_max_people_with_sync_auto(unsynced, tmp_path):
     coarse = json.loads((tmp_path / "work" / "sync.json").read_text())
     assert coarse["method"] == "coarse"
     np.testing.assert_allclose([c["offset_frames"] for c in coarse["cameras"]], OFFSETS, atol=1.0)
+
+
+def test_without_cameras_offsets_the_camera_pairs_do_not_agree_on_are_refused(unsynced, tmp_path):
+    """The last camera's frames in reverse order: its lags with the others are chance, the loops of
+    three cameras do not close, and the sync without cameras refuses (one line) instead of returning
+    wrong offsets; with the cameras known, it is not asked."""
+    from mvmocap.sync.workflows import joints_calibrator
+
+    _, _, _, people = unsynced
+    keypoints, boxes = people.keypoints.copy(), people.boxes.copy()
+    keypoints[3], boxes[3] = keypoints[3, ::-1], boxes[3, ::-1]
+    reversed_ = PeopleDetections(people.camera_names, people.frame_ids, keypoints, boxes, people.image_sizes,
+                                 people.fps, people.detector)
+    with pytest.raises(InputError, match=r"disagree .*adds up to .*--offset CAMERA=FRAMES"):
+        synchronise_people(reversed_, calibrate=joints_calibrator(None, 1.7))
+    with pytest.raises(InputError, match="disagree"):  # the coarse offsets alone (detect --sync auto) too
+        synchronise_people(reversed_)
+    # calibrate --from-joints WORK --max-people 2 --sync auto: one line, exit 2, no calibration written
+    import json
+
+    from typer.testing import CliRunner
+
+    from mvmocap.cli.main import app
+    from mvmocap.detect.people_run import _save
+
+    work = tmp_path / "work"
+    (work / "people").mkdir(parents=True)
+    for c, name in enumerate(reversed_.camera_names):
+        _save(work / "people" / f"{name}.npz", {
+            "camera": name, "key": "synthetic", "detector": "synthetic", "frame_ids": reversed_.frame_ids,
+            "local_frames": reversed_.frame_ids, "keypoints": keypoints[c], "boxes": boxes[c],
+            "image_size": reversed_.image_sizes[c], "fps": 30.0, "seconds": np.zeros(LENGTH), "mono3d": None,
+            "masks": None})
+    (work / "people" / "index.json").write_text(json.dumps({"cameras": list(reversed_.camera_names)}))
+    out = tmp_path / "cameras.yaml"
+    refused = CliRunner().invoke(app, ["calibrate", "--from-joints", str(work), "--out", str(out), "--max-people", "2",
+                                       "--sync", "auto"])
+    assert refused.exit_code == 2, refused.output
+    assert refused.output.startswith("error: --sync auto without cameras") and "--offset" in refused.output
+    assert "Traceback" not in refused.output and not out.exists()
