@@ -26,30 +26,6 @@ from mvmocap.errors import InputError
 LOOP_TOLERANCE = 9.0  # frames: a loop sums 3 lags, each of which the refinement can still move by its 3-frame window
 
 
-def pairwise_lags(tracks: Sequence, ratios: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The coarse search's lag for every pair of cameras, as :func:`mvmocap.sync.coarse.coarse_offsets` finds them.
-
-    Args:
-        tracks: ``C`` :class:`~mvmocap.sync.tracks.CameraTrack`, each over its own frames.
-        ratios: ``(C,)`` timeline frames per camera frame.
-    Returns:
-        ``lags (C, C)`` timeline frames, ``lags[a, b] = o_b - o_a`` (antisymmetric), and ``scores (C, C)``: the
-        median Sampson distance (px) at that lag, inf where the pair shares too few frames (its lag says nothing).
-    """
-    from mvmocap.sync.coarse import MIN_OVERLAP_FRAMES, _lags_with_overlap, epipolar_lag, motion_signal, timeline_points
-
-    C = len(tracks)
-    signals = [motion_signal(t, r) for t, r in zip(tracks, ratios)]
-    points = [timeline_points(t, r) for t, r in zip(tracks, ratios)]
-    max_lag = max(len(s[0]) for s in signals) - MIN_OVERLAP_FRAMES
-    lags, scores = np.zeros((C, C)), np.full((C, C), np.inf)
-    for a, b in itertools.combinations(range(C), 2):
-        lag, score = epipolar_lag(points[a], points[b], _lags_with_overlap(signals[a][1], signals[b][1], max_lag))
-        lags[a, b], lags[b, a] = lag, -lag
-        scores[a, b] = scores[b, a] = score
-    return lags, scores
-
-
 def loop_misclosure(lags: np.ndarray, informative: np.ndarray,
                     pinned: Mapping[int, float] | None = None) -> tuple[float, tuple[int, int, int] | None]:
     """The largest ``|lags[a, b] + lags[b, c] - lags[a, c]|`` over camera triplets ``a < b < c`` (frames) and its
@@ -81,6 +57,8 @@ def check_lag_agreement(tracks: Sequence, ratios: np.ndarray, pinned: Mapping[in
     Raises:
         InputError: one line naming the cameras and what to give instead (cameras or ``--offset``).
     """
+    from mvmocap.sync.coarse import pairwise_lags
+
     lags, scores = pairwise_lags(tracks, ratios)
     worst, where = loop_misclosure(lags, np.isfinite(scores), pinned)
     if where is not None and worst > tolerance:

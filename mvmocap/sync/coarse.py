@@ -86,6 +86,26 @@ def _lags_with_overlap(va: np.ndarray, vb: np.ndarray, max_lag: int) -> np.ndarr
     return np.array(lags or [0])
 
 
+def pairwise_lags(tracks: list[CameraTrack], ratios: np.ndarray, max_lag: int | None = None, *,
+                  signals: list | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The epipolar lag of every pair of cameras: ``lags (C, C)`` timeline frames, ``lags[a, b] = o_b - o_a``
+    (antisymmetric), and ``scores (C, C)``, the median Sampson distance (px) at that lag (inf where the pair
+    shares too few frames: its lag says nothing; 0 on the diagonal). ``signals``: :func:`motion_signal` of
+    each track when already computed."""
+    C = len(tracks)
+    signals = signals if signals is not None else [motion_signal(t, r) for t, r in zip(tracks, ratios)]
+    points = [timeline_points(t, r) for t, r in zip(tracks, ratios)]
+    if max_lag is None:
+        max_lag = max(len(s[0]) for s in signals) - MIN_OVERLAP_FRAMES
+    lags, scores = np.zeros((C, C)), np.zeros((C, C))
+    for a in range(C):
+        for b in range(a + 1, C):
+            lag, score = epipolar_lag(points[a], points[b], _lags_with_overlap(signals[a][1], signals[b][1], max_lag))
+            lags[a, b], lags[b, a] = lag, -lag
+            scores[a, b] = scores[b, a] = score
+    return lags, scores
+
+
 def coarse_offsets(
     tracks: list[CameraTrack], ratios: np.ndarray, reference: int, *, max_lag: int | None = None,
     pinned: dict[int, float] | None = None,
@@ -97,25 +117,21 @@ def coarse_offsets(
     C = len(tracks)
     pinned = dict(pinned or {})
     signals = [motion_signal(t, r) for t, r in zip(tracks, ratios)]
-    points = [timeline_points(t, r) for t, r in zip(tracks, ratios)]
     for track, (_, valid) in zip(tracks, signals):
         if valid.any(1).sum() < MIN_OVERLAP_FRAMES:
             raise InputError(
                 f"camera {track.name}: too few frames with a detected person ({int(valid.any(1).sum())}) to estimate its "
                 "time offset; give it with --offset CAMERA=FRAMES or use --sync none"
             )
-    if max_lag is None:
-        max_lag = max(len(s[0]) for s in signals) - MIN_OVERLAP_FRAMES
-    rows, rhs, weights, peaks = [], [], [], np.zeros((C, C))  # peaks: pairwise epipolar scores
+    lags, peaks = pairwise_lags(tracks, ratios, max_lag, signals=signals)  # peaks: pairwise epipolar scores
+    rows, rhs, weights = [], [], []
     for a in range(C):
         for b in range(a + 1, C):
-            lag, score = epipolar_lag(points[a], points[b], _lags_with_overlap(signals[a][1], signals[b][1], max_lag))
-            peaks[a, b] = peaks[b, a] = score
             row = np.zeros(C)
             row[b], row[a] = 1.0, -1.0  # o_b - o_a = lag
             rows.append(row)
-            rhs.append(lag)
-            weights.append(1.0 / max(score, 0.5) ** 2 if np.isfinite(score) else 1e-6)
+            rhs.append(lags[a, b])
+            weights.append(1.0 / max(peaks[a, b], 0.5) ** 2 if np.isfinite(peaks[a, b]) else 1e-6)
     fixed = pinned if pinned else {reference: 0.0}
     for c, value in fixed.items():
         row = np.zeros(C)
