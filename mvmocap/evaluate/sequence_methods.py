@@ -36,7 +36,6 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-import numpy as np
 import torch
 from torch import Tensor
 
@@ -44,6 +43,7 @@ from mvmocap.errors import InputError
 from mvmocap.fit.inputs import MethodInputs
 from mvmocap.geometry.camera import CameraRig
 from mvmocap.reconstruct.config import ReconstructConfig
+from mvmocap.reconstruct.pipeline import keypoints_tensor
 from mvmocap.synth.sequence import SyntheticCapture
 
 TRIANGULATION = "triangulation"
@@ -87,7 +87,7 @@ def calibrated_inputs(capture: SyntheticCapture, body_model, settings: Reconstru
     settings = settings or ReconstructConfig()
     rig = capture.rig.to(torch.float64)
     detections, _ = fix_left_right(capture.detections, rig)
-    keypoints = _keypoints(detections, settings.triangulation.min_confidence)
+    keypoints = keypoints_tensor(detections, settings.triangulation.min_confidence)
     tri = rig.triangulate_robust(keypoints[..., :2], keypoints[..., 2], threshold_px=settings.triangulation.threshold_px)
     return MethodInputs(keypoints_2d=keypoints, rig=rig, body_model=body_model, joints3d=tri.points,
                         joints3d_confidence=tri.confidence, config=settings.fit_config(),
@@ -97,7 +97,7 @@ def calibrated_inputs(capture: SyntheticCapture, body_model, settings: Reconstru
 def uncalibrated_inputs(capture: SyntheticCapture, body_model, settings: ReconstructConfig | None = None) -> MethodInputs:
     """:class:`MethodInputs` without cameras (see the module docstring)."""
     settings = settings or ReconstructConfig()
-    keypoints = _keypoints(capture.detections, settings.triangulation.min_confidence)
+    keypoints = keypoints_tensor(capture.detections, settings.triangulation.min_confidence)
     extras = {"detections": capture.detections, "uncalibrated": True, "subject_height_m": settings.subject_height_m}
     return MethodInputs(keypoints_2d=keypoints, rig=placeholder_rig(capture.rig), body_model=body_model,
                         config=settings.fit_config(), extras=extras, progress=False)
@@ -113,13 +113,6 @@ def placeholder_rig(rig: CameraRig) -> CameraRig:
     return CameraRig(tuple(rig.names), K, torch.zeros(C, 5, dtype=torch.float64),
                      torch.eye(3, dtype=torch.float64).expand(C, 3, 3).clone(), torch.zeros(C, 3, dtype=torch.float64),
                      sizes.clone())
-
-
-def _keypoints(detections, min_confidence: float) -> Tensor:
-    """``(T, C, 23, 3)`` float64, confidences below ``min_confidence`` set to 0 (as the pipeline does)."""
-    kp = torch.from_numpy(np.ascontiguousarray(detections.keypoints.transpose(1, 0, 2, 3))).to(torch.float64)
-    kp[..., 2] = torch.where(kp[..., 2] >= min_confidence, kp[..., 2], torch.zeros_like(kp[..., 2]))
-    return kp
 
 
 # -- which methods exist and what they need ----------------------------------------------------------
@@ -202,7 +195,7 @@ def _selfcal(inputs: MethodInputs) -> tuple[Tensor, Tensor, CameraRig]:
         raise MethodFailed(f"calibration from joints refused: {exc}") from None
     repaired, _ = fix_left_right(detections, rig)
     settings = ReconstructConfig().triangulation
-    kp = _keypoints(repaired, settings.min_confidence)
+    kp = keypoints_tensor(repaired, settings.min_confidence)
     tri = rig.triangulate_robust(kp[..., :2], kp[..., 2], threshold_px=settings.threshold_px)
     return (*_known_joints(tri.points, tri.confidence), rig)
 

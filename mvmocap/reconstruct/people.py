@@ -163,7 +163,7 @@ def reconstruct_person(detections, rig, out: Path, body_model, cfg, calibration,
     timings: dict[str, float] = {}
     tick = time.perf_counter()
     detections, flips = fix_left_right(detections, rig)
-    keypoints = pipeline._keypoints_tensor(detections, cfg.triangulation.min_confidence)
+    keypoints = pipeline.keypoints_tensor(detections, cfg.triangulation.min_confidence)
     tri = rig.triangulate_robust(keypoints[..., :2], keypoints[..., 2], threshold_px=cfg.triangulation.threshold_px)
     timings["triangulate"] = time.perf_counter() - tick
     tick = time.perf_counter()

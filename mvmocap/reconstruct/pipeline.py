@@ -186,7 +186,7 @@ def _run(videos_dir, out: Path, checked: _Checked, calibration, keypoints_dir, c
     log(f"{len(rig)} cameras, {detections.num_frames} frames, {int(flips.sum())} left/right swaps repaired")
 
     tick = time.perf_counter()
-    keypoints = _keypoints_tensor(detections, cfg.triangulation.min_confidence)  # (F, C, 23, 3)
+    keypoints = keypoints_tensor(detections, cfg.triangulation.min_confidence)  # (F, C, 23, 3)
     tri = rig.triangulate_robust(keypoints[..., :2], keypoints[..., 2], threshold_px=cfg.triangulation.threshold_px)
     timings["triangulate"] = time.perf_counter() - tick
 
@@ -323,8 +323,9 @@ def _calibrate_from_joints(detections: Detections, out: Path, cfg: ReconstructCo
     return rig
 
 
-def _keypoints_tensor(detections: Detections, min_confidence: float) -> torch.Tensor:
-    """``(F, C, 23, 3)`` float64 with confidences below ``min_confidence`` set to 0."""
+def keypoints_tensor(detections: Detections, min_confidence: float) -> torch.Tensor:
+    """The detections as every method reads them: ``(F, C, 23, 3)`` float64 pixels + confidence, confidences
+    below ``min_confidence`` set to 0 (treated as missing)."""
     kp = torch.from_numpy(np.ascontiguousarray(detections.keypoints.transpose(1, 0, 2, 3))).to(torch.float64)
     conf = kp[..., 2]
     kp[..., 2] = torch.where(conf >= min_confidence, conf, torch.zeros_like(conf))
