@@ -51,10 +51,10 @@ from torch.utils.data import Dataset
 
 from mvmocap.errors import InputError
 from mvmocap.synth import evidence as ev
-from mvmocap.synth.occlusion import joint_visibility, visibility_from_depth
+from mvmocap.synth.occlusion import JOINT_MARGINS_M, joint_margins, joint_visibility, visibility_from_depth
 from mvmocap.synth.part_uv import body_part_uv
 from mvmocap.synth.pose_sampler import FAMILIES, floor_translation, sample_poses
-from mvmocap.synth.rasterize import Fragments, iuv_image, rasterize, silhouette, vertices_to_screen, winding_sign
+from mvmocap.synth.rasterize import Fragments, body_winding_sign, iuv_image, rasterize, silhouette, vertices_to_screen
 from mvmocap.synth.realistic import RealisticNoise
 from mvmocap.synth.rig_sampler import ALL_RIG_FAMILIES, RIG_FAMILIES, sample_rig
 from mvmocap.synth.shape_sampler import sample_betas
@@ -151,11 +151,7 @@ class SyntheticMultiView(Dataset):
         self.length = int(length)
         self.seed = int(seed)
         self._part_uv = body_part_uv(body_model) if self.config.render_iuv else None
-        self._cull = 0
-        if self.config.render_size:
-            with torch.no_grad():
-                rest = body_model(betas=torch.zeros(1, 10)).vertices.reshape(-1, 3)[: body_model.num_vertices]
-            self._cull = winding_sign(rest, body_model.faces)
+        self._cull = body_winding_sign(body_model) if self.config.render_size else 0
         self._pool = None
         if self.config.pose_files:
             from mvmocap.synth.pose_files import PoseFramePool
@@ -342,7 +338,7 @@ class SyntheticMultiView(Dataset):
             j_crop = ev.to_crop(j_px, crops.reshape(B * C, 3), S)
             depth = torch.einsum("bcij,bnj->bcni", R, joints3d)[..., 2] + t[..., 2:3]  # (B, C, J)
             screen = torch.cat([j_crop, depth.reshape(B * C, -1, 1)], -1)
-            margins = _joint_margins(screen.shape[1], screen)
+            margins = joint_margins(JOINT_MARGINS_M, screen.shape[1], screen)
             visible = visibility_from_depth(frags.depth, screen, margins).reshape(B, C, -1)
         else:
             visible = joint_visibility(verts, self.body.faces, joints3d, K, R, t, sizes, dist if has_dist else None,
@@ -411,13 +407,6 @@ def _pipeline_skeleton(sample: dict[str, Tensor]) -> None:
     dtype = sample["keypoints2d"].dtype
     sample["triangulated"] = torch.nan_to_num(tri.points).to(dtype)
     sample["triangulated_confidence"] = (tri.confidence * torch.isfinite(tri.points).all(-1)).to(dtype)
-
-
-def _joint_margins(J: int, like: Tensor) -> Tensor:
-    from mvmocap.synth.occlusion import JOINT_MARGINS_M
-
-    values = JOINT_MARGINS_M + (JOINT_MARGINS_M[-1],) * max(J - len(JOINT_MARGINS_M), 0)
-    return torch.as_tensor(values[:J], dtype=like.dtype, device=like.device)
 
 
 def _pinhole(points: Tensor, K: Tensor, R: Tensor, t: Tensor) -> Tensor:

@@ -148,7 +148,7 @@ def joint_visibility(
         depth = splat_depth(v_screen, resolution)
     else:
         depth = rasterize(v_screen, faces, (resolution, resolution), cull=cull).depth
-    margins = _margins(margin_m, J, joints).expand(B * C, J)
+    margins = joint_margins(margin_m, J, joints).expand(B * C, J)
     if method == "splat":
         # A cell's nearest vertex may lie up to half a cell beside the joint's line of sight: allow
         # for a surface sloping at 45 deg over that distance (cell size in metres at the joint's depth).
@@ -157,11 +157,12 @@ def joint_visibility(
     return visibility_from_depth(depth, j_screen, margins).reshape(B, C, J)
 
 
-def _margins(margin_m: float | tuple[float, ...], J: int, like: Tensor) -> Tensor:
+def joint_margins(margin_m: float | tuple[float, ...], J: int, like: Tensor) -> Tensor:
+    """``(J,)`` margins (m) like ``like``: one value for every joint, or per joint (the last repeated)."""
     if isinstance(margin_m, (int, float)):
         return torch.full((J,), float(margin_m), dtype=like.dtype, device=like.device)
     values = tuple(margin_m) + (margin_m[-1],) * max(J - len(margin_m), 0)
     return torch.as_tensor(values[:J], dtype=like.dtype, device=like.device)
 
 
-__all__ = ["JOINT_MARGINS_M", "body_crops", "joint_visibility", "splat_depth", "visibility_from_depth"]
+__all__ = ["JOINT_MARGINS_M", "body_crops", "joint_margins", "joint_visibility", "splat_depth", "visibility_from_depth"]

@@ -136,6 +136,14 @@ def winding_sign(vertices: Tensor, faces: Tensor) -> int:
     return 1 if float(volume) >= 0 else -1
 
 
+def body_winding_sign(body_model) -> int:
+    """:func:`winding_sign` of a body model's rest mesh (mean shape), from its forward pass, so any
+    model of :mod:`mvmocap.body` or the toy body works."""
+    with torch.no_grad():
+        rest = body_model(betas=torch.zeros(1, 10)).vertices.reshape(-1, 3)[: body_model.num_vertices]
+    return winding_sign(rest, body_model.faces)
+
+
 _CORNER_INDEX_CACHE: dict[tuple, Tensor] = {}
 
 

@@ -41,7 +41,7 @@ from mvmocap.errors import InputError
 from mvmocap.geometry.camera import CameraRig
 from mvmocap.synth import evidence as ev
 from mvmocap.synth.motion import MotionConfig, PosedClip, clip_generator, pose_clip, sample_clip
-from mvmocap.synth.rasterize import rasterize, silhouette, vertices_to_screen, winding_sign
+from mvmocap.synth.rasterize import body_winding_sign, rasterize, silhouette, vertices_to_screen
 from mvmocap.synth.occlusion import joint_visibility
 from mvmocap.synth.realistic import RealisticNoise
 from mvmocap.synth.rig_sampler import MAX_CAMERAS, TRAINING_RIG_FAMILIES, sample_rig
@@ -154,7 +154,7 @@ def condition_evidence(condition: str, pixels: Tensor, posed: PosedClip, rig: Ca
         expand = lambda x: x.to(torch.float32).expand((T,) + tuple(x.shape))  # noqa: E731
         visible = joint_visibility(posed.vertices, body_model.faces, posed.coco23, expand(rig.K), expand(rig.R),
                                    expand(rig.t), None, expand(rig.dist) if has_dist else None,
-                                   resolution=OCCLUSION_RESOLUTION, cull=_cull(body_model))
+                                   resolution=OCCLUSION_RESOLUTION, cull=body_winding_sign(body_model))
     box = ev.keypoint_box_size(pixels[..., :17, :])
     points, conf = noise.apply(pixels, box, visible, rig.sizes, generator)
     return torch.cat([points, conf[..., None]], -1), None if visible is None else ~visible
@@ -172,13 +172,6 @@ def condition_noise(condition: str) -> RealisticNoise:
     return noise
 
 
-def _cull(body_model) -> int:
-    """:func:`winding_sign` of the body's rest mesh (back faces skipped when rasterising)."""
-    with torch.no_grad():
-        rest = body_model(betas=torch.zeros(1, 10)).vertices.reshape(-1, 3)[: body_model.num_vertices]
-    return winding_sign(rest, body_model.faces)
-
-
 def _outside_unseen(keypoints: Tensor, pixels: Tensor, joints: Tensor, rig: CameraRig) -> Tensor:
     """Confidence 0 (and x = y = 0) where the true joint is outside its image or behind the camera."""
     size = rig.sizes.to(pixels.dtype)[None, :, None]  # (1, C, 1, 2)
@@ -191,7 +184,7 @@ def render_masks(vertices: Tensor, body_model, rig: CameraRig, side: int, chunk:
     """Silhouettes ``masks[c][t]`` of ``vertices (T, V, 3)`` in every camera, over the whole image at a
     reduced size (longer side ``side`` px), run-length encoded."""
     T, C = vertices.shape[0], len(rig)
-    cull = _cull(body_model)
+    cull = body_winding_sign(body_model)
     out: list[list[RleMask]] = [[] for _ in range(C)]
     for c in range(C):
         width, height = (int(v) for v in rig.sizes[c].tolist())
