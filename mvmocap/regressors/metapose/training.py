@@ -68,6 +68,28 @@ def shuffled_views(batch: dict, generator: torch.Generator) -> dict:
     return out
 
 
+def synthetic_inputs(batch: dict, mono_noise: MonocularNoise, init: str = "s1", bone_noise: float | None = None
+                     ) -> tuple[MetaPoseInputs, dict, Tensor | None, torch.Generator]:
+    """A synthetic batch as MetaPose sees it: ``(inputs, views, bones, generator)``.
+
+    ``views``: the batch's per-view entries in the shuffled order (:func:`shuffled_views`);
+    ``init``: ``"s1"`` (monocular 3D from ``mono_noise``) or ``"random"`` (Gaussian monocular poses,
+    std 0.3 m: the RND start); ``bones``: the true scale-free bone lengths plus N(0, ``bone_noise``^2)
+    (None without a bone noise)."""
+    g = sample_generator(batch)
+    views = shuffled_views(batch, g)
+    kp = views["keypoints2d"][..., :NUM_JOINTS, :]
+    mono3d, mono_w = mono_noise.apply(batch["joints3d"][:, :NUM_JOINTS], views["R"], views["t"], kp[..., 2], g)
+    if init == "random":
+        mono3d = torch.randn(mono3d.shape, generator=g).to(mono3d) * 0.3 * (mono_w[..., None] > 0)
+    inputs = prepare_inputs(kp[..., :2], kp[..., 2], mono3d.to(kp), mono_w.to(kp), views["view_valid"])
+    bones = None
+    if bone_noise is not None:
+        noise = torch.randn(batch["joints3d"].shape[0], len(BONES), generator=g) * bone_noise
+        bones = bone_lengths(batch["joints3d"][:, :NUM_JOINTS]) + noise.to(kp)
+    return inputs, views, bones, g
+
+
 class MetaPoseMethod(SyntheticMethod):
     """Options: :data:`DEFAULT_OPTIONS` (see the module docstring)."""
 
@@ -94,18 +116,8 @@ class MetaPoseMethod(SyntheticMethod):
         return min(int(self.trained_steps) // int(self.options["stage_steps"]), len(self.optimizer.steps) - 1)
 
     def prepare(self, batch: dict) -> tuple[MetaPoseInputs, dict, Tensor | None, torch.Generator]:
-        g = sample_generator(batch)
-        views = shuffled_views(batch, g)
-        kp = views["keypoints2d"][..., :NUM_JOINTS, :]
-        mono3d, mono_w = self.mono_noise.apply(batch["joints3d"], views["R"], views["t"], kp[..., 2], g)
-        if self.options["init"] == "random":
-            mono3d = torch.randn(mono3d.shape, generator=g).to(mono3d) * 0.3 * (mono_w[..., None] > 0)
-        inputs = prepare_inputs(kp[..., :2], kp[..., 2], mono3d.to(kp), mono_w.to(kp), views["view_valid"])
-        bones = None
-        if self.options["bone_prior"]:
-            noise = torch.randn(batch["joints3d"].shape[0], len(BONES), generator=g) * float(self.options["bone_noise"])
-            bones = bone_lengths(batch["joints3d"][:, :NUM_JOINTS]) + noise.to(kp)
-        return inputs, views, bones, g
+        o = self.options
+        return synthetic_inputs(batch, self.mono_noise, o["init"], float(o["bone_noise"]) if o["bone_prior"] else None)
 
     def forward(self, batch: dict) -> dict[str, Any]:
         inputs, views, bones, _ = self.prepare(batch)
