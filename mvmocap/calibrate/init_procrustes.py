@@ -98,6 +98,36 @@ def mono_rotation(q_ref: Tensor, q_cam: Tensor, weight: Tensor) -> Tensor:
     return torch.where(enough[..., None, None], R, eye)
 
 
+def mono_flips(mono3d: Tensor, mono_weight: Tensor) -> Tensor:
+    """``(..., C)`` bool: the views whose left and right are exchanged relative to the majority.
+
+    Monocular lifters swap sides together with their 2D (on the shared demo every BlazePose view with
+    mirrored world landmarks also had mirrored 2D, ``benchmarks/synth_mono3d.py``), so a view that
+    aligns better onto view 0 mirrored is mirrored relative to it; when most views disagree with view
+    0, view 0 is the odd one and the flags are inverted.
+
+    Args:
+        mono3d: ``(..., C, J, 3)`` monocular joints (COCO order), mono_weight ``(..., C, J)``.
+    """
+    J = mono3d.shape[-2]
+    perm = list(flip_permutation(COCO23[:J]))
+    q_ref = mono3d[..., :1, :, :].expand_as(mono3d)
+    w_ref = mono_weight[..., :1, :]
+
+    def residual(q: Tensor, w: Tensor) -> Tensor:
+        common = w_ref * w
+        R = mono_rotation(q_ref, q, common)
+        centred = lambda x: x - (x * common[..., None]).sum(-2, keepdim=True) / common.sum(-1, keepdim=True)[..., None].clamp(min=1e-12)  # noqa: E731
+        err = ((centred(q) - centred(q_ref) @ R.transpose(-1, -2)) ** 2).sum(-1)
+        return (err * common).sum(-1) / common.sum(-1).clamp(min=1e-12)
+
+    flips = residual(mono3d[..., perm, :], mono_weight[..., perm]) < residual(mono3d, mono_weight)
+    flips[..., 0] = False
+    usable = (mono_weight > 0).sum(-1) >= 3
+    majority = (flips & usable).sum(-1, keepdim=True) * 2 > usable.sum(-1, keepdim=True)
+    return torch.where(majority, ~flips, flips) & usable
+
+
 def weak_cameras_from_mono3d(
     mono3d: Tensor, mono_weight: Tensor, keypoints: Tensor, weight: Tensor
 ) -> tuple[Tensor, Tensor, Tensor, Tensor]:

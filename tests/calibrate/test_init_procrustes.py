@@ -98,3 +98,18 @@ def test_mono_rotation_is_the_identity_without_three_points():
     w = torch.zeros(2, 17, dtype=torch.float64)
     w[:, :2] = 1
     assert torch.equal(mono_rotation(q, q.flip(-1), w), torch.eye(3, dtype=torch.float64).expand(2, 3, 3))
+
+
+def test_mono_flips_finds_the_mirrored_views_by_majority():
+    from mvmocap.calibrate.init_procrustes import mono_flips
+    from mvmocap.keypoints import COCO17
+
+    joints, R, scale, shift, mono, uv = _exact_frame_sets(B=3, C=4, seed=4)
+    perm = list(flip_permutation(COCO17))
+    mirrored = mono.clone()
+    mirrored[0, 2] = mono[0, 2][perm]  # one view mirrored
+    mirrored[1, 0] = mono[1, 0][perm]  # the reference view mirrored: the others are the majority
+    w = torch.ones(mono.shape[:-1], dtype=torch.float64)
+    expected = torch.zeros(3, 4, dtype=torch.bool)
+    expected[0, 2] = expected[1, 0] = True
+    assert torch.equal(mono_flips(mirrored, w), expected)

@@ -17,6 +17,7 @@ import torch
 from torch import Tensor
 
 from mvmocap.errors import InputError
+from mvmocap.keypoints import COCO17, flip_permutation
 from mvmocap.regressors.metapose.gmm import JointGMM, point_gmm
 from mvmocap.synth.evidence import keypoint_box_size
 from mvmocap.synth.realistic import RealisticNoise
@@ -66,10 +67,15 @@ def normalise_views(keypoints: Tensor, confidence: Tensor) -> tuple[Tensor, Tens
 
 
 def prepare_inputs(keypoints: Tensor, confidence: Tensor, mono3d: Tensor, mono_weight: Tensor,
-                   view_valid: Tensor | None = None, noise: RealisticNoise | None = None) -> MetaPoseInputs:
+                   view_valid: Tensor | None = None, noise: RealisticNoise | None = None,
+                   repair_flips: bool = True) -> MetaPoseInputs:
     """:class:`MetaPoseInputs` from detections: ``keypoints (B, C, J, 2)`` px, ``confidence (B, C, J)``,
     ``mono3d (B, C, J, 3)`` metres, ``mono_weight (B, C, J)``, ``view_valid (B, C)`` (None: views
-    with at least :data:`MIN_VIEW_JOINTS` detected joints). Points give ``M = 1`` mixtures."""
+    with at least :data:`MIN_VIEW_JOINTS` detected joints). Points give ``M = 1`` mixtures.
+
+    ``repair_flips``: views whose monocular pose is mirrored relative to the majority
+    (:func:`mvmocap.calibrate.init_procrustes.mono_flips`) get their 2D and monocular 3D left and
+    right exchanged (a lifter mirrors both together), so every view has the same labelling."""
     J = keypoints.shape[-2]
     if J != NUM_JOINTS or mono3d.shape[-2] != NUM_JOINTS:
         raise InputError(f"metapose takes COCO-17 joints, got {J} 2D and {mono3d.shape[-2]} monocular 3D")
@@ -77,9 +83,22 @@ def prepare_inputs(keypoints: Tensor, confidence: Tensor, mono3d: Tensor, mono_w
     view_valid = valid if view_valid is None else view_valid.bool() & valid
     confidence = confidence * view_valid[..., None]
     mono_weight = mono_weight * view_valid[..., None]
+    if repair_flips:
+        keypoints, confidence, mono3d, mono_weight = _repaired(keypoints, confidence, mono3d, mono_weight)
     normalised, centre, box = normalise_views(keypoints, confidence)
     return MetaPoseInputs(normalised, confidence, point_gmm(normalised, confidence, noise), mono3d * view_valid[..., None, None],
                           mono_weight, view_valid, centre, box)
+
+
+def _repaired(keypoints: Tensor, confidence: Tensor, mono3d: Tensor, mono_weight: Tensor):
+    """Left and right exchanged in the views :func:`mono_flips` flags (2D and monocular 3D)."""
+    from mvmocap.calibrate.init_procrustes import mono_flips
+
+    flips = mono_flips(mono3d, mono_weight)  # (B, C)
+    perm = list(flip_permutation(COCO17))
+    points, scalars = flips[..., None, None], flips[..., None]
+    return (torch.where(points, keypoints[..., perm, :], keypoints), torch.where(scalars, confidence[..., perm], confidence),
+            torch.where(points, mono3d[..., perm, :], mono3d), torch.where(scalars, mono_weight[..., perm], mono_weight))
 
 
 def check_frame_sets(keypoints: Tensor, confidence: Tensor) -> None:

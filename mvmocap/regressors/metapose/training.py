@@ -34,7 +34,7 @@ from mvmocap.errors import InputError
 from mvmocap.regressors.metapose.inputs import MIN_VIEW_JOINTS, NUM_JOINTS, MetaPoseInputs, prepare_inputs
 from mvmocap.regressors.metapose.losses import bone_loss, likelihood_loss, reprojection_loss
 from mvmocap.regressors.metapose.model import BONES, NeuralOptimizer, bone_lengths, initial_state
-from mvmocap.synth.mono3d import MonocularNoise
+from mvmocap.synth.mono3d import MonocularNoise, swapped_views
 from mvmocap.train.base import SyntheticMethod
 
 DEFAULT_OPTIONS: dict[str, Any] = {
@@ -79,7 +79,8 @@ def synthetic_inputs(batch: dict, mono_noise: MonocularNoise, init: str = "s1", 
     g = sample_generator(batch)
     views = shuffled_views(batch, g)
     kp = views["keypoints2d"][..., :NUM_JOINTS, :]
-    mono3d, mono_w = mono_noise.apply(batch["joints3d"][:, :NUM_JOINTS], views["R"], views["t"], kp[..., 2], g)
+    swapped = swapped_views(kp[..., :2], views["keypoints2d_gt"][..., :NUM_JOINTS, :], kp[..., 2])
+    mono3d, mono_w = mono_noise.apply(batch["joints3d"][:, :NUM_JOINTS], views["R"], views["t"], kp[..., 2], g, swapped)
     if init == "random":
         mono3d = torch.randn(mono3d.shape, generator=g).to(mono3d) * 0.3 * (mono_w[..., None] > 0)
     inputs = prepare_inputs(kp[..., :2], kp[..., 2], mono3d.to(kp), mono_w.to(kp), views["view_valid"])
