@@ -2,7 +2,7 @@
 
 Usage: python benchmarks/metapose_table2.py [--cameras 4 2] [--samples 256] [--rig-family high_wide]
            [--checkpoint S1+S2=runs/metapose] [--checkpoint S2/SS=runs/metapose_ss] [--checkpoint RND+S2=...:random]
-           [--checkpoint S1+S2/BL=runs/metapose_bone] [--checkpoint S1+S2/MLP=runs/metapose_mlp4] [--body toy] [--noise realistic|none] [--seed 0]
+           [--checkpoint S1+S2/BL=runs/metapose_bone] [--checkpoint S1+S2/MLP=runs/metapose_mlp4] [--body toy] [--noise realistic|none] [--outlier-weight 0] [--seed 0]
 
 Frame-sets: ``--samples`` per camera count from :class:`mvmocap.synth.dataset.SyntheticMultiView`
 (the realistic 2D evidence, the held-out rig family by default, no augmentation, seed 9_000_000 +
@@ -90,6 +90,8 @@ def main(argv=None) -> None:
     parser.add_argument("--body", default=None)
     parser.add_argument("--noise", choices=["realistic", "none"], default="realistic", help="the 2D evidence")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--outlier-weight", type=float, default=0.0,
+                        help="points as M = 2 mixtures with this weight on a broad component (0: M = 1)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     body = load_body(args.body)
@@ -101,7 +103,7 @@ def main(argv=None) -> None:
         net, meta = _load(where)
         trained.append((name, net, init or "s1", bool(meta["options"].get("bone_prior"))))
     print(f"# metapose Table 2: {args.samples} frame-sets per camera count, rig family {args.rig_family}, "
-          f"body {getattr(body, 'name', '?')}, 2D noise {args.noise}, seed {args.seed}; every row on the same samples, in this process")
+          f"body {getattr(body, 'name', '?')}, 2D noise {args.noise}, outlier weight {args.outlier_weight}, seed {args.seed}; every row on the same samples, in this process")
     print(f"{'cams':>4}  {'variant':<16} {'PA-MPJPE mm':>11} {'rot. err °':>10} {'frame-sets/s':>12}")
     for C in args.cameras:
         noise = {"kind": "realistic"} if args.noise == "realistic" else "none"
@@ -109,8 +111,8 @@ def main(argv=None) -> None:
                                      "augment": "none"})
         data = SyntheticMultiView(body, cfg, length=args.samples, seed=SEED_OFFSET + args.seed)
         batch = data.batch(list(range(args.samples)))
-        s1, views, bones, _ = synthetic_inputs(batch, mono, "s1", 0.02)
-        rnd, _, _, _ = synthetic_inputs(batch, mono, "random")
+        s1, views, bones, _ = synthetic_inputs(batch, mono, "s1", 0.02, args.outlier_weight)
+        rnd, _, _, _ = synthetic_inputs(batch, mono, "random", None, args.outlier_weight)
         rows = [("S1", s1, "s1", None, None), ("S1+IR", s1, "ir", None, None), ("RND+IR", rnd, "ir", None, None),
                 ("S1+IR+bone", s1, "ir", None, bones)]
         rows += [(name, rnd if init == "random" else s1, "s2", net, bones if bone else None)

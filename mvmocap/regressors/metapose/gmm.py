@@ -24,6 +24,7 @@ from torch import Tensor
 from mvmocap.synth.realistic import RealisticNoise
 
 MISSING_SIGMA = 1.0  # std of a missing joint's component: the size of the whole person
+OUTLIER_SIGMA = 0.3  # std of the optional outlier component of a point (box units)
 MIN_SIGMA = 1e-3  # no component narrower than this (normalised units, 0.1 % of the box)
 LOG_EPS = 1e-12  # the epsilon of section 8.6
 
@@ -64,12 +65,22 @@ def point_sigma(confidence: Tensor, noise: RealisticNoise | None = None) -> Tens
     return base * (1.0 + noise.low_confidence_gain * ((1.0 - c) / 0.5) ** 2)
 
 
-def point_gmm(keypoints: Tensor, confidence: Tensor, noise: RealisticNoise | None = None) -> JointGMM:
-    """``M = 1`` mixtures from points: ``keypoints (..., C, J, 2)`` normalised units, ``confidence (..., C, J)``."""
+def point_gmm(keypoints: Tensor, confidence: Tensor, noise: RealisticNoise | None = None,
+              outlier_weight: float = 0.0) -> JointGMM:
+    """Mixtures from points: ``keypoints (..., C, J, 2)`` normalised units, ``confidence (..., C, J)``.
+
+    ``M = 1`` (the issue's choice for point detectors), or with ``outlier_weight > 0`` ``M = 2``: the
+    same component with weight ``1 - outlier_weight`` plus a broad one (std :data:`OUTLIER_SIGMA`)
+    at the detection, room for swaps and wrong detections (an option, not the paper's)."""
     seen = confidence > 0
     sigma = torch.where(seen, point_sigma(confidence, noise), torch.full_like(confidence, MISSING_SIGMA))
-    means = torch.where(seen[..., None], keypoints, torch.zeros_like(keypoints))
-    return JointGMM(means[..., None, :], sigma.clamp(min=MIN_SIGMA)[..., None], torch.ones_like(sigma)[..., None])
+    means = torch.where(seen[..., None], keypoints, torch.zeros_like(keypoints))[..., None, :]
+    sigmas, weights = sigma.clamp(min=MIN_SIGMA)[..., None], torch.ones_like(sigma)[..., None]
+    if outlier_weight > 0:
+        means = torch.cat([means, means], -2)
+        sigmas = torch.cat([sigmas, torch.where(seen, OUTLIER_SIGMA, MISSING_SIGMA)[..., None].to(sigmas)], -1)
+        weights = torch.cat([weights * (1 - outlier_weight), weights * outlier_weight], -1)
+    return JointGMM(means, sigmas, weights)
 
 
 def gmm_log_likelihood(x: Tensor, gmm: JointGMM) -> Tensor:

@@ -68,10 +68,11 @@ def normalise_views(keypoints: Tensor, confidence: Tensor) -> tuple[Tensor, Tens
 
 def prepare_inputs(keypoints: Tensor, confidence: Tensor, mono3d: Tensor, mono_weight: Tensor,
                    view_valid: Tensor | None = None, noise: RealisticNoise | None = None,
-                   repair_flips: bool = True) -> MetaPoseInputs:
+                   repair_flips: bool = True, outlier_weight: float = 0.0) -> MetaPoseInputs:
     """:class:`MetaPoseInputs` from detections: ``keypoints (B, C, J, 2)`` px, ``confidence (B, C, J)``,
     ``mono3d (B, C, J, 3)`` metres, ``mono_weight (B, C, J)``, ``view_valid (B, C)`` (None: views
-    with at least :data:`MIN_VIEW_JOINTS` detected joints). Points give ``M = 1`` mixtures.
+    with at least :data:`MIN_VIEW_JOINTS` detected joints). Points give ``M = 1`` mixtures (``M = 2``
+    with an ``outlier_weight``, :func:`mvmocap.regressors.metapose.gmm.point_gmm`).
 
     ``repair_flips``: views whose monocular pose is mirrored relative to the majority
     (:func:`mvmocap.calibrate.init_procrustes.mono_flips`) get their 2D and monocular 3D left and
@@ -86,7 +87,7 @@ def prepare_inputs(keypoints: Tensor, confidence: Tensor, mono3d: Tensor, mono_w
     if repair_flips:
         keypoints, confidence, mono3d, mono_weight = _repaired(keypoints, confidence, mono3d, mono_weight)
     normalised, centre, box = normalise_views(keypoints, confidence)
-    return MetaPoseInputs(normalised, confidence, point_gmm(normalised, confidence, noise), mono3d * view_valid[..., None, None],
+    return MetaPoseInputs(normalised, confidence, point_gmm(normalised, confidence, noise, outlier_weight), mono3d * view_valid[..., None, None],
                           mono_weight, view_valid, centre, box)
 
 

@@ -39,7 +39,7 @@ from mvmocap.train.base import SyntheticMethod
 
 DEFAULT_OPTIONS: dict[str, Any] = {
     "steps": 4, "architecture": "equivariant", "layers": None, "stage_steps": 500, "loss": "reprojection",
-    "bone_prior": False, "bone_noise": 0.02, "w_bone": 0.1, "init": "s1", "mono_noise": {},
+    "bone_prior": False, "bone_noise": 0.02, "w_bone": 0.1, "init": "s1", "mono_noise": {}, "outlier_weight": 0.0,
 }
 VIEW_KEYS = ("keypoints2d", "keypoints2d_gt", "R", "t", "K", "view_valid")
 
@@ -68,14 +68,14 @@ def shuffled_views(batch: dict, generator: torch.Generator) -> dict:
     return out
 
 
-def synthetic_inputs(batch: dict, mono_noise: MonocularNoise, init: str = "s1", bone_noise: float | None = None
-                     ) -> tuple[MetaPoseInputs, dict, Tensor | None, torch.Generator]:
+def synthetic_inputs(batch: dict, mono_noise: MonocularNoise, init: str = "s1", bone_noise: float | None = None,
+                     outlier_weight: float = 0.0) -> tuple[MetaPoseInputs, dict, Tensor | None, torch.Generator]:
     """A synthetic batch as MetaPose sees it: ``(inputs, views, bones, generator)``.
 
     ``views``: the batch's per-view entries in the shuffled order (:func:`shuffled_views`);
     ``init``: ``"s1"`` (monocular 3D from ``mono_noise``) or ``"random"`` (Gaussian monocular poses,
     std 0.3 m: the RND start); ``bones``: the true scale-free bone lengths plus N(0, ``bone_noise``^2)
-    (None without a bone noise)."""
+    (None without a bone noise); ``outlier_weight``: see :func:`mvmocap.regressors.metapose.gmm.point_gmm`."""
     g = sample_generator(batch)
     views = shuffled_views(batch, g)
     kp = views["keypoints2d"][..., :NUM_JOINTS, :]
@@ -83,7 +83,8 @@ def synthetic_inputs(batch: dict, mono_noise: MonocularNoise, init: str = "s1", 
     mono3d, mono_w = mono_noise.apply(batch["joints3d"][:, :NUM_JOINTS], views["R"], views["t"], kp[..., 2], g, swapped)
     if init == "random":
         mono3d = torch.randn(mono3d.shape, generator=g).to(mono3d) * 0.3 * (mono_w[..., None] > 0)
-    inputs = prepare_inputs(kp[..., :2], kp[..., 2], mono3d.to(kp), mono_w.to(kp), views["view_valid"])
+    inputs = prepare_inputs(kp[..., :2], kp[..., 2], mono3d.to(kp), mono_w.to(kp), views["view_valid"],
+                            outlier_weight=outlier_weight)
     bones = None
     if bone_noise is not None:
         noise = torch.randn(batch["joints3d"].shape[0], len(BONES), generator=g) * bone_noise
@@ -107,7 +108,7 @@ class MetaPoseMethod(SyntheticMethod):
         if o["init"] not in ("s1", "random"):
             raise InputError(f"metapose init must be 's1' or 'random', got {o['init']!r}")
         self.mono_noise = MonocularNoise(**o["mono_noise"])
-        self.optimizer = NeuralOptimizer(int(o["steps"]), 1, NUM_JOINTS, o["architecture"],
+        self.optimizer = NeuralOptimizer(int(o["steps"]), 2 if float(o["outlier_weight"]) > 0 else 1, NUM_JOINTS, o["architecture"],
                                          views=data_config.views, bone_prior=bool(o["bone_prior"]), layers=o["layers"])
         self.register_buffer("trained_steps", torch.zeros((), dtype=torch.long))
 
@@ -118,7 +119,8 @@ class MetaPoseMethod(SyntheticMethod):
 
     def prepare(self, batch: dict) -> tuple[MetaPoseInputs, dict, Tensor | None, torch.Generator]:
         o = self.options
-        return synthetic_inputs(batch, self.mono_noise, o["init"], float(o["bone_noise"]) if o["bone_prior"] else None)
+        return synthetic_inputs(batch, self.mono_noise, o["init"], float(o["bone_noise"]) if o["bone_prior"] else None,
+                                float(o["outlier_weight"]))
 
     def forward(self, batch: dict) -> dict[str, Any]:
         inputs, views, bones, _ = self.prepare(batch)

@@ -54,3 +54,14 @@ def test_em_recovers_two_blobs():
         assert abs(float(w[0][near].sum()) - share) < 0.05
     empty_mu, empty_sigma, empty_w = fit_gmm_em(torch.zeros(1, 8, 8))
     assert torch.isfinite(empty_mu).all() and empty_w[0, 0] == 1 and empty_sigma[0, 0] >= 8
+
+
+def test_point_gmm_with_an_outlier_component_is_heavy_tailed():
+    kp = torch.zeros(1, 1, 17, 2, dtype=torch.float64)
+    conf = torch.ones(1, 1, 17, dtype=torch.float64)
+    plain, robust = point_gmm(kp, conf), point_gmm(kp, conf, outlier_weight=0.1)
+    assert robust.components == 2 and torch.allclose(robust.weights.sum(-1), torch.ones(1, 1, 17, dtype=torch.float64))
+    near = torch.zeros(1, 1, 17, 2, dtype=torch.float64)
+    far = torch.full((1, 1, 17, 2), 0.5, dtype=torch.float64)
+    assert (gmm_log_likelihood(near, robust) < gmm_log_likelihood(near, plain)).all()  # a little less sure near
+    assert (gmm_log_likelihood(far, robust) > gmm_log_likelihood(far, plain) + 100).all()  # far less surprised far away
