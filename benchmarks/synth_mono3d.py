@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from mvmocap.keypoints import COCO17, flip_permutation

@@ -117,7 +117,8 @@ def mono_flips(mono3d: Tensor, mono_weight: Tensor) -> Tensor:
     def residual(q: Tensor, w: Tensor) -> Tensor:
         common = w_ref * w
         R = mono_rotation(q_ref, q, common)
-        centred = lambda x: x - (x * common[..., None]).sum(-2, keepdim=True) / common.sum(-1, keepdim=True)[..., None].clamp(min=1e-12)  # noqa: E731
+        total = common.sum(-1, keepdim=True)[..., None].clamp(min=1e-12)
+        centred = lambda x: x - (x * common[..., None]).sum(-2, keepdim=True) / total  # noqa: E731
         err = ((centred(q) - centred(q_ref) @ R.transpose(-1, -2)) ** 2).sum(-1)
         return (err * common).sum(-1) / common.sum(-1).clamp(min=1e-12)
 

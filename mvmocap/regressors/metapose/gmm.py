@@ -121,7 +121,8 @@ def fit_gmm_em(heatmaps: Tensor, components: int = 4, iterations: int = 30) -> t
     mean = p @ grid  # (..., 2)
     spread = (p @ grid**2 - mean**2).clamp(min=1e-6).sqrt()
     offsets = torch.tensor([[1, 1], [-1, -1], [1, -1], [-1, 1]], dtype=dtype, device=device)
-    offsets = offsets[torch.arange(components) % 4] * (0.5 * (1 + torch.arange(components, device=device) // 4))[:, None].to(dtype)
+    ring = 0.5 * (1 + torch.arange(components, device=device) // 4)  # 4 diagonals, then further out
+    offsets = offsets[torch.arange(components) % 4] * ring[:, None].to(dtype)
     mu = mean[..., None, :] + offsets * spread[..., None, :]  # (..., M, 2)
     var = (spread**2).mean(-1, keepdim=True).expand(*lead, components).clone()
     w = torch.full((*lead, components), 1.0 / components, dtype=dtype, device=device)

@@ -87,8 +87,9 @@ def prepare_inputs(keypoints: Tensor, confidence: Tensor, mono3d: Tensor, mono_w
     if repair_flips:
         keypoints, confidence, mono3d, mono_weight = _repaired(keypoints, confidence, mono3d, mono_weight)
     normalised, centre, box = normalise_views(keypoints, confidence)
-    return MetaPoseInputs(normalised, confidence, point_gmm(normalised, confidence, noise, outlier_weight), mono3d * view_valid[..., None, None],
-                          mono_weight, view_valid, centre, box)
+    gmm = point_gmm(normalised, confidence, noise, outlier_weight)
+    return MetaPoseInputs(normalised, confidence, gmm, mono3d * view_valid[..., None, None], mono_weight, view_valid,
+                          centre, box)
 
 
 def _repaired(keypoints: Tensor, confidence: Tensor, mono3d: Tensor, mono_weight: Tensor):

@@ -108,7 +108,8 @@ class MetaPoseMethod(SyntheticMethod):
         if o["init"] not in ("s1", "random"):
             raise InputError(f"metapose init must be 's1' or 'random', got {o['init']!r}")
         self.mono_noise = MonocularNoise(**o["mono_noise"])
-        self.optimizer = NeuralOptimizer(int(o["steps"]), 2 if float(o["outlier_weight"]) > 0 else 1, NUM_JOINTS, o["architecture"],
+        components = 2 if float(o["outlier_weight"]) > 0 else 1
+        self.optimizer = NeuralOptimizer(int(o["steps"]), components, NUM_JOINTS, o["architecture"],
                                          views=data_config.views, bone_prior=bool(o["bone_prior"]), layers=o["layers"])
         self.register_buffer("trained_steps", torch.zeros((), dtype=torch.long))
 
