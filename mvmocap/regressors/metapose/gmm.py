@@ -143,3 +143,30 @@ def fit_gmm_em(heatmaps: Tensor, components: int = 4, iterations: int = 30) -> t
         mu = torch.where(empty[..., None, None], centre.expand_as(mu), mu)
         var = torch.where(empty[..., None], torch.full_like(var, float(max(H, W)) ** 2), var)
     return mu, var.sqrt(), w
+
+
+def heatmap_gmm(heatmaps: Tensor, crops: Tensor, centre: Tensor, box: Tensor, components: int = 4,
+                iterations: int = 30) -> JointGMM:
+    """``M``-component mixtures fitted to heatmaps (:func:`fit_gmm_em`), in each view's normalised units.
+
+    Args:
+        heatmaps: ``(..., C, J, S, S)`` over square crops ``crops (..., C, 3)`` (cx, cy, side) px, pixel
+            ``i`` of the heatmap covering full-image ``[cx - side/2 + i * side/S, ... + side/S]`` (the
+            convention of :func:`mvmocap.synth.evidence.crop_transform`).
+        centre: ``(..., C, 2)`` px and box ``(..., C)`` px: the views' normalisation
+            (:func:`mvmocap.regressors.metapose.inputs.normalise_views`).
+
+    An empty heatmap (a missing joint) gives the broad missing-joint component.
+    """
+    S = heatmaps.shape[-1]
+    mu, sigma, w = fit_gmm_em(heatmaps, components, iterations)  # heatmap px
+    px_per_cell = (crops[..., 2] / S)[..., None, None]  # (..., C, 1, 1)
+    origin = (crops[..., :2] - crops[..., 2:3] / 2)[..., None, None, :]  # (..., C, 1, 1, 2)
+    full = (mu + 0.5) * px_per_cell[..., None] + origin
+    means = (full - centre[..., None, None, :]) / box[..., None, None, None]
+    sigmas = (sigma * px_per_cell / box[..., None, None]).clamp(min=MIN_SIGMA)
+    empty = (heatmaps.flatten(-2).sum(-1) <= 0)[..., None]  # (..., C, J, 1)
+    broad = torch.zeros_like(w)
+    broad[..., 0] = 1.0
+    return JointGMM(torch.where(empty[..., None], torch.zeros_like(means), means),
+                    torch.where(empty, torch.full_like(sigmas, MISSING_SIGMA), sigmas), torch.where(empty, broad, w))

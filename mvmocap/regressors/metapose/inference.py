@@ -30,7 +30,7 @@ from mvmocap.regressors.metapose.refine import iterative_refinement
 FORMAT = "mvmocap-regressor/1"
 CHECKPOINT_ENV = "MVMOCAP_METAPOSE_CHECKPOINT"
 SHIPPED = Path(__file__).resolve().parents[3] / "models" / "regressors" / "metapose.pt"
-MODEL_KEYS = ("steps", "architecture", "layers", "bone_prior", "outlier_weight")
+MODEL_KEYS = ("steps", "architecture", "layers", "bone_prior", "outlier_weight", "heatmap_components")
 
 
 def export_checkpoint(run: str | Path, out: str | Path) -> Path:
@@ -67,7 +67,7 @@ def load_optimizer(path: str | Path | None = None) -> tuple[NeuralOptimizer, dic
         raise FileFormatError(file, f"not a metapose {FORMAT} checkpoint")
     try:
         o = payload["options"]
-        components = 2 if float(o.get("outlier_weight", 0.0)) > 0 else 1
+        components = int(o.get("heatmap_components", 0)) or (2 if float(o.get("outlier_weight", 0.0)) > 0 else 1)
         net = NeuralOptimizer(int(o["steps"]), components, NUM_JOINTS, o["architecture"], views=int(payload["views"]),
                               bone_prior=bool(o["bone_prior"]), layers=o["layers"])
         net.load_state_dict(payload["weights"])

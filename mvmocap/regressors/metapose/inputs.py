@@ -18,7 +18,7 @@ from torch import Tensor
 
 from mvmocap.errors import InputError
 from mvmocap.keypoints import COCO17, flip_permutation
-from mvmocap.regressors.metapose.gmm import JointGMM, point_gmm
+from mvmocap.regressors.metapose.gmm import JointGMM, heatmap_gmm, point_gmm
 from mvmocap.synth.evidence import keypoint_box_size
 from mvmocap.synth.realistic import RealisticNoise
 
@@ -68,7 +68,8 @@ def normalise_views(keypoints: Tensor, confidence: Tensor) -> tuple[Tensor, Tens
 
 def prepare_inputs(keypoints: Tensor, confidence: Tensor, mono3d: Tensor, mono_weight: Tensor,
                    view_valid: Tensor | None = None, noise: RealisticNoise | None = None,
-                   repair_flips: bool = True, outlier_weight: float = 0.0) -> MetaPoseInputs:
+                   repair_flips: bool = True, outlier_weight: float = 0.0, heatmaps: Tensor | None = None,
+                   crops: Tensor | None = None, components: int = 4) -> MetaPoseInputs:
     """:class:`MetaPoseInputs` from detections: ``keypoints (B, C, J, 2)`` px, ``confidence (B, C, J)``,
     ``mono3d (B, C, J, 3)`` metres, ``mono_weight (B, C, J)``, ``view_valid (B, C)`` (None: views
     with at least :data:`MIN_VIEW_JOINTS` detected joints). Points give ``M = 1`` mixtures (``M = 2``
@@ -76,7 +77,10 @@ def prepare_inputs(keypoints: Tensor, confidence: Tensor, mono3d: Tensor, mono_w
 
     ``repair_flips``: views whose monocular pose is mirrored relative to the majority
     (:func:`mvmocap.calibrate.init_procrustes.mono_flips`) get their 2D and monocular 3D left and
-    right exchanged (a lifter mirrors both together), so every view has the same labelling."""
+    right exchanged (a lifter mirrors both together), so every view has the same labelling.
+
+    ``heatmaps (B, C, J, S, S)`` over ``crops (B, C, 3)``: the mixtures are fitted to them instead
+    (``components`` each, :func:`mvmocap.regressors.metapose.gmm.heatmap_gmm`)."""
     J = keypoints.shape[-2]
     if J != NUM_JOINTS or mono3d.shape[-2] != NUM_JOINTS:
         raise InputError(f"metapose takes COCO-17 joints, got {J} 2D and {mono3d.shape[-2]} monocular 3D")
@@ -85,22 +89,32 @@ def prepare_inputs(keypoints: Tensor, confidence: Tensor, mono3d: Tensor, mono_w
     confidence = confidence * view_valid[..., None]
     mono_weight = mono_weight * view_valid[..., None]
     if repair_flips:
-        keypoints, confidence, mono3d, mono_weight = _repaired(keypoints, confidence, mono3d, mono_weight)
+        keypoints, confidence, mono3d, mono_weight, heatmaps = _repaired(keypoints, confidence, mono3d, mono_weight,
+                                                                         heatmaps)
     normalised, centre, box = normalise_views(keypoints, confidence)
-    gmm = point_gmm(normalised, confidence, noise, outlier_weight)
+    if heatmaps is not None:
+        if crops is None:
+            raise InputError("metapose: heatmaps need their crops")
+        heatmaps = heatmaps * view_valid[..., None, None, None].to(heatmaps.dtype)
+        gmm = heatmap_gmm(heatmaps, crops, centre, box, components)
+    else:
+        gmm = point_gmm(normalised, confidence, noise, outlier_weight)
     return MetaPoseInputs(normalised, confidence, gmm, mono3d * view_valid[..., None, None], mono_weight, view_valid,
                           centre, box)
 
 
-def _repaired(keypoints: Tensor, confidence: Tensor, mono3d: Tensor, mono_weight: Tensor):
-    """Left and right exchanged in the views :func:`mono_flips` flags (2D and monocular 3D)."""
+def _repaired(keypoints: Tensor, confidence: Tensor, mono3d: Tensor, mono_weight: Tensor, heatmaps: Tensor | None = None):
+    """Left and right exchanged in the views :func:`mono_flips` flags (2D, monocular 3D, heatmaps)."""
     from mvmocap.calibrate.init_procrustes import mono_flips
 
     flips = mono_flips(mono3d, mono_weight)  # (B, C)
     perm = list(flip_permutation(COCO17))
     points, scalars = flips[..., None, None], flips[..., None]
+    if heatmaps is not None:
+        heatmaps = torch.where(points[..., None], heatmaps[..., perm, :, :], heatmaps)
     return (torch.where(points, keypoints[..., perm, :], keypoints), torch.where(scalars, confidence[..., perm], confidence),
-            torch.where(points, mono3d[..., perm, :], mono3d), torch.where(scalars, mono_weight[..., perm], mono_weight))
+            torch.where(points, mono3d[..., perm, :], mono3d), torch.where(scalars, mono_weight[..., perm], mono_weight),
+            heatmaps)
 
 
 def check_frame_sets(keypoints: Tensor, confidence: Tensor) -> None:

@@ -40,8 +40,9 @@ from mvmocap.train.base import SyntheticMethod
 DEFAULT_OPTIONS: dict[str, Any] = {
     "steps": 4, "architecture": "equivariant", "layers": None, "stage_steps": 500, "loss": "reprojection",
     "bone_prior": False, "bone_noise": 0.02, "w_bone": 0.1, "init": "s1", "mono_noise": {}, "outlier_weight": 0.0,
+    "heatmap_components": 0,
 }
-VIEW_KEYS = ("keypoints2d", "keypoints2d_gt", "R", "t", "K", "view_valid")
+VIEW_KEYS = ("keypoints2d", "keypoints2d_gt", "R", "t", "K", "view_valid", "crop", "heatmaps")
 
 
 def sample_generator(batch: dict) -> torch.Generator:
@@ -61,6 +62,8 @@ def shuffled_views(batch: dict, generator: torch.Generator) -> dict:
     order = torch.stack(orders)  # (B, C)
     out = dict(batch)
     for key in VIEW_KEYS:
+        if key not in batch:
+            continue
         value = batch[key]
         index = order.reshape(B, C, *([1] * (value.dim() - 2))).expand(B, C, *value.shape[2:])
         out[key] = torch.gather(value, 1, index)
@@ -69,13 +72,15 @@ def shuffled_views(batch: dict, generator: torch.Generator) -> dict:
 
 
 def synthetic_inputs(batch: dict, mono_noise: MonocularNoise, init: str = "s1", bone_noise: float | None = None,
-                     outlier_weight: float = 0.0) -> tuple[MetaPoseInputs, dict, Tensor | None, torch.Generator]:
+                     outlier_weight: float = 0.0, heatmap_components: int = 0
+                     ) -> tuple[MetaPoseInputs, dict, Tensor | None, torch.Generator]:
     """A synthetic batch as MetaPose sees it: ``(inputs, views, bones, generator)``.
 
     ``views``: the batch's per-view entries in the shuffled order (:func:`shuffled_views`);
     ``init``: ``"s1"`` (monocular 3D from ``mono_noise``) or ``"random"`` (Gaussian monocular poses,
     std 0.3 m: the RND start); ``bones``: the true scale-free bone lengths plus N(0, ``bone_noise``^2)
-    (None without a bone noise); ``outlier_weight``: see :func:`mvmocap.regressors.metapose.gmm.point_gmm`."""
+    (None without a bone noise); ``outlier_weight``: see :func:`mvmocap.regressors.metapose.gmm.point_gmm`;
+    ``heatmap_components > 0``: mixtures of that many components fitted to the batch's ``heatmaps``."""
     g = sample_generator(batch)
     views = shuffled_views(batch, g)
     kp = views["keypoints2d"][..., :NUM_JOINTS, :]
@@ -83,8 +88,14 @@ def synthetic_inputs(batch: dict, mono_noise: MonocularNoise, init: str = "s1", 
     mono3d, mono_w = mono_noise.apply(batch["joints3d"][:, :NUM_JOINTS], views["R"], views["t"], kp[..., 2], g, swapped)
     if init == "random":
         mono3d = torch.randn(mono3d.shape, generator=g).to(mono3d) * 0.3 * (mono_w[..., None] > 0)
+    heatmaps = None
+    if heatmap_components > 0:
+        if "heatmaps" not in views:
+            raise InputError("metapose heatmap mixtures need heatmaps: set data.heatmap_size")
+        heatmaps = views["heatmaps"][:, :, :NUM_JOINTS]
     inputs = prepare_inputs(kp[..., :2], kp[..., 2], mono3d.to(kp), mono_w.to(kp), views["view_valid"],
-                            outlier_weight=outlier_weight)
+                            outlier_weight=outlier_weight, heatmaps=heatmaps, crops=views["crop"],
+                            components=max(heatmap_components, 1))
     bones = None
     if bone_noise is not None:
         noise = torch.randn(batch["joints3d"].shape[0], len(BONES), generator=g) * bone_noise
@@ -95,7 +106,7 @@ def synthetic_inputs(batch: dict, mono_noise: MonocularNoise, init: str = "s1", 
 class MetaPoseMethod(SyntheticMethod):
     """Options: :data:`DEFAULT_OPTIONS` (see the module docstring)."""
 
-    data_overrides = {"heatmap_size": 0, "render_size": 0, "render_iuv": False, "return_vertices": False}
+    data_overrides = {"render_size": 0, "render_iuv": False, "return_vertices": False}
 
     def __init__(self, options, data_config, body_model):
         super().__init__({**DEFAULT_OPTIONS, **dict(options)}, data_config, body_model)
@@ -108,7 +119,9 @@ class MetaPoseMethod(SyntheticMethod):
         if o["init"] not in ("s1", "random"):
             raise InputError(f"metapose init must be 's1' or 'random', got {o['init']!r}")
         self.mono_noise = MonocularNoise(**o["mono_noise"])
-        components = 2 if float(o["outlier_weight"]) > 0 else 1
+        components = int(o["heatmap_components"]) or (2 if float(o["outlier_weight"]) > 0 else 1)
+        if int(o["heatmap_components"]) > 0 and not data_config.heatmap_size:
+            raise InputError("metapose heatmap_components needs heatmaps: set data.heatmap_size")
         self.optimizer = NeuralOptimizer(int(o["steps"]), components, NUM_JOINTS, o["architecture"],
                                          views=data_config.views, bone_prior=bool(o["bone_prior"]), layers=o["layers"])
         self.register_buffer("trained_steps", torch.zeros((), dtype=torch.long))
@@ -121,7 +134,7 @@ class MetaPoseMethod(SyntheticMethod):
     def prepare(self, batch: dict) -> tuple[MetaPoseInputs, dict, Tensor | None, torch.Generator]:
         o = self.options
         return synthetic_inputs(batch, self.mono_noise, o["init"], float(o["bone_noise"]) if o["bone_prior"] else None,
-                                float(o["outlier_weight"]))
+                                float(o["outlier_weight"]), int(o["heatmap_components"]))
 
     def forward(self, batch: dict) -> dict[str, Any]:
         inputs, views, bones, _ = self.prepare(batch)

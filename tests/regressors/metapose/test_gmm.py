@@ -65,3 +65,23 @@ def test_point_gmm_with_an_outlier_component_is_heavy_tailed():
     far = torch.full((1, 1, 17, 2), 0.5, dtype=torch.float64)
     assert (gmm_log_likelihood(near, robust) < gmm_log_likelihood(near, plain)).all()  # a little less sure near
     assert (gmm_log_likelihood(far, robust) > gmm_log_likelihood(far, plain) + 100).all()  # far less surprised far away
+
+
+def test_heatmap_mixtures_land_on_the_keypoints_in_normalised_units():
+    from mvmocap.regressors.metapose.gmm import heatmap_gmm
+    from mvmocap.regressors.metapose.inputs import normalise_views
+    from mvmocap.synth.evidence import gaussian_heatmaps, square_crops, to_crop
+
+    g = torch.Generator().manual_seed(0)
+    kp = 300 + 200 * torch.rand(1, 2, 17, 2, generator=g, dtype=torch.float64)
+    conf = torch.ones(1, 2, 17, dtype=torch.float64)
+    conf[0, 1, 5] = 0
+    crops = square_crops(torch.cat([kp.amin(-2), kp.amax(-2)], -1))
+    S = 32
+    heat = gaussian_heatmaps(to_crop(kp, crops, S), conf, S, sigma=1.0)
+    norm, centre, box = normalise_views(kp, conf)
+    gmm = heatmap_gmm(heat, crops, centre, box, components=2, iterations=20)
+    mean = (gmm.means * gmm.weights[..., None]).sum(-2)
+    seen = conf > 0
+    assert (mean - norm)[seen].norm(dim=-1).max() < 0.01  # within 1 % of the person's box
+    assert gmm.sigmas[0, 1, 5, 0] == MISSING_SIGMA and gmm.weights[0, 1, 5, 0] == 1

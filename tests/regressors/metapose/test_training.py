@@ -91,3 +91,16 @@ def test_loop_run_and_checkpoint_round_trip(tmp_path):
     (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(FileFormatError):
         load_optimizer(tmp_path / "bad.pt")
+
+
+def test_heatmap_mixtures_train_with_four_components(toy):
+    data = {**DATA, "heatmap_size": 16}
+    cfg = SynthConfig.from_dict(data)
+    batch = SyntheticMultiView(toy, cfg, length=8, seed=1).batch(list(range(2)))
+    method = MetaPoseMethod({"steps": 1, "layers": [16, "CC", 16], "heatmap_components": 4}, cfg, toy)
+    pred = method(batch)
+    assert pred["inputs"].gmm.components == 4
+    loss, _ = method.loss(batch, pred)
+    assert torch.isfinite(loss)
+    with pytest.raises(InputError, match="heatmap_size"):
+        MetaPoseMethod({"heatmap_components": 4}, SynthConfig.from_dict(DATA), toy)
