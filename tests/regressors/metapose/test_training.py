@@ -104,3 +104,16 @@ def test_heatmap_mixtures_train_with_four_components(toy):
     assert torch.isfinite(loss)
     with pytest.raises(InputError, match="heatmap_size"):
         MetaPoseMethod({"heatmap_components": 4}, SynthConfig.from_dict(DATA), toy)
+
+
+def test_every_shipped_metapose_config_builds_its_method(toy):
+    from pathlib import Path
+
+    from mvmocap.train.config import load_config
+
+    configs = sorted((Path(__file__).resolve().parents[3] / "examples" / "configs").glob("metapose*.yaml"))
+    assert len(configs) >= 5
+    for path in configs:
+        config = load_config(path, {})
+        method = MetaPoseMethod(config.model, SynthConfig.from_dict({**config.data, **MetaPoseMethod.data_overrides}), toy)
+        assert len(method.optimizer.steps) == int(config.model["steps"]), path.name
