@@ -15,7 +15,9 @@ Per sample (all randomness from a generator seeded by the samples' indices, so v
   continues the schedule.
 
 Losses (``loss``): ``reprojection`` (eq. 16, the true 2D projections as the paper's 2D labels; the
-supervised S2) or ``likelihood`` (eq. 6 under the mixtures, no labels: S2/SS); ``bone_prior: true``
+supervised S2; views whose detections are another person or lost, median distance to the truth above
+``target_outlier_box`` boxes, are left out of the target: no input tells where the true person is in
+them; 0 keeps every view) or ``likelihood`` (eq. 6 under the mixtures, no labels: S2/SS); ``bone_prior: true``
 adds eq. 19 and gives the networks the subject's scale-free bone lengths, the true ones with
 ``bone_noise`` (std) added (section 3.3.1).
 
@@ -40,7 +42,7 @@ from mvmocap.train.base import SyntheticMethod
 DEFAULT_OPTIONS: dict[str, Any] = {
     "steps": 4, "architecture": "equivariant", "layers": None, "stage_steps": 500, "loss": "reprojection",
     "bone_prior": False, "bone_noise": 0.02, "w_bone": 0.1, "init": "s1", "mono_noise": {}, "outlier_weight": 0.0,
-    "heatmap_components": 0,
+    "heatmap_components": 0, "target_outlier_box": 0.5,
 }
 VIEW_KEYS = ("keypoints2d", "keypoints2d_gt", "R", "t", "K", "view_valid", "crop", "heatmaps")
 
@@ -154,8 +156,9 @@ class MetaPoseMethod(SyntheticMethod):
     def loss(self, batch: dict, pred: dict) -> tuple[Tensor, dict[str, float]]:
         inputs: MetaPoseInputs = pred["inputs"]
         joints, cameras = pred["joints3d"], pred["cameras"]
-        weight = inputs.view_valid[..., None].to(joints.dtype).expand(inputs.confidence.shape)
         target = inputs.normalise(pred["views"]["keypoints2d_gt"][..., :NUM_JOINTS, :])
+        views = inputs.view_valid & self._on_target(pred["views"], inputs, target)
+        weight = views[..., None].to(joints.dtype).expand(inputs.confidence.shape)
         reprojection = reprojection_loss(joints, cameras, target, weight)
         parts = {"reprojection": float(reprojection.detach()), "stage": float(self.active_step)}
         if self.options["loss"] == "likelihood":
@@ -167,6 +170,21 @@ class MetaPoseMethod(SyntheticMethod):
             bl = bone_loss(joints, pred["bones"])
             parts["bone"] = float(bl.detach())
             loss = loss + float(self.options["w_bone"]) * bl
+        parts["target_views"] = float(views.sum() / inputs.view_valid.sum().clamp(min=1))
         if self.training:
             self.trained_steps += 1
         return loss, parts
+
+    def _on_target(self, views: dict, inputs: MetaPoseInputs, target: Tensor) -> Tensor:
+        """``(B, C)`` bool: views whose detections are the true person (median distance to the truth
+        at most ``target_outlier_box`` boxes over the detected joints); all True when the option is 0."""
+        limit = float(self.options["target_outlier_box"])
+        kp = views["keypoints2d"][..., :NUM_JOINTS, :]
+        if limit <= 0:
+            return torch.ones_like(inputs.view_valid)
+        detected = kp[..., 2] > 0
+        distance = (inputs.normalise(kp[..., :2]) - target).norm(dim=-1)
+        ordered = torch.where(detected, distance, torch.full_like(distance, float("inf"))).sort(dim=-1).values
+        count = detected.sum(-1, keepdim=True)
+        median = ordered.gather(-1, ((count - 1).clamp(min=0) // 2)).squeeze(-1)  # the lower median of the detected
+        return (count.squeeze(-1) > 0) & (median <= limit)

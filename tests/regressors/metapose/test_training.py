@@ -117,3 +117,17 @@ def test_every_shipped_metapose_config_builds_its_method(toy):
         config = load_config(path, {})
         method = MetaPoseMethod(config.model, SynthConfig.from_dict({**config.data, **MetaPoseMethod.data_overrides}), toy)
         assert len(method.optimizer.steps) == int(config.model["steps"]), path.name
+
+
+def test_views_of_another_person_are_left_out_of_the_target(toy, batch):
+    method = MetaPoseMethod({"steps": 1, "layers": [16, "CC", 16]}, SynthConfig.from_dict(DATA), toy)
+    moved = dict(batch)
+    kp = batch["keypoints2d"].clone()
+    kp[0, :, :, :2] += 5000.0  # every view of sample 0 sees someone far away
+    moved["keypoints2d"] = kp
+    pred = method(moved)
+    inputs = pred["inputs"]
+    on_target = method._on_target(pred["views"], inputs, inputs.normalise(pred["views"]["keypoints2d_gt"][..., :17, :]))
+    assert not on_target[0].any() and on_target[1:][inputs.view_valid[1:]].float().mean() > 0.9
+    _, parts = method.loss(moved, pred)
+    assert parts["target_views"] < 1.0
