@@ -1,26 +1,28 @@
-"""Calibration from joints with several people (issue #25, item 5), on the shared two-person capture.
+"""Calibration from joints and sync with several people (issue #25, item 5), on the shared captures.
 
-Usage: python benchmarks/multiperson_calibration.py --out /tmp/bench_mp_calib [--assignments 4]
+Usage: python benchmarks/multiperson_calibration.py --out /tmp/bench_mp_calib [--mp-work DIR] [--demo-work DIR]
 
-One run, both sides:
-1. ``reconstruct --max-people 2`` with the Qualisys calibration (OUT/qualisys; detections cached in
-   OUT/qualisys/work): per-person median reprojection;
-2. the bootstrap of :mod:`mvmocap.reconstruct.people_calibrate` on the same detections: 2D tracks per
-   camera, assignments ranked by epipolar cost; the first ``--assignments`` are each calibrated from
-   joints (checks not enforced, to show every figure) and compared with the Qualisys cameras
-   (:func:`mvmocap.evaluate.calibration.compare_calibrations`: rotation / centre / focal errors);
-3. ``reconstruct --max-people 2`` with the cameras of the chosen assignment (the first in epipolar
-   order that the calibration's checks accept): per-person median reprojection;
-4. what limits the chosen assignment's cameras, on the same person: one shared focal length, the
-   Qualisys intrinsics given, and one more round (the longest 3D track found with the chosen cameras,
-   calibrated again); and both people's 3D tracks found with the chosen cameras, appended in time as
-   one sequence (an experiment: the calibration then keeps one set of bone lengths for two bodies).
+One run, baselines included, all against the Qualisys calibrations:
+1. the single-person baseline: ``calibrate --from-joints`` on ../shared/data/pose2sim_demo (one person;
+   :func:`mvmocap.calibrate.command.calibrate_from_joints_to_file`, what the CLI calls), unknown focal
+   lengths, then one shared focal length;
+2. the two-person capture (../shared/data/pose2sim_multiperson, people detections of
+   ``detect --max-people 2``): the one-person bootstrap, then each round of association + calibration
+   from everyone's joints (3 rounds shown; ``reconstruct`` and ``calibrate --max-people`` use 2), and
+   the same with one shared focal length and with the Qualisys intrinsics given; what limits it: the
+   association redone with the Qualisys cameras, and the bootstrap on the one-person demo;
+3. ``reconstruct --max-people 2`` with the Qualisys file and with ``--calibrate-from-joints``:
+   each person's median reprojection (the fit's, against the detections);
+4. ``--sync auto`` with both people: the capture's cameras cut by known k frames; the loop check of the main
+   person's pairwise lags; the offsets found with the Qualisys cameras (minus its own on the uncut detections) and
+   without cameras, refused or by the fallback (against the Qualisys mode's uncut offsets + the cut; then the
+   calibration from everyone's joints on the synchronised people); and the improvement tried without cameras
+   (:func:`everyone_then_lags`). ``--only-sync``: this section alone.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 import time
@@ -31,107 +33,212 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from mvmocap.associate import associate, select_tracks, track  # noqa: E402
-from mvmocap.calibrate import CalibrationRefused, calibrate_from_joints  # noqa: E402
-from mvmocap.detect.people_run import load_people  # noqa: E402
+from mvmocap.calibrate.command import calibrate_from_joints_to_file  # noqa: E402
+from mvmocap.detect.people import PeopleDetections  # noqa: E402
+from mvmocap.detect.people_run import load_people, run_people  # noqa: E402
 from mvmocap.evaluate.calibration import compare_calibrations  # noqa: E402
-from mvmocap.io.calibration import load_rig, save_rig  # noqa: E402
+from mvmocap.io.calibration import load_rig  # noqa: E402
 from mvmocap.reconstruct import ReconstructConfig, run  # noqa: E402
-from mvmocap.reconstruct.people_calibrate import calibrate_from_people, rank_assignments  # noqa: E402
+from mvmocap.reconstruct.people_calibrate import calibrate_people_cameras  # noqa: E402
+from mvmocap.reconstruct.people_sync import synchronise_people  # noqa: E402
+from mvmocap.sync.workflows import joints_calibrator  # noqa: E402
 
-DATA = REPO.parent / "shared" / "data" / "pose2sim_multiperson"
-QUALISYS = DATA / "calibration" / "Calib.qca.txt"
+SHARED = REPO.parent / "shared" / "data"
+MULTI, DEMO = SHARED / "pose2sim_multiperson", SHARED / "pose2sim_demo"
+CUTS = {"cut k = 0, 3, 7, 12": (0, 3, 7, 12), "cut k = 5, 0, 9, 2": (5, 0, 9, 2)}
+EXPERIMENT_ROUNDS = 5
 
 
-def reconstruct(out: Path, calibration: Path) -> list[dict]:
+def errors(rig, reference) -> str:
+    c = compare_calibrations(rig, reference)
+    return (f"rotation {c.mean_rotation_error_deg:.2f}° (max {max(x.rotation_error_deg for x in c.cameras):.2f}), "
+            f"centre {c.mean_center_error_pct:.2f} %, focal {c.mean_focal_error_pct:.2f} %")
+
+
+def single_person_baseline(out: Path, work: Path) -> None:
+    reference = load_rig(DEMO / "calibration" / "Calib.qca.txt")
+    for label, same_focal in (("unknown focal lengths", False), ("one shared focal length", True)):
+        tick = time.perf_counter()
+        result, _, _ = calibrate_from_joints_to_file(DEMO / "videos", out / f"demo_{same_focal}.yaml", work_dir=work,
+                                                     same_focal=same_focal, progress=False)
+        print(f"single-person demo, {label}: {errors(result.rig, reference)} ({time.perf_counter() - tick:.1f} s)")
+
+
+def multi_person_calibration(people, reference) -> None:
+    tick = time.perf_counter()
+    found = calibrate_people_cameras(people, rounds=3, force=True)
+    print(f"two-person capture, one person's joints (bootstrap): {errors(found.bootstrap.result.rig, reference)}")
+    for k, r in enumerate(found.rounds):
+        shipped = "  <- reconstruct / calibrate --max-people" if k == 1 else ""
+        print(f"two-person capture, round {k + 1} ({r['people']} people, {'/'.join(map(str, r['frames_3d']))} frames "
+              f"in 3D, per camera {r['frames_per_camera']}): {errors(r['rig'], reference)}{shipped}")
+    print(f"  ({time.perf_counter() - tick:.1f} s for the bootstrap and 3 rounds)")
+    for label, options in (("one shared focal length", {"same_focal": True}), ("Qualisys intrinsics", {})):
+        intrinsics = reference if label == "Qualisys intrinsics" else None
+        result = calibrate_people_cameras(people, intrinsics, force=True, **options).result
+        print(f"two-person capture, 2 rounds, {label}: {errors(result.rig, reference)}")
+
+
+def limits(people, reference, demo_people) -> None:
+    """What limits the two-person figure: the association (redone with the Qualisys cameras) or the capture
+    (the same bootstrap and detector on the one-person demo)."""
+    from mvmocap.associate import associate, select_tracks, track
+    from mvmocap.calibrate.from_people import calibrate_from_people_joints
+    from mvmocap.reconstruct.people_calibrate import calibrate_from_people
+
+    tracking = track(associate(people.keypoints, people.boxes, reference), people.keypoints, people.boxes, reference)
+    kept = sorted(select_tracks(tracking, 2, 10)[0], key=lambda t: -t.frames_3d)
+    result = calibrate_from_people_joints([people.select(t.slots) for t in kept], None, force=True)
+    print(f"two-person capture, people associated with the Qualisys cameras (the best association): "
+          f"{errors(result.rig, reference)}")
+    demo_reference = load_rig(DEMO / "calibration" / "Calib.qca.txt")
+    boot = calibrate_from_people(demo_people).result.rig
+    print(f"one-person demo, multi-person detector, the bootstrap alone: {errors(boot, demo_reference)}")
+
+
+def reconstructions(out: Path, mp_work: Path, reference_file: Path) -> None:
     cfg = ReconstructConfig.from_dict({"detect": {"max_people": 2, "scale": 0.5}})
-    result = run(DATA / "videos", out, calibration=calibration, config=cfg, progress=False)
-    return result.people
+    for label, options in (("Qualisys cameras", {"calibration": reference_file}),
+                           ("cameras from everyone's joints", {"calibrate_from_joints": True})):
+        folder = out / ("qualisys" if "calibration" in options else "from_joints")
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.copytree(mp_work, folder / "work")  # the same detections
+        tick = time.perf_counter()
+        result = run(MULTI / "videos", folder, config=cfg, progress=False, **options)
+        figures = ", ".join(f"P{p['person']} frames {p['first_frame']}-{p['last_frame']}: "
+                            f"{p['median_reprojection_fit_px']:.2f} px, {p['height_m']:.2f} m" for p in result.people)
+        print(f"reconstruct --max-people 2, {label}: {figures} ({time.perf_counter() - tick:.0f} s)")
 
 
-def describe(people: list[dict]) -> str:
-    return ", ".join(f"P{p['person']} frames {p['first_frame']}-{p['last_frame']}: "
-                     f"{p['median_reprojection_fit_px']:.2f} px, {p['height_m']:.2f} m" for p in people)
+def _cut(people: PeopleDetections, k) -> PeopleDetections:
+    """Camera c starts ``k[c]`` frames late: its own frame i is the capture's frame ``k[c] + i`` (equal lengths)."""
+    length = people.num_frames - max(k)
+    frames = np.stack([np.arange(length) + kc for kc in k])  # (C, L)
+    take = lambda a: np.stack([a[c, frames[c]] for c in range(len(k))])  # noqa: E731
+    return PeopleDetections(people.camera_names, np.arange(length), take(people.keypoints), take(people.boxes),
+                            people.image_sizes, people.fps, people.detector,
+                            mono3d=None if people.mono3d is None else take(people.mono3d))
 
 
-def compare(rig, reference) -> str:
-    cameras = compare_calibrations(rig, reference).cameras
-    rot = [c.rotation_error_deg for c in cameras]
-    centre = [c.center_error_pct for c in cameras]
-    focal = [c.focal_error_pct for c in cameras]
-    return (f"rotation mean {np.mean(rot):.2f}° (max {np.max(rot):.2f}), centre mean {np.mean(centre):.1f} % "
-            f"(max {np.max(centre):.1f}), focal mean {np.mean(focal):.1f} % (max {np.max(focal):.1f})")
+def sync(people, reference, demo_people=None, experiment: bool = True) -> None:
+    """Section 4. The Qualisys mode's recovered offsets are its offsets minus its own on the uncut detections; the
+    modes without cameras are compared with the same expected offsets (the Qualisys mode's uncut offsets + the cut),
+    since they may refuse the uncut detections."""
+    from mvmocap.errors import InputError
+    from mvmocap.reconstruct.people_calibrate import rank_assignments
+    from mvmocap.reconstruct.people_sync import MAX_LAG
+    from mvmocap.sync.agreement import check_lag_agreement
+    from mvmocap.sync.tracks import tracks_from_detections
+
+    cases = {"uncut": (0, 0, 0, 0), **CUTS}
+    for label, k in cases.items():
+        cut = _cut(people, k)
+        tracks = tracks_from_detections(cut.select(rank_assignments(cut, max_lag=MAX_LAG)[0][0]))
+        worst = check_lag_agreement(tracks, np.ones(len(tracks)), tolerance=np.inf)
+        print(f"sync, {label}: the main person's pairwise lags miss a loop of 3 cameras by up to {worst:.1f} frames")
+    modes = {"Qualisys cameras": lambda p: synchronise_people(p, reference),
+             "without cameras (refused when the pairs' lags disagree)":
+                 lambda p: synchronise_people(p, calibrate=joints_calibrator(None, 1.70))}
+    base = None
+    for mode, estimate in modes.items():
+        for label, k in cases.items():
+            tick = time.perf_counter()
+            try:
+                synced, result, _ = estimate(_cut(people, k))
+            except InputError as refused:
+                print(f"sync, {mode}, {label}: refused ({time.perf_counter() - tick:.0f} s): {refused}")
+                continue
+            seconds = time.perf_counter() - tick
+            if base is None:  # the Qualisys mode, uncut: the reference offsets
+                base = result.offsets.copy()
+                print(f"sync, {mode}, {label}: offsets {np.round(base, 2).tolist()} ({seconds:.0f} s)")
+                continue
+            k = np.asarray(k, float)
+            expected = k - k[0] + base  # cam01 is the reference (offset 0)
+            line = (f"sync, {mode}, {label}: offsets {np.round(result.offsets, 2).tolist()} vs "
+                    f"{np.round(expected, 2).tolist()}, max error {np.abs(result.offsets - expected).max():.2f} frames "
+                    f"({result.method}; {seconds:.0f} s)")
+            if mode != "Qualisys cameras":
+                rig = calibrate_people_cameras(synced, force=True).result.rig
+                line += f"; then cameras from everyone's joints: {errors(rig, reference)}"
+            print(line, flush=True)
+    if demo_people is not None:  # the one-person demo through the multi-person path: the check must let it through
+        demo_reference = load_rig(DEMO / "calibration" / "Calib.qca.txt")
+        for mode, estimate in (("Qualisys cameras", lambda p: synchronise_people(p, demo_reference)),
+                               ("without cameras", lambda p: synchronise_people(p, calibrate=joints_calibrator(None, 1.70)))):
+            tick = time.perf_counter()
+            _, result, _ = estimate(demo_people)
+            print(f"sync, one-person demo ({mode}): offsets {np.round(result.offsets, 2).tolist()} "
+                  f"({result.method}; {time.perf_counter() - tick:.0f} s)")
+        tracks = tracks_from_detections(demo_people.select(rank_assignments(demo_people, max_lag=MAX_LAG)[0][0]))
+        print(f"sync, one-person demo: pairwise lags miss a loop of 3 cameras by up to "
+              f"{check_lag_agreement(tracks, np.ones(len(tracks)), tolerance=np.inf):.1f} frames")
+    for label, k in cases.items() if experiment else ():
+        k = np.asarray(k, float)
+        everyone_then_lags(_cut(people, k.astype(int)), k - k[0] + base, label)
 
 
-def _appended(persons):
-    """Several people's :class:`Detections` as one longer sequence (frames after frames)."""
-    from mvmocap.detect.detections import Detections
+def everyone_then_lags(people, expected, label: str, rounds: int = EXPERIMENT_ROUNDS) -> None:
+    """The improvement tried (not in the package: it did not settle): from offsets 0, ``rounds`` times, cameras
+    from everyone's joints at the current offsets (the bootstrap and one round), then the known-camera lag search
+    and refinement with those cameras (what ``--sync auto`` does with a calibration file)."""
+    from mvmocap.reconstruct.people_sync import resample_people
+    from mvmocap.sync.resample import common_timeline
+    from mvmocap.sync.tracks import tracks_from_detections
 
-    first = persons[0]
-    stack = lambda name: np.concatenate([getattr(p, name) for p in persons], axis=1)  # noqa: E731
-    return Detections(camera_names=first.camera_names, frame_ids=np.arange(sum(p.num_frames for p in persons)),
-                      keypoints=stack("keypoints"), boxes=stack("boxes"), image_sizes=first.image_sizes, fps=first.fps,
-                      detector=first.detector, mono3d=None if first.mono3d is None else stack("mono3d"))
+    C = people.num_cameras
+    offsets, tick = np.zeros(C), time.perf_counter()
+    tracks = tracks_from_detections(people.select(np.zeros((C, people.num_frames), int)))  # lengths only
+    for round_ in range(rounds):
+        synced = resample_people(people, offsets, np.ones(C), common_timeline(tracks, offsets, np.ones(C)),
+                                 float(people.fps[0]))
+        rig = calibrate_people_cameras(synced, rounds=1, force=True).result.rig
+        _, result, _ = synchronise_people(people, rig)
+        moved, offsets = np.abs(result.offsets - offsets).max(), result.offsets
+        print(f"sync, experiment (everyone's joints <-> lag search), {label}, round {round_ + 1}: offsets "
+              f"{np.round(offsets, 2).tolist()} vs {np.round(expected, 2).tolist()}, max error "
+              f"{np.abs(offsets - expected).max():.2f} frames, moved {moved:.2f} ({time.perf_counter() - tick:.0f} s)",
+              flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--assignments", type=int, default=4, help="assignments calibrated and compared")
-    parser.add_argument("--height", type=float, default=1.70)
+    parser.add_argument("--mp-work", type=Path, help="a `detect --max-people 2` work folder of the two-person capture "
+                        "(default: detected into OUT/mp_work)")
+    parser.add_argument("--demo-work", type=Path, help="a `detect` work folder of the demo (default: OUT/demo_work)")
+    parser.add_argument("--demo-people-work", type=Path, help="a `detect --max-people 2` work folder of the demo "
+                        "(default: detected into OUT/demo_people)")
+    parser.add_argument("--no-sync", action="store_true")
+    parser.add_argument("--only-sync", action="store_true", help="section 4 alone (needs --mp-work)")
+    parser.add_argument("--no-experiment", action="store_true", help="section 4 without the improvement tried")
     args = parser.parse_args()
-    reference = load_rig(QUALISYS)
+    args.out.mkdir(parents=True, exist_ok=True)
+    reference_file = MULTI / "calibration" / "Calib.qca.txt"
+    reference = load_rig(reference_file)
+    mp_work = args.mp_work or args.out / "mp_work"
+    if not (mp_work / "people" / "index.json").is_file():
+        run_people(MULTI / "videos", mp_work, max_people=2, progress=False)
+    people = load_people(mp_work)
+    if args.only_sync:
+        print("== 4. --sync auto with several people ==")
+        demo = load_people(args.demo_people_work) if args.demo_people_work else None
+        sync(people, reference, demo, experiment=not args.no_experiment)
+        return
 
-    print("== 1. Qualisys cameras ==")
-    tick = time.perf_counter()
-    with_qualisys = reconstruct(args.out / "qualisys", QUALISYS)
-    print(f"per person: {describe(with_qualisys)}  ({time.perf_counter() - tick:.0f} s)")
-    people = load_people(args.out / "qualisys" / "work")
-
-    print("== 2. assignments of one person's 2D tracks across cameras, by epipolar cost ==")
-    for i, (slots, epipolar) in enumerate(rank_assignments(people)[: args.assignments]):
-        frames = [int((s >= 0).sum()) for s in slots]
-        try:
-            result = calibrate_from_joints(people.select(slots), None, height_m=args.height, force=True, progress=False)
-        except CalibrationRefused as refused:
-            print(f"#{i} epipolar {epipolar:.1f} px, frames per camera {frames}: refused ({refused})")
-            continue
-        reprojection = np.median([c.reprojection_px for c in result.report.cameras])
-        issues = "; ".join(result.report.issues) or "checks passed"
-        print(f"#{i} epipolar {epipolar:.1f} px, frames per camera {frames}, calibration reprojection "
-              f"{reprojection:.2f} px ({issues}): {compare(result.rig, reference)}")
-
-    print("== 3. the chosen assignment's cameras ==")
-    tick = time.perf_counter()
-    chosen = calibrate_from_people(people, height_m=args.height)
-    print(f"chosen: epipolar {chosen.tried[-1]['epipolar_px']:.1f} px after {len(chosen.tried)} calibration(s), "
-          f"{time.perf_counter() - tick:.0f} s: {compare(chosen.result.rig, reference)}")
-    calibration = args.out / "from_joints.yaml"
-    save_rig(chosen.result.rig, calibration)
-    work = args.out / "from_joints" / "work"
-    if not work.exists():  # the same detections (cached by video, not by camera)
-        shutil.copytree(args.out / "qualisys" / "work", work)
-    with_joints = reconstruct(args.out / "from_joints", calibration)
-    print(f"per person: {describe(with_joints)}")
-    print("== 4. the chosen person, calibrated otherwise ==")
-    person = people.select(chosen.slots)
-    shared = calibrate_from_joints(person, None, height_m=args.height, force=True, progress=False, same_focal=True)
-    print(f"one shared focal length: {compare(shared.rig, reference)}")
-    known = calibrate_from_joints(person, reference, height_m=args.height, force=True, progress=False)
-    print(f"Qualisys intrinsics: {compare(known.rig, reference)}")
-    rig = chosen.result.rig
-    tracking = track(associate(people.keypoints, people.boxes, rig), people.keypoints, people.boxes, rig)
-    longest = max(select_tracks(tracking, 2, 10)[0], key=lambda t: t.frames_3d)
-    again = calibrate_from_joints(people.select(longest.slots), None, height_m=args.height, force=True, progress=False)
-    frames = [int((s >= 0).sum()) for s in longest.slots]
-    print(f"again from the longest 3D track (frames per camera {frames}): {compare(again.rig, reference)}")
-    kept = select_tracks(tracking, 2, 10)[0]
-    both = _appended([people.select(t.slots) for t in kept])
-    for label, intrinsics in (("unknown focal lengths", None), ("Qualisys intrinsics", reference)):
-        result = calibrate_from_joints(both, intrinsics, height_m=args.height, force=True, progress=False)
-        print(f"both people appended, {label}: {compare(result.rig, reference)}")
-    print(json.dumps({"qualisys": [p["median_reprojection_fit_px"] for p in with_qualisys],
-                      "from_joints": [p["median_reprojection_fit_px"] for p in with_joints]}))
+    print("== 1. single-person baseline (the demo) ==")
+    single_person_baseline(args.out, args.demo_work or args.out / "demo_work")
+    print("== 2. calibration from several people's joints ==")
+    multi_person_calibration(people, reference)
+    demo_people = args.demo_people_work or args.out / "demo_people"
+    if not (demo_people / "people" / "index.json").is_file():
+        run_people(DEMO / "videos", demo_people, max_people=2, progress=False)
+    limits(people, reference, load_people(demo_people))
+    print("== 3. reconstruct --max-people 2 ==")
+    reconstructions(args.out, mp_work, reference_file)
+    if not args.no_sync:
+        print("== 4. --sync auto with several people ==")
+        sync(people, reference, load_people(demo_people), experiment=not args.no_experiment)
 
 
 if __name__ == "__main__":

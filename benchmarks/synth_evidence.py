@@ -26,10 +26,13 @@ Statistics (unit: the longer side of the box of the 17 reprojected joints):
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: benchmarks.*
 
 from mvmocap.keypoints import COCO17, flip_permutation
 from mvmocap.synth.realistic import LIMB_PAIRS, RealisticNoise
@@ -130,20 +133,13 @@ def main() -> None:
     ap.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
                     help="override RealisticNoise fields (floats), e.g. error_gain=0.3")
     args = ap.parse_args()
-    import mvmocap.detect as detect
+    from benchmarks.demo_inputs import demo_detections_and_rig
     from mvmocap.body import load_body_model
-    from mvmocap.errors import MissingFileError
-    from mvmocap.io.calibration import load_rig
     from mvmocap.synth.evidence import keypoint_box_size
     from mvmocap.synth.occlusion import joint_visibility
     from mvmocap.synth.rasterize import winding_sign
 
-    demo = Path(args.demo)
-    try:
-        det = detect.load(args.work)
-    except MissingFileError:
-        det = detect.run(demo / "videos", out=args.work, progress=False)
-    rig = load_rig(demo / "calibration" / "Calib.qca.txt").subset(list(det.camera_names))
+    det, rig = demo_detections_and_rig(Path(args.demo), args.work)
     kp = torch.as_tensor(det.keypoints[:, :, :17], dtype=torch.float64).permute(1, 0, 2, 3)  # (F, C, 17, 3)
     F, C = kp.shape[:2]
 

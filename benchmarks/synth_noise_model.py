@@ -19,10 +19,13 @@ Figures:
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: benchmarks.*
 
 from mvmocap.keypoints import COCO17, flip_permutation
 
@@ -36,16 +39,9 @@ def main() -> None:
     ap.add_argument("--work", default="/tmp/synth_noise_work", help="detection work folder (reused when complete)")
     ap.add_argument("--threshold-px", type=float, default=25.0, help="robust triangulation threshold")
     args = ap.parse_args()
-    import mvmocap.detect as detect
-    from mvmocap.errors import MissingFileError
-    from mvmocap.io.calibration import load_rig
+    from benchmarks.demo_inputs import demo_detections_and_rig
 
-    demo = Path(args.demo)
-    try:
-        det = detect.load(args.work)
-    except MissingFileError:
-        det = detect.run(demo / "videos", out=args.work, progress=False)
-    rig = load_rig(demo / "calibration" / "Calib.qca.txt").subset(list(det.camera_names))
+    det, rig = demo_detections_and_rig(Path(args.demo), args.work)
     kp = torch.as_tensor(det.keypoints[:, :, :17], dtype=torch.float64)  # (C, F, 17, 3)
     C, F = kp.shape[:2]
     pts = kp[..., :2].permute(1, 0, 2, 3)  # (F, C, 17, 2)

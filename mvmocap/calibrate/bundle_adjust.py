@@ -11,7 +11,8 @@ pixel-like units so one Huber scale fits them:
 
 * reprojection: ``sqrt(confidence) * (f * xy / z - uv)`` pixels;
 * bone constancy: ``huber_px * (|X_i - X_j| / L_bone - 1) / bone_sigma``
-  for every bone in every frame (one length over time, left = right);
+  for every bone in every frame (one length over time, left = right; one set of
+  lengths per person when the frames stack several people, ``frame_person``);
 * gauge: the mean log bone length stays where it started (fixes the scale;
   the reference camera's pose is held fixed for rotation and translation).
 
@@ -101,7 +102,7 @@ class _Problem:
     """Residuals and normal equations of the bundle adjustment (see the module docstring)."""
 
     def __init__(self, uv, weight, valid, fixed_camera, optimise_focal, huber_px, bone_sigma, shared_focal=False,
-                 timing=None):
+                 timing=None, frame_person=None):
         C, F, J = weight.shape
         self.C, self.F, self.J = C, F, J
         self.huber_px, self.bone_scale = huber_px, huber_px / bone_sigma
@@ -112,8 +113,9 @@ class _Problem:
         keep = limbs.max(1) < J
         limbs, group = limbs[keep], group[keep]
         bf, bb = np.nonzero(valid[:, limbs[:, 0]] & valid[:, limbs[:, 1]])
-        # only the bone groups ever seen get a length (so the scale gauge acts on real bones)
-        seen_groups, bg = np.unique(group[bb], return_inverse=True)
+        key = group[bb] if frame_person is None else group[bb] + (group.max() + 1) * np.asarray(frame_person)[bf]
+        # only the bone groups ever seen get a length (so the scale gauge acts on real bones); one set per person
+        seen_groups, bg = np.unique(key, return_inverse=True)
         self.G = max(len(seen_groups), 1)
         self.bf, self.bi, self.bj, self.bg = bf, limbs[bb, 0], limbs[bb, 1], bg.reshape(-1)
         free = np.ones((C, CAMERA_DOF), dtype=bool)
@@ -331,6 +333,7 @@ def bundle_adjust(
     tolerance: float = 1e-5,
     timing: TimedObservations | None = None,
     offsets: np.ndarray | None = None,
+    frame_person: np.ndarray | None = None,
 ) -> BundleResult:
     """Refine cameras and joints together (robust Levenberg-Marquardt, Schur complement).
 
@@ -352,12 +355,15 @@ def bundle_adjust(
             (those not ``timing.fixed``) with everything else; ``uv`` and ``weight`` are then the
             tracks at the starting ``offsets (C,)`` timeline frames (``timing.at`` and ``timing.weights_at``)
             and the frames are ``timing.timeline``.
+        frame_person: ``(F,)`` int, whose joints each frame holds when the frames stack several
+            people (each person gets their own bone lengths); None: one person.
     """
     C, F, J = weight.shape
     valid = valid & ((weight > 0).sum(0) >= 2)
     if timing is not None:
         offsets = np.zeros(C) if offsets is None else np.asarray(offsets, np.float64).copy()
-    problem = _Problem(uv, weight, valid, fixed_camera, optimise_focal, huber_px, bone_sigma, shared_focal, timing)
+    problem = _Problem(uv, weight, valid, fixed_camera, optimise_focal, huber_px, bone_sigma, shared_focal, timing,
+                       frame_person)
     X = np.where(valid[..., None], points, 0.0)
     d = X[problem.bf, problem.bi] - X[problem.bf, problem.bj]
     seen = np.linalg.norm(d, axis=-1)

@@ -26,12 +26,16 @@ def detections_for_calibration(source: str | Path, work_dir: str | Path, *, prog
     into ``work_dir``.
     """
     from mvmocap.detect import load, run
+    from mvmocap.errors import InputError
 
     source = Path(source)
     if not source.exists():
         raise MissingFileError(source, "videos or work folder")
     if (source / "detections" / "index.json").is_file():
         return load(source)
+    if (source / "people" / "index.json").is_file():
+        raise InputError(f"{source} holds several people's detections (detect --max-people): calibrate from them "
+                         "with --max-people N")
     return run(source, out=work_dir, progress=progress)
 
 

@@ -122,6 +122,7 @@ def _adjust(cams, obs, reference, huber_px, same_focal) -> BundleResult:
     return bundle_adjust(
         cams, obs.uv, obs.weight, points, valid,
         fixed_camera=reference, optimise_focal=not obs.focal_known, shared_focal=same_focal, huber_px=huber_px,
+        frame_person=obs.person,
     )
 
 
@@ -183,6 +184,7 @@ def calibrate_from_joints(
     min_confidence: float = 0.3,
     max_frames: int = 200,
     same_focal: bool = False,
+    frame_person: np.ndarray | None = None,
 ) -> CalibrationResult:
     """Estimate every camera's pose (and focal length, if ``intrinsics`` is None) from one person's joints.
 
@@ -198,6 +200,9 @@ def calibrate_from_joints(
         max_frames: frames are subsampled evenly down to this many.
         same_focal: without intrinsics, estimate one focal length shared by all
             cameras (identical cameras and zoom; the videos must have the same size).
+        frame_person: ``(F,)`` int when the frames stack several people's joints (see
+            :func:`mvmocap.calibrate.from_people.calibrate_from_people_joints`): each person keeps
+            their own bone lengths, and ``height_m`` is person 0's height. None: one person.
 
     Raises:
         InputError: fewer than two cameras, intrinsics missing for a camera, a bad height.
@@ -206,7 +211,8 @@ def calibrate_from_joints(
     check_subject_height(height_m)
     log = _logger(progress)
     start = time.perf_counter()
-    obs = prepare_observations(detections, intrinsics, min_confidence=min_confidence, max_frames=max_frames)
+    obs = prepare_observations(detections, intrinsics, min_confidence=min_confidence, max_frames=max_frames,
+                               frame_person=frame_person)
     _check_enough_joints(obs)
     same_focal = same_focal and not obs.focal_known
     if same_focal and np.abs(obs.image_sizes / obs.image_sizes[0] - 1).max() > SIZE_TOLERANCE:
@@ -218,7 +224,8 @@ def calibrate_from_joints(
     refined = _refine(cams, obs, huber_px, log, same_focal)
     final, used = refined.result, refined.used
 
-    gauge = fit_gauge(final.cams, final.points, final.valid, height_m)
+    gauge = fit_gauge(final.cams, final.points, final.valid, height_m,
+                      None if obs.person is None else obs.person == 0)
     cams_world = gauge.apply_cameras(final.cams)
     points_world = np.where(final.valid[..., None], gauge.apply_points(final.points), 0.0)
     parallax = pair_parallax_deg(cams_world, points_world, final.valid, refined.obs.weight)

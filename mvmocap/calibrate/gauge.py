@@ -173,13 +173,18 @@ def estimate_up(cams: Pinholes, points: np.ndarray, valid: np.ndarray, scale: fl
     return _unit(np.sum([d for d, _ in agreeing], axis=0)), " + ".join(name for _, name in agreeing)
 
 
-def fit_gauge(cams: Pinholes, points: np.ndarray, valid: np.ndarray, height_m: float = 1.70) -> Gauge:
+def fit_gauge(cams: Pinholes, points: np.ndarray, valid: np.ndarray, height_m: float = 1.70,
+              scale_frames: np.ndarray | None = None) -> Gauge:
     """The similarity that puts cameras and ``points (F, J, 3)`` (``valid (F, J)``) in the metric, floor-based world.
+
+    ``scale_frames (F,)`` bool: the frames of the person whose height is ``height_m`` (when the
+    frames stack several people); None: every frame.
 
     Raises :class:`InputError` when the legs, hips, shoulders and nose are never
     triangulated together (no body length, so no metric scale).
     """
-    chain = body_chain_length(points, valid)
+    chain = body_chain_length(points, valid) if scale_frames is None else (
+        body_chain_length(points[scale_frames], valid[scale_frames]))
     if not np.isfinite(chain) or chain <= 0:
         raise InputError(
             "cannot fix the metric scale: the ankles, knees, hips, shoulders and nose are never all "

@@ -41,6 +41,8 @@ class Observations:
         mono_weight: ``(C, F, J)`` their confidence (zeros when ``mono3d`` is None).
         frame_ids: ``(F,)`` the detections' frame numbers that were kept.
         intrinsics: the known intrinsics (names as ``names``) or None.
+        person: ``(F,)`` int, whose joints each frame holds when the frames stack several
+            people (:func:`mvmocap.calibrate.calibrate_from_people_joints`); None: one person.
     """
 
     names: tuple[str, ...]
@@ -54,6 +56,7 @@ class Observations:
     mono_weight: np.ndarray
     frame_ids: np.ndarray
     intrinsics: CameraRig | None
+    person: np.ndarray | None = None
 
     @property
     def num_cameras(self) -> int:
@@ -123,6 +126,7 @@ def prepare_observations(
     *,
     min_confidence: float = 0.3,
     max_frames: int = 200,
+    frame_person: np.ndarray | None = None,
 ) -> Observations:
     """Undistort and centre the detected joints; drop weak ones (confidence < ``min_confidence``).
 
@@ -131,6 +135,7 @@ def prepare_observations(
         intrinsics: known cameras matched by name (their K and distortion are
             used, their extrinsics ignored), or None for unknown intrinsics.
         max_frames: frames are subsampled evenly down to this many.
+        frame_person: ``(F,)`` int, whose joints each frame holds (several people stacked); or None.
 
     Raises:
         InputError: fewer than two cameras, intrinsics missing for a camera.
@@ -182,4 +187,5 @@ def prepare_observations(
         mono_weight=mono_weight,
         frame_ids=np.asarray(detections.frame_ids)[frames],
         intrinsics=intrinsics,
+        person=None if frame_person is None else np.asarray(frame_person, dtype=np.int64)[frames],
     )

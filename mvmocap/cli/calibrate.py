@@ -34,6 +34,7 @@ def calibrate(
     board: Optional[str] = typer.Option(None, "--board", help="Intrinsics from a board: checkerboard:COLSxROWS:SQUARE_M (inner corners) or charuco:COLSxROWS:SQUARE_M:MARKER_M:DICT."),
     images: Optional[Path] = typer.Option(None, "--images", help="--board: folder with one image folder or video per camera."),
     extrinsics: bool = typer.Option(False, "--extrinsics", help="--board: also the camera poses, from images taken at the same moment (same name without the camera's)."),
+    max_people: int = typer.Option(1, "--max-people", help="--from-joints: several people in view (N > 1): match them across cameras and calibrate from the N seen longest; --height is the height of the one seen longest."),
 ) -> None:
     """Convert camera calibrations between formats, estimate them from the person's joints, or intrinsics from a board."""
     from mvmocap.sync.modes import check_mode
@@ -45,11 +46,18 @@ def calibrate(
     if check_mode(sync) == "auto":
         if from_joints is None:
             raise fail("--sync auto needs --from-joints")
+        if max_people != 1:
+            return estimate_from_people(from_joints, out, out_format=format, intrinsics=intrinsics, height=height,
+                                        work=work, force=force, same_focal=same_focal, max_people=max_people,
+                                        sync=True, offsets=offset)
         return estimate_with_sync(from_joints, out, out_format=format, intrinsics=intrinsics, height=height, work=work,
                                   force=force, same_focal=same_focal, offsets=offset)
     if (from_file is None) == (from_joints is None):
         raise fail("give exactly one of --from-file, --from-joints or --board")
-    if from_joints is not None:
+    if from_joints is not None and max_people != 1:
+        estimate_from_people(from_joints, out, out_format=format, intrinsics=intrinsics, height=height, work=work,
+                             force=force, same_focal=same_focal, max_people=max_people)
+    elif from_joints is not None:
         estimate_from_joints(
             from_joints, out, out_format=format, intrinsics=intrinsics, height=height, work=work, force=force, same_focal=same_focal
         )
@@ -82,6 +90,25 @@ def estimate_from_joints(
     )
     console.print(result.report.to_text(), highlight=False, soft_wrap=True)
     print_camera_table(result.rig.cameras(), title=f"{len(result.rig)} cameras estimated from the joints -> {written} (report: {report})")
+
+
+def estimate_from_people(source: Path, out: Path, *, out_format: str | None, intrinsics: Path | None, height: float,
+                         work: Path | None, force: bool, same_focal: bool, max_people: int, sync: bool = False,
+                         offsets=None) -> None:
+    """Several people: detect them all (or reuse a work folder's), match them across cameras, calibrate from everyone."""
+    from mvmocap.io.video import parse_offsets
+    from mvmocap.reconstruct.people_calibrate import calibrate_people_to_file
+
+    found, written, report = calibrate_people_to_file(
+        source, out, max_people=max_people, intrinsics=intrinsics, height_m=height, force=force, same_focal=same_focal,
+        out_format=out_format, work_dir=work, sync=sync, pinned=parse_offsets(offsets), progress=True,
+    )
+    console.print(found.result.report.to_text(), highlight=False, soft_wrap=True)
+    rounds = ", ".join(f"round {k + 1}: {r['people']} people ({'/'.join(map(str, r['frames_3d']))} frames in 3D)"
+                       for k, r in enumerate(found.rounds))
+    console.print(f"one person's joints first, then everyone's: {rounds}", highlight=False)
+    print_camera_table(found.result.rig.cameras(), title=f"{len(found.result.rig)} cameras estimated from the joints of "
+                       f"{found.rounds[-1]['people']} people -> {written} (report: {report})")
 
 
 def board_intrinsics(images: Path, board: str, out: Path, *, out_format: str | None, extrinsics: bool = False) -> None:

@@ -7,7 +7,6 @@ from typing import List, Optional
 
 import typer
 
-from mvmocap.errors import InputError
 from mvmocap.cli.common import handle_errors
 
 
@@ -42,11 +41,20 @@ def detect(
     from mvmocap.sync.modes import check_mode
 
     if check_mode(sync) == "auto":
-        if max_people != 1:
-            raise InputError("--sync auto with --max-people > 1 is not supported yet")
         from mvmocap.io.video import parse_offsets
-        from mvmocap.sync.workflows import detect_and_sync, sync_path
+        from mvmocap.sync.workflows import detect_and_sync, save_sync, sync_path
 
+        if max_people != 1:  # everyone detected; offsets from the main person's per-camera tracks
+            from mvmocap.reconstruct.people_sync import synchronise_people
+
+            people = run(videos_dir, out=out, detector=detector, strict=strict, device=device, progress=not quiet,
+                         weights=weights, densepose_weights=densepose_weights, openpose_dir=openpose_dir, scale=scale,
+                         force=force, max_people=max_people)
+            _, result, _ = synchronise_people(people, pinned=parse_offsets(offset))
+            save_sync(result, sync_path(out))
+            console.print(result.to_text() + f"\n(coarse, from the main person's 2D motion; refined by reconstruct "
+                          f"--sync auto) -> {sync_path(out)}", highlight=False)
+            return
         _, result = detect_and_sync(videos_dir, out, pinned=parse_offsets(offset), progress=not quiet, detector=detector,
                                     device=device, weights=weights, densepose_weights=densepose_weights,
                                     openpose_dir=openpose_dir, scale=scale, force=force)

@@ -25,7 +25,7 @@ from mvmocap.detect.cache import make_key
 from mvmocap.detect.candidates import NUM_JOINTS, Candidates
 from mvmocap.detect.masks import pack_masks, unpack_masks
 from mvmocap.detect.people import PeopleDetections
-from mvmocap.detect.report import Reporter
+from mvmocap.detect.report import Reporter, print_people_summary
 from mvmocap.detect.run import _finite_or_missing, _source_key
 from mvmocap.detect.tracking import salience
 from mvmocap.errors import FileFormatError, InputError, MissingFileError
@@ -91,7 +91,7 @@ def run_people(videos_dir, out, *, max_people: int, detector: str = "blazepose",
     atomic_write_text(index, json.dumps({"format": FORMAT, "cameras": [c["camera"] for c in cameras]}))
     people = _assemble(cameras)
     if progress:
-        _print_summary(people)
+        print_people_summary(people, reporter.status)
     return people
 
 
@@ -105,16 +105,6 @@ def export_people_openpose(out_dir, people: PeopleDetections, layout: str = "bod
         for f, frame in enumerate(people.frame_ids):
             write_frame(folder / f"{camera}_{int(frame):012d}_keypoints.json",
                         people.keypoints[c, f, people.present[c, f]], layout)
-
-
-def _print_summary(people: PeopleDetections) -> None:
-    """One line per camera on stderr: people per frame."""
-    from mvmocap.console import console
-
-    counts = people.present.sum(-1)  # (C, F)
-    for name, row in zip(people.camera_names, counts):
-        console.print(f"[bold cyan]detect[/] {name}: {row.mean():.2f} people per frame (at most {row.max()}), "
-                      f"nobody in {int((row == 0).sum())} of {len(row)} frames", highlight=False)
 
 
 def load_people(work_dir) -> PeopleDetections:

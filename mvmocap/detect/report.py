@@ -85,3 +85,37 @@ def print_summary(detections: Detections, status: Mapping[str, str] | None = Non
         table.add_row(row["camera"], str(row["frames"]), f"{100 * row['detected']:.1f}%",
                       f"{row['mean_confidence']:.2f}", (status or {}).get(row["camera"], ""))
     Console(stderr=True).print(table)
+
+
+def summarize_people(people) -> list[dict]:
+    """Per camera of :class:`~mvmocap.detect.people.PeopleDetections`: frames, people per frame (mean and
+    most), frames with nobody, and the mean COCO-17 confidence over every detected person."""
+    rows = []
+    for c, name in enumerate(people.camera_names):
+        present = people.present[c]  # (F, P)
+        counts = present.sum(-1)
+        conf = people.keypoints[c][present][:, :17, 2]
+        rows.append({
+            "camera": name,
+            "frames": int(people.num_frames),
+            "people_per_frame": float(counts.mean()) if counts.size else 0.0,
+            "most_people": int(counts.max()) if counts.size else 0,
+            "frames_without_people": int((counts == 0).sum()),
+            "mean_confidence": float(conf.mean()) if conf.size else 0.0,
+        })
+    return rows
+
+
+def print_people_summary(people, status: Mapping[str, str] | None = None) -> None:
+    """The multi-person counterpart of :func:`print_summary`: one table, one row per camera (stderr)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"people detections ({people.detector})")
+    for column in ("camera", "frames", "people per frame", "most", "frames with nobody", "mean confidence", "source"):
+        table.add_column(column, justify="left" if column in ("camera", "source") else "right")
+    for row in summarize_people(people):
+        table.add_row(row["camera"], str(row["frames"]), f"{row['people_per_frame']:.2f}", str(row["most_people"]),
+                      str(row["frames_without_people"]), f"{row['mean_confidence']:.2f}",
+                      (status or {}).get(row["camera"], ""))
+    Console(stderr=True).print(table)

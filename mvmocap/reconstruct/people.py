@@ -1,6 +1,7 @@
 """``reconstruct --max-people N`` (N > 1): several people, a body per person.
 
-detect every person (:mod:`mvmocap.detect.people_run`) -> cameras (a calibration file) ->
+detect every person (:mod:`mvmocap.detect.people_run`) -> cameras (a calibration file, or
+``--calibrate-from-joints``: every person's joints, :mod:`mvmocap.reconstruct.people_calibrate`) ->
 cross-view association + 3D tracking (:mod:`mvmocap.associate`) -> for each kept track, the
 single-person stages on that track's frames (left/right repair, robust triangulation, the
 fit of ``--method``, export) -> ``people.json`` and a colour-coded contact sheet.
@@ -65,9 +66,20 @@ def run_people(videos_dir, out, *, rig, body_model, calibration, keypoints_dir, 
     log = functools.partial(log_stage, progress)
     tick = time.perf_counter()
     d = cfg.detect
-    people = _detect(videos_dir, out, keypoints_dir, cfg, progress)  # PeopleDetections, as max_people > 1
+    sync = None
+    if d.sync == "auto":  # cameras not started together: offsets from the main person, everyone resampled
+        from mvmocap.reconstruct.people_sync import detect_and_synchronise
+
+        people, sync, rig = detect_and_synchronise(videos_dir, out, keypoints_dir, cfg, rig, progress)
+    else:
+        people = _detect(videos_dir, out, keypoints_dir, cfg, progress)  # PeopleDetections, as max_people > 1
     timings["detect"] = time.perf_counter() - tick
-    rig = _rig_for(rig, calibration, people)
+    if rig is None:  # --calibrate-from-joints
+        tick = time.perf_counter()
+        rig = people_cameras(people, out, cfg, progress)
+        timings["cameras"] = time.perf_counter() - tick
+    else:
+        rig = _rig_for(rig, calibration, people)
     people = people.subset_cameras(rig.names)
 
     tick = time.perf_counter()
@@ -105,20 +117,41 @@ def run_people(videos_dir, out, *, rig, body_model, calibration, keypoints_dir, 
         render_people_overlays(out, videos_dir, people, rig, kept, fits, body_model, cfg)
         timings["render"] = time.perf_counter() - tick
     timings["total"] = time.perf_counter() - start
-    summary = _write_people_json(out, people, tracking, kept, dropped, persons, timings)
+    summary = _write_people_json(out, people, tracking, kept, dropped, persons, timings, sync)
     return PeopleResult(out, persons, summary, timings)
 
 
+def people_cameras(people, out: Path, cfg, progress: bool):
+    """Cameras from every person's joints (:func:`~mvmocap.reconstruct.people_calibrate.calibrate_people_cameras`),
+    cached in ``OUT/stages`` like the single-person calibration."""
+    from mvmocap.geometry.camera import CameraRig
+    from mvmocap.reconstruct.people_calibrate import calibrate_people_cameras
+    from mvmocap.reconstruct.pipeline import log_stage
+    from mvmocap.reconstruct.stage_cache import StageCache, stage_key
+
+    d = cfg.detect
+    cache = StageCache(out)
+    key = stage_key("people-calibration/1", people.keypoints, people.image_sizes, cfg.subject_height_m,
+                    d.max_people, d.min_track_frames)
+    cached = cache.load("calibration", key)
+    if cached is not None:
+        return CameraRig(tuple(str(n) for n in cached["names"]),
+                         *(torch.from_numpy(cached[k]) for k in ("K", "dist", "R", "t", "sizes")))
+    found = calibrate_people_cameras(people, height_m=cfg.subject_height_m, max_people=d.max_people,
+                                     min_track_frames=d.min_track_frames)
+    rig = found.result.rig
+    log_stage(progress, f"cameras from the joints of {found.rounds[-1]['people']} people "
+              f"({len(found.rounds)} rounds after a one-person start), median reprojection "
+              f"{np.median([c.reprojection_px for c in found.result.report.cameras]):.1f} px")
+    cache.save("calibration", key, {"names": np.array(rig.names),
+                                    **{k: getattr(rig, k).numpy() for k in ("K", "dist", "R", "t", "sizes")}})
+    return rig
+
+
 def check_people_inputs(calibrate_from_joints: bool, videos_dir=None, sync: str = "none") -> None:
-    """Refuse what the multi-person path does not do yet, before any work."""
-    if calibrate_from_joints:
-        raise InputError("--max-people > 1 needs --calibration FILE: calibration from several people's joints "
-                         "is not supported yet")
+    """Refuse what the multi-person path does not do, before any work."""
     if videos_dir is None:
         raise InputError("--max-people > 1 needs the videos folder (keypoints-only input is read as one person)")
-    if sync != "none":
-        raise InputError("--max-people > 1 with --sync auto is not supported yet: synchronise the videos "
-                         "(or give --offset per camera) and run again")
 
 
 def reconstruct_person(detections, rig, out: Path, body_model, cfg, calibration, keypoints_dir, progress: bool):
@@ -147,7 +180,7 @@ def reconstruct_person(detections, rig, out: Path, body_model, cfg, calibration,
     return summary, fit
 
 
-def _write_people_json(out: Path, people, tracking, kept, dropped, persons, timings) -> dict:
+def _write_people_json(out: Path, people, tracking, kept, dropped, persons, timings, sync=None) -> dict:
     kept_ids = {t.id: k for k, t in enumerate(kept)}
     tracks = [{"track": t.id, "person": kept_ids.get(t.id), "frames_3d": t.frames_3d,
                "first_frame": int(people.frame_ids[t.frame_span[0]]), "last_frame": int(people.frame_ids[t.frame_span[1]]),
@@ -163,7 +196,8 @@ def _write_people_json(out: Path, people, tracking, kept, dropped, persons, timi
     }
     if detect_s:
         summary["association_and_tracking_share_of_detection"] = summary["association_and_tracking_seconds"] / detect_s
-    record = {"summary": summary, "persons": persons, "tracks_3d": tracks, "tracks_2d": tracks_2d,
+    record = {"summary": summary, "sync": None if sync is None else sync.to_dict(), "persons": persons,
+              "tracks_3d": tracks, "tracks_2d": tracks_2d,
               "timings_s": {k: round(v, 3) for k, v in timings.items()}}
     atomic_write_text(out / "people.json", json.dumps(record, indent=1, allow_nan=True).replace("NaN", "null"))
     return summary

@@ -40,7 +40,10 @@ def test_sequence_options_need_sequence():
     assert result.exit_code == 2 and "only apply with --sequence" in result.output
 
 
-def test_a_small_run_prints_the_table_and_writes_json(tmp_path):
+def test_a_small_run_prints_the_table_and_writes_json(tmp_path, monkeypatch):
+    from mvmocap.console import console
+
+    monkeypatch.setattr(console, "_width", 200)  # the shared console's width is fixed when it is created
     out = tmp_path / "result.json"
     result = _eval("--sequence", "--cameras", "2,3", "--condition", "clean", "--clips", "1", "--frames", "10",
                    "--methods", "triangulation", "--out", out)

@@ -80,3 +80,20 @@ def test_max_people_below_one_is_a_clear_error(capture, tmp_path, value):
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error:") and "--max-people must be an integer >= 1" in lines[0]
     assert not (tmp_path / "w").exists()
+
+
+def test_detect_max_people_prints_one_summary_table(capture, tmp_path):
+    from mvmocap.detect.report import summarize_people
+
+    videos, _ = capture
+    result = CliRunner().invoke(app, ["detect", str(videos), "--out", str(tmp_path / "w"), "--detector",
+                                      "openpose-json", "--max-people", "2"])
+    assert result.exit_code == 0, result.output
+    assert "people detections (openpose-json)" in result.output  # one table, as the single-person detect
+    assert "people per frame (at most" not in result.output  # no longer one line per camera
+    assert sum(line.startswith("│ cam0") for line in result.output.splitlines()) == 2  # a row per camera
+    rows = {row["camera"]: row for row in summarize_people(load_people(tmp_path / "w"))}
+    assert (rows["cam01"]["frames"], rows["cam01"]["most_people"], rows["cam01"]["frames_without_people"]) == (12, 1, 1)
+    assert rows["cam01"]["people_per_frame"] == pytest.approx(11 / 12)
+    assert (rows["cam02"]["people_per_frame"], rows["cam02"]["frames_without_people"]) == (2.0, 0)
+    assert 0 < rows["cam02"]["mean_confidence"] <= 1

@@ -11,7 +11,12 @@ import pytest
 from mvmocap.detect.people import PeopleDetections
 from mvmocap.errors import InputError
 from mvmocap.evaluate.calibration import compare_calibrations
-from mvmocap.reconstruct.people_calibrate import calibrate_from_people, epipolar_cost, rank_assignments
+from mvmocap.reconstruct.people_calibrate import (
+    calibrate_from_people,
+    calibrate_people_cameras,
+    epipolar_cost,
+    rank_assignments,
+)
 from mvmocap.synth.crowd import observe, ring_rig, walking_skeleton
 
 FRAMES = 40
@@ -77,3 +82,17 @@ def test_no_person_in_every_camera_is_refused(scene):
     empty.boxes[2] = 0
     with pytest.raises(InputError, match="no person is seen by every camera"):
         rank_assignments(empty)
+
+
+def test_every_person_calibrates_the_rig_after_association(scene):
+    rig, s, people = scene
+    found = calibrate_people_cameras(people, height_m=1.80, max_people=2, min_track_frames=10, rounds=1)
+    assert found.rounds[-1]["people"] == 2
+    for slots in found.person_slots:  # each kept person is one true person in every camera
+        owners = _owners(slots, s.truth)
+        assert all(len(o) == 1 for o in owners) and len(set.union(*owners)) == 1
+    assert _owners(found.person_slots[0], s.truth)[0] != _owners(found.person_slots[1], s.truth)[0]
+    errors = compare_calibrations(found.result.rig, rig)
+    assert errors.mean_rotation_error_deg < 0.5 and errors.mean_center_error_pct < 2.0
+    with pytest.raises(InputError, match="rounds must be >= 1"):
+        calibrate_people_cameras(people, rounds=0)
