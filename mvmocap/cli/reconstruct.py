@@ -12,7 +12,8 @@ from mvmocap.cli.common import handle_errors
 # The registered methods (mvmocap.methods.available_methods(), checked by a test; asking
 # the registry here would load the regressors, and torch, on every --help).
 METHOD_HELP = ("fit (default: multi-view SMPLify) | volumetric (the learned regressor + closed-form shape and limbs) | "
-               "volumetric+fit (the regressor starts the fit) | volumetric-net (the network alone) | volumetric-net+fit.")
+               "volumetric+fit (the regressor starts the fit) | volumetric-net (the network alone) | volumetric-net+fit | "
+               "metapose | metapose+fit (uncalibrated per-frame cameras; no checkpoint yet).")
 
 
 @handle_errors

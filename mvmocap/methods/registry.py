@@ -12,7 +12,7 @@ from mvmocap.errors import InputError
 from mvmocap.regressors.spec import RegressorSpec
 
 # Every shipped regressor package; each declares REGRESSORS, ESTIMATORS and TRAINING_METHODS.
-REGRESSOR_PACKAGES = ("mvmocap.regressors.volumetric",)
+REGRESSOR_PACKAGES = ("mvmocap.regressors.volumetric", "mvmocap.regressors.metapose")
 
 _ADDED: dict[str, RegressorSpec] = {}
 
