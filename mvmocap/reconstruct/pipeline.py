@@ -323,7 +323,7 @@ def _calibrate_from_joints(detections: Detections, out: Path, cfg: ReconstructCo
 
     from mvmocap.reconstruct.static_rig import static_rig_start
 
-    start = static_rig_start(print if progress else lambda line: None) if cfg.static_rig else None
+    start = static_rig_start(functools.partial(log_stage, progress)) if cfg.static_rig else None
     result = calibrate_from_joints(detections, None, height_m=cfg.subject_height_m, progress=progress, frame_cameras=start)
     rig = result.rig
     cache.save("calibration", key, {"names": np.array(rig.names), **{k: getattr(rig, k).numpy() for k in ("K", "dist", "R", "t", "sizes")}})
