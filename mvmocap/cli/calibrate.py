@@ -84,12 +84,11 @@ def _start(init: str, from_joints: Path | None, sync: str, max_people: int):
     """The per-frame camera estimator of ``--init`` (None for auto), refused where it does not apply."""
     if init == "auto":
         return None
-    from mvmocap.regressors.metapose.static_rig import check_init, start_for_init
+    from mvmocap.methods.registry import calibration_start, calibration_starts
 
-    check_init(init)
-    if from_joints is None or sync == "auto" or max_people != 1:
+    if init in calibration_starts() and (from_joints is None or sync == "auto" or max_people != 1):
         raise fail(f"--init {init} works with --from-joints for one person in synchronised videos (no --sync auto, no --max-people)")
-    return start_for_init(init)
+    return calibration_start(init)
 
 
 def estimate_from_joints(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from mvmocap.errors import InputError
+from mvmocap.errors import InputError, MissingFileError
 
 
 def check_static_rig(cfg, calibration, calibrate_from_joints: bool) -> bool:
@@ -32,13 +32,14 @@ def check_static_rig(cfg, calibration, calibrate_from_joints: bool) -> bool:
 
 
 def static_rig_start(log: Callable[[str], None] = lambda line: None):
-    """The per-frame camera estimator handed to :func:`mvmocap.calibrate.calibrate_from_joints`."""
-    from mvmocap.regressors.metapose.inference import checkpoint_file
-    from mvmocap.regressors.metapose.static_rig import metapose_start
+    """The per-frame camera estimator handed to :func:`mvmocap.calibrate.calibrate_from_joints`: MetaPose
+    S1+S2 (``--init metapose``), or stage 1 alone (``metapose-s1``) when there is no checkpoint."""
+    from mvmocap.methods.registry import calibration_start
 
-    file = checkpoint_file()
-    if file.is_file():
-        log(f"static rig: MetaPose S1+S2 ({file}) starts the calibration")
-        return metapose_start("s2", file)
-    log(f"static rig: MetaPose stage 1 starts the calibration (no checkpoint at {file})")
-    return metapose_start("s1")
+    try:
+        start = calibration_start("metapose")
+    except MissingFileError as missing:
+        log(f"static rig: MetaPose stage 1 starts the calibration ({missing})")
+        return calibration_start("metapose-s1")
+    log("static rig: MetaPose S1+S2 starts the calibration")
+    return start

@@ -8,7 +8,8 @@ neural optimizer (``metapose``, the checkpoint of :func:`mvmocap.regressors.meta
 adjustment of :func:`mvmocap.calibrate.calibrate_from_joints` starts from instead of its own starts.
 
 The calibration package cannot import this one (it sits below the regressors): the start is handed
-down as a function ``Observations -> FrameCameras`` (:func:`metapose_start`).
+down as a function ``Observations -> FrameCameras`` (:func:`metapose_start`), found through the registry
+(:data:`CALIBRATION_STARTS`, :func:`mvmocap.methods.registry.calibration_start`).
 
 Shapes: ``F`` frame-sets, ``C`` views, ``J = 17`` joints.
 """
@@ -28,27 +29,10 @@ from mvmocap.errors import InputError
 from mvmocap.geometry.weak_projection import weak_camera_from_vector
 from mvmocap.regressors.metapose.inputs import MIN_VIEW_JOINTS, NUM_JOINTS, prepare_inputs
 
-INITS = ("auto", "metapose", "metapose-s1")  # --init: auto = calibrate's own starts (mono3d-procrustes, essential)
-SOLVERS = {"metapose": "s2", "metapose-s1": "s1"}
 # BlazePose's world landmarks are posed along the ray to the person (it sees a crop centred on them), not along
 # the optical axis: turning each view by its ray's rotation before averaging lowered the demo's averaged S1 start
 # error from 18.8 / 12.3 / 18.1 to 16.0 / 3.7 / 12.4 deg (mvmocap/calibrate/init_frame_cameras.py, step 1)
 MONO3D_RAY_ALIGNED = True
-
-
-def check_init(init: str) -> str:
-    """``init`` when it is one of :data:`INITS`, else :class:`InputError`."""
-    if init not in INITS:
-        raise InputError(f"--init must be one of {', '.join(INITS)}, got {init!r}")
-    return init
-
-
-def start_for_init(init: str, checkpoint: str | None = None) -> FrameCamerasFunction | None:
-    """The per-frame camera estimator for ``--init`` (None for ``auto``); loads the checkpoint now, so a
-    missing or damaged one is refused before any long work."""
-    if check_init(init) == "auto":
-        return None
-    return metapose_start(SOLVERS[init], checkpoint)
 
 
 def metapose_start(solver: str = "s2", checkpoint: str | None = None) -> FrameCamerasFunction:
@@ -60,6 +44,12 @@ def metapose_start(solver: str = "s2", checkpoint: str | None = None) -> FrameCa
     optimizer = load_optimizer(checkpoint)[0] if solver == "s2" else None
     label = "metapose" if solver == "s2" else "metapose-s1"
     return partial(observation_frame_cameras, solver=solver, optimizer=optimizer, label=label)
+
+
+CALIBRATION_STARTS = {  # --init NAME: factory(checkpoint=None) -> Observations -> FrameCameras
+    "metapose": partial(metapose_start, "s2"),
+    "metapose-s1": lambda checkpoint=None: metapose_start("s1"),
+}
 
 
 def observation_frame_cameras(obs: Observations, solver: str = "s1", optimizer=None, label: str = "metapose") -> FrameCameras:

@@ -16,13 +16,8 @@ from mvmocap.geometry.rotations import axis_angle_to_matrix
 from mvmocap.geometry.weak_projection import weak_project
 from mvmocap.regressors.metapose.inference import FORMAT
 from mvmocap.regressors.metapose.model import NeuralOptimizer
-from mvmocap.regressors.metapose.static_rig import (
-    check_init,
-    metapose_start,
-    observation_frame_cameras,
-    start_for_init,
-    weak_cameras,
-)
+from mvmocap.methods.registry import calibration_start, calibration_starts
+from mvmocap.regressors.metapose.static_rig import metapose_start, observation_frame_cameras, weak_cameras
 
 
 
@@ -88,13 +83,14 @@ def test_the_frame_cameras_of_observations_are_ray_aligned_and_timed(capture):
 
 
 def test_init_choices_and_what_is_missing(capture, tmp_path, monkeypatch):
-    assert start_for_init("auto") is None
-    assert check_init("metapose-s1") == "metapose-s1"
-    with pytest.raises(InputError, match="--init must be one of auto, metapose, metapose-s1"):
-        check_init("essential")
+    assert calibration_start("auto") is None
+    assert set(calibration_starts()) == {"metapose", "metapose-s1"}  # declared to the registry
+    assert calibration_start("metapose-s1").keywords["label"] == "metapose-s1"
+    with pytest.raises(InputError, match="--init must be one of auto, metapose, metapose-s1, got 'essential'"):
+        calibration_start("essential")
     monkeypatch.setenv("MVMOCAP_METAPOSE_CHECKPOINT", str(tmp_path / "absent.pt"))
     with pytest.raises(MissingFileError, match="absent.pt"):
-        start_for_init("metapose")
+        calibration_start("metapose")
     obs = prepare_observations(replace(capture.detections, mono3d=None), None)
     with pytest.raises(InputError, match="monocular 3D"):
         observation_frame_cameras(obs)
