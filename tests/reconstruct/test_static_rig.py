@@ -24,9 +24,9 @@ def test_static_rig_starts_the_calibration_with_metapose_s1_without_a_checkpoint
     cap = make_capture(3, 40, seed=5)
     cfg = _config(subject_height_m=SYNTHETIC_HEIGHT_M)
     rig = _calibrate_from_joints(cap.detections, tmp_path / "out", cfg, progress=True)
-    log = capsys.readouterr()
-    assert "MetaPose stage 1 starts the calibration (" in log.out + log.err and "absent.pt: metapose checkpoint not found" in log.out + log.err
-    assert "initialisation: metapose-s1" in log.out + log.err
+    log = " ".join("".join(capsys.readouterr()).split())  # the console wraps long lines
+    assert "MetaPose stage 1 starts the calibration (" in log and "metapose checkpoint not found" in log
+    assert "initialisation: metapose-s1" in log
     assert compare_calibrations(rig, cap.rig).mean_rotation_error_deg < 1.0
     # the stage cache keeps the two apart: without --static-rig the calibration runs again, with today's starts
     cfg.static_rig = False
