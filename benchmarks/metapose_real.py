@@ -18,8 +18,11 @@ reference is the Qualisys calibration in the data folder. Everything below runs 
    ``mvmocap eval calibration`` (mean rotation °, centre %, focal %), the time of the start and of
    the whole calibration; ``start rot °``: the kept start's mean relative rotation error (to the
    reference camera) before the bundle adjustment, recomputed outside the timed calibration.
+3. Why the start turns each view by its ray: BlazePose's world landmarks against the Qualisys
+   triangulation in each camera's axes (``benchmarks/synth_mono3d.py``'s statistics), as given and
+   turned by the ray through the hip centre.
 
-    python benchmarks/metapose_real.py [--work /tmp/bench_demo/work] [--checkpoint models/regressors/metapose.pt]
+    python benchmarks/metapose_real.py [--work /tmp/bench_demo/work] [--checkpoint models/regressors/metapose.pt] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -112,26 +115,61 @@ def start_rotation_error(detections, intrinsics, start, label: str, reference) -
     return float(torch.rad2deg(rotation_angle_between(est[others], truth[others])).mean())
 
 
-def calibration_table(detections, reference, checkpoint) -> None:
+def calibration_table(detections, reference, checkpoint, repeats: int = 3) -> None:
     from mvmocap.calibrate import calibrate_from_joints
     from mvmocap.evaluate.calibration import compare_calibrations
-    from mvmocap.regressors.metapose.static_rig import start_for_init
+    from mvmocap.methods.registry import calibration_start
 
     inits = ["auto", "metapose-s1"] + (["metapose"] if checkpoint else [])
-    print("\n== calibrate --from-joints, the 4 cameras, 100 frames: today's start (auto) vs the metapose starts ==")
+    print(f"\n== calibrate --from-joints, the 4 cameras, 100 frames: today's start (auto) vs the metapose starts "
+          f"(times: median of {repeats} runs, interleaved) ==")
     print(f"{'intrinsics':<10} {'--init':<12} {'start kept':<30} {'start rot °':>11} {'rot °':>6} {'centre %':>8} "
           f"{'focal %':>7} {'start s':>7} {'total s':>7}")
     for label, intrinsics in (("qualisys", reference), ("unknown", None)):
+        runs = {init: [] for init in inits}
+        for _ in range(repeats):  # interleaved, so a busy moment of the shared machine hits every start alike
+            for init in inits:
+                tick = time.perf_counter()
+                start = calibration_start(init, checkpoint)  # loading the checkpoint counts in the total
+                result = calibrate_from_joints(detections, intrinsics, progress=False, frame_cameras=start)
+                runs[init].append((time.perf_counter() - tick, result))
         for init in inits:
-            tick = time.perf_counter()
-            start = start_for_init(init, checkpoint)  # loading the checkpoint counts in the total
-            result = calibrate_from_joints(detections, intrinsics, progress=False, frame_cameras=start)
-            total = time.perf_counter() - tick
+            total = float(np.median([t for t, _ in runs[init]]))
+            result = runs[init][-1][1]
+            start_s = float(np.median([r.report.initialisation_s for _, r in runs[init]]))
             c = compare_calibrations(result.rig, reference)
-            before = start_rotation_error(detections, intrinsics, start, result.report.initialisation, reference)
+            before = start_rotation_error(detections, intrinsics, calibration_start(init, checkpoint),
+                                          result.report.initialisation, reference)
             print(f"{label:<10} {init:<12} {result.report.initialisation:<30} {before:>11.2f} {c.mean_rotation_error_deg:>6.2f} "
-                  f"{c.mean_center_error_pct:>8.2f} {c.mean_focal_error_pct:>7.2f} {result.report.initialisation_s:>7.2f} "
-                  f"{total:>7.1f}")
+                  f"{c.mean_center_error_pct:>8.2f} {c.mean_focal_error_pct:>7.2f} {start_s:>7.2f} {total:>7.2f}")
+
+
+def ray_alignment(detections, reference) -> None:
+    """The monocular poses' rotation error against the truth, in the camera's axes and along the ray."""
+    from benchmarks.synth_mono3d import HIPS, MIN_JOINTS, statistics
+    from mvmocap.calibrate.init_frame_cameras import ray_rotations
+
+    rig = reference.subset(tuple(detections.camera_names)).to(torch.float64)
+    kp = torch.as_tensor(detections.keypoints[:, :, :NUM_JOINTS], dtype=torch.float64).permute(1, 0, 2, 3)
+    tri = rig.triangulate_robust(kp[..., :2], kp[..., 2], threshold_px=25.0)
+    X = torch.nan_to_num(tri.points[:, :NUM_JOINTS])
+    X_ok = (tri.confidence[:, :NUM_JOINTS] > 0) & torch.isfinite(tri.points[:, :NUM_JOINTS]).all(-1)
+    cam = torch.einsum("cij,fnj->fcni", rig.R, X) + rig.t[None, :, None]
+    hip = cam[:, :, HIPS].mean(-2)  # (F, C, 3) the hip centre in each camera
+    mono = torch.as_tensor(detections.mono3d[:, :, :NUM_JOINTS, :3], dtype=torch.float64).permute(1, 0, 2, 3)
+    mono = mono - mono[:, :, HIPS].mean(-2, keepdim=True)
+    conf = kp[..., 2]
+    known = X_ok[:, None] & (conf > 0.05) & X_ok[:, None, HIPS].all(-1, keepdim=True)
+    use = known.sum(-1) >= MIN_JOINTS
+    focal = torch.stack([rig.K[:, 0, 0], rig.K[:, 1, 1]], -1).numpy()
+    rays = torch.from_numpy(ray_rotations((hip[..., :2] / hip[..., 2:]).numpy() * focal, focal))
+    print(f"\n== BlazePose world landmarks against the Qualisys triangulation, {int(use.sum())} (frame, view) pairs ==")
+    off_axis = torch.rad2deg(torch.acos(torch.nn.functional.normalize(hip, dim=-1)[..., 2]))[use]
+    print(f"the ray to the hip centre is {off_axis.median():.1f} deg (median), {off_axis.max():.1f} deg (max) off the optical axis")
+    for name, m in (("as given (camera axes)", mono), ("turned by the ray", torch.einsum("fcij,fcnj->fcni", rays, mono)),
+                    ("turned by the inverse ray", torch.einsum("fcji,fcnj->fcni", rays, mono))):
+        st = statistics(cam[use] - hip[use][:, None], m[use], known[use], conf[use])
+        print(f"{name:<26} rotation error median {st['angle_median']:5.2f} deg, rms {st['angle_rms']:5.2f} deg")
 
 
 def main() -> None:
@@ -139,6 +177,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/bench_demo/work"), help="detection work folder (cache)")
     parser.add_argument("--checkpoint", default=None, help="a metapose checkpoint for S1+S2 and --init metapose")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=3, help="calibrations per start, for the median time")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if not DEMO.is_dir():
@@ -157,7 +196,8 @@ def main() -> None:
     else:
         print("no --checkpoint: S1 only (S1+S2 and --init metapose need a trained optimizer)")
     per_frame_table(detections, reference, optimizer)
-    calibration_table(detections, reference, args.checkpoint)
+    calibration_table(detections, reference, args.checkpoint, args.repeats)
+    ray_alignment(detections, reference)
 
 
 if __name__ == "__main__":
