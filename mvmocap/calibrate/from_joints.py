@@ -5,9 +5,12 @@ Pipeline (``calibrate_from_joints``):
 1. Prepare the observations (undistort with known intrinsics, or centre them
    and guess focal lengths).
 2. Initialise by MetaPose stage 1 (Procrustes of per-view monocular 3D) and by
-   essential matrices chained through the view graph; with unknown focal
-   lengths, for each of a few focal guesses. Keep the initialisation with the
-   lowest robust reprojection cost.
+   essential matrices chained through the view graph; or, when a per-frame
+   camera estimator is handed down (``frame_cameras``: MetaPose's, from
+   ``--init metapose``), only the rig averaged from its cameras
+   (:mod:`mvmocap.calibrate.init_frame_cameras`); with unknown focal lengths,
+   for each of a few focal guesses. Keep the initialisation with the lowest
+   robust reprojection cost.
 3. Make the views agree on left and right, then one global robust bundle
    adjustment (cameras, focal lengths if unknown, all joints of all frames,
    bone lengths constant and symmetric); reject outliers, re-check swaps,

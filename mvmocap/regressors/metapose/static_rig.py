@@ -58,11 +58,15 @@ def observation_frame_cameras(obs: Observations, solver: str = "s1", optimizer=N
         raise InputError("the metapose start needs monocular 3D joints (BlazePose world landmarks): detect with "
                          "the blazepose detector, or use --init auto")
     tick = time.perf_counter()
-    move = lambda a: torch.from_numpy(np.ascontiguousarray(np.swapaxes(a[:, :, :NUM_JOINTS], 0, 1)))  # noqa: E731  (C, F, ...) -> (F, C, ...)
-    R, scale, shift, valid = weak_cameras(move(obs.uv), move(obs.weight), move(obs.mono3d), move(obs.mono_weight),
-                                          solver, optimizer)
+    R, scale, shift, valid = weak_cameras(_frame_sets(obs.uv), _frame_sets(obs.weight), _frame_sets(obs.mono3d),
+                                          _frame_sets(obs.mono_weight), solver, optimizer)
     return FrameCameras(label, R.double().numpy(), scale.double().numpy(), shift.double().numpy(), valid.numpy(),
                         time.perf_counter() - tick, ray_aligned=MONO3D_RAY_ALIGNED)
+
+
+def _frame_sets(values: np.ndarray) -> Tensor:
+    """The observations' ``(C, F, 23, ...)`` -> MetaPose's ``(F, C, 17, ...)``."""
+    return torch.from_numpy(np.ascontiguousarray(np.swapaxes(values[:, :, :NUM_JOINTS], 0, 1)))
 
 
 def weak_cameras(keypoints: Tensor, confidence: Tensor, mono3d: Tensor, mono_weight: Tensor, solver: str = "s1",
