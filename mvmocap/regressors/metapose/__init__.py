@@ -15,6 +15,7 @@ Status: no checkpoint ships yet; ``--method metapose`` checks its inputs and the
 """
 
 from mvmocap.regressors.metapose.inference import regress
+from mvmocap.regressors.metapose.static_rig import CALIBRATION_STARTS
 from mvmocap.regressors.metapose.training import MetaPoseMethod
 from mvmocap.regressors.spec import RegressorSpec
 
