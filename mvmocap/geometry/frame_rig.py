@@ -114,6 +114,12 @@ class FrameRig:
         self._check_frames(points, 3)
         return project_points_jacobian(points.unsqueeze(-3), self.K, self.dist, self.R, self.t)
 
+    def depths(self, points_world: Tensor) -> Tensor:
+        """Camera-frame depth (z) of world points ``(F, J, 3)`` in every camera of their frame -> ``(F, C, J)`` m."""
+        points = torch.as_tensor(points_world, dtype=self.K.dtype, device=self.K.device)
+        self._check_frames(points, 3)
+        return (points.unsqueeze(-3) @ self.R[..., 2:, :].transpose(-1, -2)).squeeze(-1) + self.t[..., 2:]
+
     def triangulate_robust(self, points_2d: Tensor, confidence: Tensor | None = None, *, threshold_px: float = 20.0,
                            min_views: int = 2) -> TriangulationResult:
         """Robust triangulation (:func:`mvmocap.geometry.triangulation.triangulate_robust`) of
@@ -148,6 +154,60 @@ class FrameRig:
                              f"got {tuple(points.shape)}")
 
 
+def nominal_rig(names: tuple[str, ...] | list[str], sizes: Tensor) -> CameraRig:
+    """What is known of cameras without a calibration, their names and image ``sizes (C, 2)`` px, as
+    a :class:`CameraRig`: pinholes at the origin looking along +Z (focal length = the longer image
+    side, principal point at the centre, no distortion). A placeholder for methods that estimate the
+    cameras themselves."""
+    sizes = torch.as_tensor(sizes, dtype=torch.float64)
+    C = len(names)
+    K = torch.zeros(C, 3, 3, dtype=torch.float64)
+    K[:, 0, 0] = K[:, 1, 1] = sizes.amax(-1)
+    K[:, :2, 2], K[:, 2, 2] = sizes / 2, 1.0
+    return CameraRig(tuple(names), K, torch.zeros(C, 5, dtype=torch.float64),
+                     torch.eye(3, dtype=torch.float64).expand(C, 3, 3).clone(), torch.zeros(C, 3, dtype=torch.float64),
+                     sizes.clone())
+
+
+def chordal_mean(R: Tensor, weight: Tensor) -> Tensor:
+    """Weighted chordal mean ``(..., 3, 3)`` of rotations ``R (..., N, 3, 3)``, ``weight (..., N)`` >= 0:
+    the rotation nearest (Frobenius) to the weighted sum, by SVD; the identity where all weights are 0."""
+    summed = torch.einsum("...n,...nij->...ij", weight.to(R.dtype), R)
+    eye = torch.eye(3, dtype=R.dtype, device=R.device)
+    summed = torch.where((weight.sum(-1) > 0)[..., None, None], summed, eye.expand_as(summed))
+    U, _, Vh = torch.linalg.svd(summed)
+    d = torch.linalg.det(U @ Vh)
+    D = torch.diag_embed(torch.stack([torch.ones_like(d), torch.ones_like(d), d], -1))
+    return U @ D @ Vh
+
+
+def _window_sums(x: Tensor, half: int) -> Tensor:
+    """``x (F, ...)`` summed over the frames ``[f - half, f + half]`` (clipped to the sequence) of each frame ``f``."""
+    F = x.shape[0]
+    cumulative = torch.cat([torch.zeros_like(x[:1]), x.cumsum(0)])
+    frames = torch.arange(F, device=x.device)
+    return cumulative[(frames + half + 1).clamp(max=F)] - cumulative[(frames - half).clamp(min=0)]
+
+
+def smoothed_rig(rig: FrameRig, window: int, valid: Tensor | None = None) -> FrameRig:
+    """Each camera's pose averaged over the ``window`` frames (odd; clipped at the ends) around each
+    frame: the chordal mean of the rotations, the mean of the centres, over the frames where
+    ``valid (F, C)`` (all when None; a frame with no valid neighbour keeps its pose). Intrinsics kept."""
+    if window <= 1:
+        return rig
+    F, C = rig.num_frames, len(rig)
+    w = (torch.ones(F, C) if valid is None else valid.to(torch.float64)).to(rig.R.dtype)
+    half = window // 2
+    R_sum = _window_sums(w[..., None, None] * rig.R, half)
+    count = _window_sums(w, half)
+    R = chordal_mean(R_sum[..., None, :, :], torch.ones_like(count)[..., None])
+    R = torch.where((count > 0)[..., None, None], R, rig.R)
+    centres = _window_sums(w[..., None] * rig.centers(), half) / count.clamp(min=1e-12)[..., None]
+    centres = torch.where((count > 0)[..., None], centres, rig.centers())
+    t = -(R @ centres[..., None]).squeeze(-1)
+    return FrameRig(rig.names, rig.K, rig.dist, R, t, rig.sizes)
+
+
 @dataclass(frozen=True)
 class CameraMotion:
     """How far each camera moved (:func:`camera_motion`).
@@ -156,7 +216,7 @@ class CameraMotion:
         rotation_deg: ``(C,)`` largest angle between a camera's smoothed orientation and its first one.
         position_m: ``(C,)`` largest distance between its smoothed centre and its first one.
         moved: ``(C,)`` bool, either above its threshold.
-        rotation_threshold_deg, position_threshold_m ``(C,)``: the thresholds used.
+        rotation_threshold_deg: the rotation threshold; position_threshold_m ``(C,)`` the position thresholds.
     """
 
     rotation_deg: Tensor
@@ -170,43 +230,33 @@ def camera_motion(rig: FrameRig, fps: float, valid: Tensor | None = None,
                   rotation_threshold_deg: float = MOVED_ROTATION_DEG) -> CameraMotion:
     """Which cameras moved over the frames of ``rig`` (frames with ``valid (F, C)`` False are skipped).
 
-    Per-frame estimates are noisy, so each camera's rotation and centre are first averaged over a
-    window of :data:`MOTION_WINDOW_S` seconds (rotations: the chordal mean, the SVD projection of
-    the summed matrices); a camera moved when a window's orientation is more than
-    ``rotation_threshold_deg`` from the first window's, or its centre more than
-    ``max(MOVED_POSITION_MIN_M, MOVED_POSITION_FRACTION x its mean distance to the others' centroid)``
-    from the first window's. Everything is relative to the rig's world: when that world is
-    attached to a camera (MetaPose: camera 0), that camera's own motion shows as everyone else's.
+    Per-frame estimates are noisy, so each camera's pose is first averaged over
+    :data:`MOTION_WINDOW_S` seconds around each frame (:func:`smoothed_rig`); a camera moved when a
+    frame's smoothed orientation is more than ``rotation_threshold_deg`` from the first valid
+    frame's, or its centre more than ``max(MOVED_POSITION_MIN_M, MOVED_POSITION_FRACTION x`` its
+    mean distance to the cameras' centroid``)``. Everything is relative to the rig's world: when
+    that world is attached to a camera (MetaPose: the reference camera), that camera's own motion
+    shows as everyone else's.
     """
     F, C = rig.num_frames, len(rig)
-    R, centres = rig.R.to(torch.float64), rig.centers().to(torch.float64)
     ok = torch.ones(F, C, dtype=torch.bool) if valid is None else valid.to(torch.bool).cpu()
-    window = max(1, min(F, round(MOTION_WINDOW_S * fps)))
-    starts = range(0, max(F - window, 0) + 1, max(1, window // 2))
-    mean_R, mean_c, window_ok = [], [], []
-    for s in starts:
-        w = ok[s:s + window].to(torch.float64)  # (W, C)
-        count = w.sum(0)
-        summed = torch.einsum("wc,wcij->cij", w, R[s:s + window])
-        U, _, Vh = torch.linalg.svd(summed)
-        D = torch.diag_embed(torch.stack([torch.ones(C), torch.ones(C), torch.linalg.det(U @ Vh)], -1).to(R))
-        mean_R.append(U @ D @ Vh)
-        mean_c.append(torch.einsum("wc,wci->ci", w, centres[s:s + window]) / count.clamp(min=1)[:, None])
-        window_ok.append(count >= max(1, window // 2))
-    mean_R, mean_c, window_ok = torch.stack(mean_R), torch.stack(mean_c), torch.stack(window_ok)  # (N, C, ...)
-    first = window_ok.to(torch.int64).argmax(0)  # (C,) the first window with enough frames
+    window = 2 * (max(1, round(MOTION_WINDOW_S * fps)) // 2) + 1
+    smooth = smoothed_rig(rig.to(torch.float64, "cpu"), window, ok)
+    first = ok.to(torch.int64).argmax(0)  # (C,) each camera's first valid frame
     cam = torch.arange(C)
-    rel = mean_R[first, cam].unsqueeze(0).transpose(-1, -2) @ mean_R
+    rel = smooth.R[first, cam].unsqueeze(0).transpose(-1, -2) @ smooth.R
     cos = ((rel.diagonal(dim1=-2, dim2=-1).sum(-1) - 1) / 2).clamp(-1, 1)
-    angle = torch.rad2deg(torch.arccos(cos)).where(window_ok, torch.zeros(()).to(R))
-    shift = (mean_c - mean_c[first, cam].unsqueeze(0)).norm(dim=-1).where(window_ok, torch.zeros(()).to(R))
+    zero = torch.zeros((), dtype=torch.float64)
+    angle = torch.rad2deg(torch.arccos(cos)).where(ok, zero)
+    centres = smooth.centers()
+    shift = (centres - centres[first, cam].unsqueeze(0)).norm(dim=-1).where(ok, zero)
     spread = (centres - centres.mean(1, keepdim=True)).norm(dim=-1)  # (F, C)
     spread = (spread * ok).sum(0) / ok.sum(0).clamp(min=1)
     position_threshold = (MOVED_POSITION_FRACTION * spread).clamp(min=MOVED_POSITION_MIN_M)
     rotation, position = angle.amax(0), shift.amax(0)
-    moved = (rotation > rotation_threshold_deg) | (position > position_threshold)
+    moved = ((rotation > rotation_threshold_deg) | (position > position_threshold)) & ok.any(0)
     return CameraMotion(rotation.to(torch.float32), position.to(torch.float32), moved, float(rotation_threshold_deg),
                         position_threshold.to(torch.float32))
 
 
-__all__ = ["CameraMotion", "FrameRig", "camera_motion"]
+__all__ = ["CameraMotion", "FrameRig", "camera_motion", "chordal_mean", "nominal_rig", "smoothed_rig"]
