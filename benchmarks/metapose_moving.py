@@ -103,6 +103,7 @@ def run(args) -> dict:
     from mvmocap.geometry.frame_rig import FrameRig, camera_motion, nominal_rig
     from mvmocap.methods import resolve_method
     from mvmocap.reconstruct.config import ReconstructConfig
+    from mvmocap.reconstruct.per_frame import ESTIMATED_MOVED_POSITION_FRACTION, ESTIMATED_MOVED_ROTATION_DEG
     from mvmocap.reconstruct.pipeline import keypoints_tensor
     from mvmocap.regressors.metapose.body import estimate_scene
     from mvmocap.regressors.metapose.inference import load_optimizer
@@ -154,11 +155,15 @@ def run(args) -> dict:
             coverage[row].append(c)
         reference = detections.camera_names.index(scene.summary["reference_camera"])
         rotation_errors.append(_relative_rotation_error(scene.rig, moving.rig, reference))
-        motion_est = camera_motion(scene.rig, args.fps)
-        flags.append({"true_moved": [bool(x) for x in camera_motion(moving.rig, args.fps).moved],
+        motion_est = camera_motion(scene.rig, args.fps, scene.view_valid, ESTIMATED_MOVED_ROTATION_DEG,
+                                   ESTIMATED_MOVED_POSITION_FRACTION)  # the report's flag
+        flags.append({"true_moved": [bool(x) for x in camera_motion(moving.rig.relative_to(reference), args.fps).moved],
                       "flagged": [bool(x) for x in motion_est.moved],
                       "rotation_deg": [round(float(x), 1) for x in motion_est.rotation_deg],
-                      "reference": scene.summary["reference_camera"]})
+                      "position_m": [round(float(x), 2) for x in motion_est.position_m],
+                      "position_fraction": [round(float(x / t * ESTIMATED_MOVED_POSITION_FRACTION), 2) for x, t in
+                                            zip(motion_est.position_m, motion_est.position_threshold_m)],
+                      "reference": scene.summary["reference_camera"], "reference_index": reference})
         print(f"clip {clip}: " + ", ".join(f"{row} {float(errors[row][-1].mean()):.1f}" for row in ROWS)
               + f" mm; cameras {rotation_errors[-1]:.1f}° rel. rotation error", flush=True)
     return _summary(args, errors, coverage, seconds, rotation_errors, flags, checkpoint)
@@ -186,7 +191,20 @@ def _summary(args, errors, coverage, seconds, rotation_errors, flags, checkpoint
     return {"settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
             "checkpoint": checkpoint, "rows": rows,
             "metapose_relative_rotation_error_deg": float(sum(rotation_errors) / max(len(rotation_errors), 1)),
-            "moved_flags": flags}
+            "moved_flags": flags, "flag_confusion": _confusion(flags)}
+
+
+def _confusion(flags) -> dict:
+    """Counts of (true moved, flagged) over the non-reference cameras of every clip."""
+    counts = {"moved_flagged": 0, "moved_missed": 0, "static_flagged": 0, "static_clear": 0}
+    for f in flags:
+        for c, (truth, flagged) in enumerate(zip(f["true_moved"], f["flagged"])):
+            if c == f["reference_index"]:
+                continue
+            key = ("moved_" if truth else "static_") + (("flagged" if flagged else "missed") if truth else
+                                                         ("flagged" if flagged else "clear"))
+            counts[key] += 1
+    return counts
 
 
 def _print(summary: dict) -> None:
@@ -199,11 +217,13 @@ def _print(summary: dict) -> None:
         print(f"{row:<30} {r['pa_mpjpe_mm']:>11.1f} {r['median_mm']:>7.1f} {r['coverage']:>8.2f} {r['seconds']:>7.1f}")
     true_fit = summary["rows"]["fit, true per-frame cameras"]["pa_mpjpe_mm"]
     ours = summary["rows"]["metapose+fit"]["pa_mpjpe_mm"]
+    print(f"moved-camera flags (relative to the reference camera, true motion vs MetaPose's): "
+          f"{summary['flag_confusion']}")
     print(f"metapose+fit / fit with the true cameras: {ours / true_fit:.2f} (target <= 1.5); MetaPose's cameras: "
           f"{summary['metapose_relative_rotation_error_deg']:.1f}° mean relative rotation error")
     for i, f in enumerate(summary["moved_flags"]):
         print(f"clip {i}: moved (truth) {f['true_moved']}, flagged {f['flagged']} (relative to {f['reference']}; "
-              f"rotation {f['rotation_deg']}°)")
+              f"rotation {f['rotation_deg']}°, position {f['position_m']} m = {f['position_fraction']} x distance)")
 
 
 def main(argv=None) -> None:

@@ -147,6 +147,14 @@ class FrameRig:
         t_new = s * self.t - (R_new @ u.unsqueeze(-1)).squeeze(-1)
         return FrameRig(self.names, self.K, self.dist, R_new, t_new, self.sizes)
 
+    def relative_to(self, reference: int) -> "FrameRig":
+        """The cameras in camera ``reference``'s frame of each frame (its own pose: I, 0): what an
+        estimate that takes that camera as the world can be compared with."""
+        R_ref, t_ref = self.R[:, reference:reference + 1], self.t[:, reference:reference + 1]  # (F, 1, ...)
+        R = self.R @ R_ref.transpose(-1, -2)
+        t = self.t - (R @ t_ref.unsqueeze(-1)).squeeze(-1)
+        return FrameRig(self.names, self.K, self.dist, R, t, self.sizes)
+
     def _check_frames(self, points: Tensor, dims: int) -> None:
         if points.dim() != dims or points.shape[0] != self.num_frames or (dims == 4 and points.shape[1] != len(self)):
             what = "(F, J, 3)" if dims == 3 else f"(F, {len(self)}, J, 2)"
@@ -227,14 +235,16 @@ class CameraMotion:
 
 
 def camera_motion(rig: FrameRig, fps: float, valid: Tensor | None = None,
-                  rotation_threshold_deg: float = MOVED_ROTATION_DEG) -> CameraMotion:
+                  rotation_threshold_deg: float = MOVED_ROTATION_DEG,
+                  position_fraction: float = MOVED_POSITION_FRACTION) -> CameraMotion:
     """Which cameras moved over the frames of ``rig`` (frames with ``valid (F, C)`` False are skipped).
 
     Per-frame estimates are noisy, so each camera's pose is first averaged over
     :data:`MOTION_WINDOW_S` seconds around each frame (:func:`smoothed_rig`); a camera moved when a
     frame's smoothed orientation is more than ``rotation_threshold_deg`` from the first valid
-    frame's, or its centre more than ``max(MOVED_POSITION_MIN_M, MOVED_POSITION_FRACTION x`` its
-    mean distance to the cameras' centroid``)``. Everything is relative to the rig's world: when
+    frame's, or its centre more than ``max(MOVED_POSITION_MIN_M, position_fraction x`` its
+    mean distance to the cameras' centroid``)``. The default thresholds suit exact cameras; noisy
+    estimates need larger ones (``mvmocap.reconstruct.per_frame``). Everything is relative to the rig's world: when
     that world is attached to a camera (MetaPose: the reference camera), that camera's own motion
     shows as everyone else's.
     """
@@ -252,7 +262,7 @@ def camera_motion(rig: FrameRig, fps: float, valid: Tensor | None = None,
     shift = (centres - centres[first, cam].unsqueeze(0)).norm(dim=-1).where(ok, zero)
     spread = (centres - centres.mean(1, keepdim=True)).norm(dim=-1)  # (F, C)
     spread = (spread * ok).sum(0) / ok.sum(0).clamp(min=1)
-    position_threshold = (MOVED_POSITION_FRACTION * spread).clamp(min=MOVED_POSITION_MIN_M)
+    position_threshold = (position_fraction * spread).clamp(min=MOVED_POSITION_MIN_M)
     rotation, position = angle.amax(0), shift.amax(0)
     moved = ((rotation > rotation_threshold_deg) | (position > position_threshold)) & ok.any(0)
     return CameraMotion(rotation.to(torch.float32), position.to(torch.float32), moved, float(rotation_threshold_deg),

@@ -37,7 +37,8 @@ class RegressorSpec:
             ``f(MethodInputs) -> scene`` run by ``reconstruct`` without a calibration, as its camera
             stage: ``scene.rig`` the cameras (a :class:`~mvmocap.geometry.frame_rig.FrameRig`: they
             may change per frame), ``scene.joints3d (F, 23, 3)`` metres and ``scene.confidence (F, 23)``
-            the method's joints in their world, ``scene.summary`` a dict for the report. The inputs'
+            the method's joints in their world, ``scene.view_valid (F, C)`` the cameras estimated per
+            frame, ``scene.summary`` a dict for the report. The inputs''
             ``rig`` is then a placeholder (names and image sizes) and ``extras["subject_height_m"]``
             the subject's height.
     """

@@ -54,12 +54,15 @@ class MetaPoseScene:
         rig: per-frame cameras (:class:`FrameRig`, world +Z up, metres, floor z = 0).
         joints3d: ``(F, 23, 3)`` metres, world, COCO-23 (the feet 17-22 are not estimated: confidence 0).
         confidence: ``(F, 23)``; 0 where a joint, or the whole frame, was not estimated.
+        view_valid: ``(F, C)`` bool, the cameras estimated in each frame (the others are held from
+            their nearest estimated frame).
         summary: what the report says about it (solver, reference camera, scale, where "up" came from, ...).
     """
 
     rig: FrameRig
     joints3d: Tensor
     confidence: Tensor
+    view_valid: Tensor
     summary: dict = field(default_factory=dict)
 
 
@@ -127,7 +130,8 @@ def estimate_scene(method_inputs, solver: str = "s2", optimizer=None, smooth_s: 
     summary = {"solver": solver, "reference_camera": names[reference], "subject_height_m": height,
                "scale": world.scale, "up_from": world.up_from, "focal_px": dict(zip(names, _in_order(focal, order))),
                "frames_estimated": int(frame_ok.sum()), "frames": int(F), "smoothing_frames": int(window)}
-    return MetaPoseScene(rig.subset(names), joints3d, confidence, summary)
+    back = [order.index(c) for c in range(len(order))]
+    return MetaPoseScene(rig.subset(names), joints3d, confidence, view_ok[:, back], summary)
 
 
 def _fps(method_inputs) -> float:

@@ -1,0 +1,134 @@
+"""``reconstruct`` without a calibration, with a method that estimates the cameras per frame (``--method metapose``).
+
+The method's ``cameras`` (:class:`mvmocap.regressors.spec.RegressorSpec`) is the camera stage: per-frame
+cameras (a :class:`~mvmocap.geometry.frame_rig.FrameRig`) and the method's 3D joints in their metric,
++Z-up world (scale from ``--height``, floor and +Z up as ``--calibrate-from-joints`` sets them). The
+pipeline then goes on as with any rig, with three differences:
+
+* no multi-view left/right repair (it needs static cameras; MetaPose repairs mirrored views itself);
+* the "triangulated" joints are the method's own joints (:func:`joints_as_triangulation`), which the
+  fit of ``<method>+fit`` uses as its 3D evidence and ``<method>`` turns into the body;
+* the outputs add ``cameras_per_frame.npz`` (:mod:`mvmocap.io.cameras_per_frame`) and the report's
+  ``summary.cameras_per_frame`` (the estimate's settings and which cameras moved:
+  :func:`mvmocap.geometry.frame_rig.camera_motion`); ``cameras.yaml`` holds each camera's mean pose
+  over the sequence (what static-camera readers can use).
+
+Refused before any work: a calibration or ``--calibrate-from-joints`` with such a method, several
+people, ``--sync auto``, overlays (``--render`` draws with static cameras), keypoints without videos.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from mvmocap.errors import InputError
+from mvmocap.geometry.camera import CameraRig
+from mvmocap.geometry.frame_rig import FrameRig, camera_motion, chordal_mean, nominal_rig
+from mvmocap.geometry.triangulation import TriangulationResult
+
+
+# Moved-camera flag for ESTIMATED per-frame cameras (mvmocap.geometry.frame_rig.camera_motion): a camera
+# whose 0.5 s-smoothed pose leaves its first one by more than 20 degrees or by half its distance to the
+# cameras' centroid. Independent per-frame estimates drift with the pose even when nothing moves:
+# MetaPose S1 on 4 static synthetic clips (benchmarks/metapose_moving.py --solver s1 --clips 4 --yaw 0
+# --slide 0) drifted 7.8-12.7 degrees and 0.12-0.36 x that distance (0 of 12 cameras flagged), S1+S2 with
+# a 40-step smoke checkpoint on the static pose2sim_demo rig 11-17 degrees and about 0.3 x. On the
+# hand-held clips (--clips 4, every camera yawing up to 25 degrees) 5 of the 12 cameras that moved
+# relative to the reference camera were flagged: the flag catches large turns (> ~20 degrees relative
+# to the reference camera), not slow small ones.
+ESTIMATED_MOVED_ROTATION_DEG = 20.0
+ESTIMATED_MOVED_POSITION_FRACTION = 0.5
+
+
+def estimates_cameras(method: str) -> bool:
+    """Whether ``--method`` estimates the cameras itself, per frame (its regressor declares ``cameras``)."""
+    from mvmocap.methods import method_spec
+
+    spec = method_spec(method)
+    return spec is not None and spec.cameras is not None
+
+
+def check_run(videos_dir, calibration, calibrate_from_joints: bool, cfg) -> None:
+    """The refusals of the module docstring, before anything is read or written."""
+    method = cfg.method
+    if calibration is not None or calibrate_from_joints:
+        raise InputError(f"--method {method} estimates the cameras per frame: give neither --calibration nor "
+                         "--calibrate-from-joints")
+    if videos_dir is None:
+        raise InputError(f"--method {method} needs videos (its monocular 3D comes from the blazepose detector)")
+    if cfg.detect.max_people > 1:
+        raise InputError(f"--method {method} reconstructs one person: use --max-people 1")
+    if cfg.detect.sync == "auto":
+        raise InputError(f"--method {method} needs synchronised videos (--sync auto estimates static cameras)")
+    if cfg.export.render:
+        raise InputError(f"--render draws with static cameras; --method {method} estimates them per frame")
+
+
+@dataclass(frozen=True)
+class PerFrameCameras:
+    """The camera stage's output: ``rig`` (per frame), ``scene`` (the method's: joints, summary), and
+    ``valid (F, C)`` the cameras estimated in each frame."""
+
+    rig: FrameRig
+    scene: object
+    valid: torch.Tensor
+
+    def mean_rig(self) -> CameraRig:
+        """Each camera's mean pose over its estimated frames (chordal mean of the rotations, mean centre)."""
+        w = self.valid.to(torch.float64)
+        R = chordal_mean(self.rig.R.transpose(0, 1).to(torch.float64), w.T)
+        centres = (self.rig.centers().to(torch.float64) * w[..., None]).sum(0) / w.sum(0).clamp(min=1)[:, None]
+        t = -(R @ centres[..., None]).squeeze(-1)
+        return CameraRig(self.rig.names, self.rig.K[0].to(torch.float64), self.rig.dist[0].to(torch.float64), R, t,
+                         self.rig.sizes.to(torch.float64))
+
+
+def estimate_cameras(detections, body_model, cfg, keypoints: torch.Tensor) -> PerFrameCameras:
+    """Run the method's camera stage on the detections (``keypoints (F, C, 23, 3)`` as every method reads them)."""
+    from mvmocap.fit.inputs import MethodInputs
+    from mvmocap.methods import method_spec
+
+    placeholder = nominal_rig(detections.camera_names, torch.as_tensor(detections.image_sizes))
+    inputs = MethodInputs(keypoints_2d=keypoints, rig=placeholder, body_model=body_model, config=cfg.fit_config(),
+                          extras={"detections": detections, "subject_height_m": cfg.subject_height_m}, progress=False)
+    scene = method_spec(cfg.method).cameras(inputs)
+    rig = scene.rig.subset(detections.camera_names)
+    order = [scene.rig.names.index(n) for n in detections.camera_names]
+    valid = getattr(scene, "view_valid", None)
+    valid = torch.ones(rig.num_frames, len(rig), dtype=torch.bool) if valid is None else torch.as_tensor(valid)[:, order]
+    return PerFrameCameras(rig, scene, valid.bool())
+
+
+def joints_as_triangulation(cameras: PerFrameCameras, keypoints: torch.Tensor) -> TriangulationResult:
+    """The method's joints in the place of the pipeline's triangulation: points ``(F, 23, 3)``, their
+    confidence, and their reprojection errors ``(F, C, 23)`` px under the per-frame cameras."""
+    points = torch.as_tensor(cameras.scene.joints3d, dtype=torch.float64)
+    confidence = torch.as_tensor(cameras.scene.confidence, dtype=torch.float64)
+    kp = torch.as_tensor(keypoints, dtype=torch.float64)
+    errors = cameras.rig.to(torch.float64).reprojection_errors(points, kp[..., :2])
+    used = (kp[..., 2] > 0) & (confidence > 0)[:, None]
+    return TriangulationResult(points=points, confidence=confidence, errors=errors, used=used)
+
+
+def write_outputs(out: Path, cameras: PerFrameCameras, detections) -> dict:
+    """Write ``cameras_per_frame.npz``; return the report's ``cameras_per_frame`` section."""
+    from mvmocap.io.cameras_per_frame import FILE_NAME, save_cameras_per_frame
+
+    save_cameras_per_frame(out / FILE_NAME, cameras.rig, detections.frame_ids, cameras.valid.numpy())
+    fps = float(np.median(detections.fps)) if len(detections.fps) else 30.0
+    motion = camera_motion(cameras.rig, fps, cameras.valid, ESTIMATED_MOVED_ROTATION_DEG,
+                           ESTIMATED_MOVED_POSITION_FRACTION)
+    summary = dict(getattr(cameras.scene, "summary", {}) or {})
+    return {
+        **summary,
+        "file": FILE_NAME,
+        "moved_cameras": [n for n, m in zip(cameras.rig.names, motion.moved.tolist()) if m],
+        "moved_threshold": {"rotation_deg": motion.rotation_threshold_deg,
+                            "position_m": dict(zip(cameras.rig.names, (round(float(x), 3) for x in motion.position_threshold_m)))},
+        "motion": {n: {"rotation_deg": round(float(r), 2), "position_m": round(float(p), 3), "moved": bool(m)}
+                   for n, r, p, m in zip(cameras.rig.names, motion.rotation_deg, motion.position_m, motion.moved)},
+    }
