@@ -53,12 +53,12 @@ class FrameRig:
         C = len(self.names)
         if len(set(self.names)) != C:
             raise InputError(f"duplicate camera names: {', '.join(self.names)}")
-        F = self.R.shape[0] if self.R.dim() == 4 else -1
+        F = self.K.shape[0] if self.K.dim() == 4 else 0
         for attr, shape in (("K", (F, C, 3, 3)), ("dist", (F, C, 5)), ("R", (F, C, 3, 3)), ("t", (F, C, 3)),
                             ("sizes", (C, 2))):
             if tuple(getattr(self, attr).shape) != shape or F < 1:
-                raise InputError(f"FrameRig.{attr} must have shape {shape} (F >= 1 frames, {C} cameras), "
-                                 f"got {tuple(getattr(self, attr).shape)}")
+                raise InputError(f"FrameRig.{attr} must have shape {('F',) + shape[1:] if attr == 'K' else shape} "
+                                 f"(F >= 1 frames, {C} cameras), got {tuple(getattr(self, attr).shape)}")
 
     # -- construction and conversion ------------------------------------------------
     @classmethod

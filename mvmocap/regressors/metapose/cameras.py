@@ -17,7 +17,8 @@ Shapes: ``F`` frame-sets, ``C`` views, ``J = 17`` COCO joints.
    :func:`mvmocap.calibrate.gauge.fit_gauge` (the same code as ``--calibrate-from-joints``) gives
    metres from the subject's height, +Z up and the floor at z = 0 (origin under the mean pelvis,
    +X along the reference camera's view laid flat), computed over all frames with the per-camera
-   mean pose standing for the rig.
+   mean pose standing for the rig. Without foot points the gauge's floor runs through the lowest
+   ankles; the world is lifted by the ankles' height (:data:`ANKLE_HEIGHT_FRACTION` x the height).
 
    When the reference camera itself moves, the world moves with it: the body's path and the other
    cameras' motions are then relative to it, and a tilt of the reference camera tilts the floor
@@ -37,6 +38,9 @@ from torch import Tensor
 from mvmocap.geometry.frame_rig import FrameRig, chordal_mean
 from mvmocap.geometry.weak_projection import weak_camera_from_vector
 
+# MetaPose has no foot points, so the gauge's floor passes through the lowest ankles; the ankle
+# keypoint stands this fraction of the height above the floor (the open_neutral body's mean shape: 0.056).
+ANKLE_HEIGHT_FRACTION = 0.056
 FOCAL_FRACTION = 1.0  # focal length = this x the longer image side (a ~53 degree horizontal field of view in landscape)
 MIN_DEPTH_M = 0.1
 
@@ -134,8 +138,9 @@ def world_from_reference(frames: ReferenceFrames, joint_valid: Tensor, view_ok: 
     valid[:, :J] = joint_valid.numpy()
     gauge = fit_gauge(cams, points, valid, height_m)
     Q = torch.from_numpy(gauge.Q)
-    u = torch.from_numpy(gauge.u)
-    joints = torch.from_numpy(gauge.apply_points(points[:, :J]))
+    lift = np.array([0.0, 0.0, ANKLE_HEIGHT_FRACTION * height_m])  # the gauge's floor went through the ankles
+    u = torch.from_numpy(gauge.u + lift)
+    joints = torch.from_numpy(gauge.apply_points(points[:, :J]) + lift)
     K = torch.zeros(F, C, 3, 3, dtype=torch.float64)
     K[..., 0, 0] = K[..., 1, 1] = focal.to(torch.float64)
     K[..., :2, 2] = principal.to(torch.float64)
