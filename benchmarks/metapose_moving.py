@@ -1,7 +1,7 @@
 """Moving cameras (#21, acceptance 2): ``metapose+fit`` against ``fit`` with the true per-frame cameras
 and ``fit`` with the first frame's cameras, on the same synthetic hand-held sequences, in one process.
 
-Usage: python benchmarks/metapose_moving.py [--solver s1|s2] [--checkpoint FILE] [--clips 3] [--frames 90]
+Usage: python benchmarks/metapose_moving.py [--solver s1|s2] [--checkpoint FILE] [--clips 6] [--frames 90]
            [--fps 30] [--cameras 4] [--condition noisy] [--yaw 25] [--slide 0.6] [--seed 0] [--json OUT]
 
 Sequences: :func:`mvmocap.synth.moving.moving_capture`: a motion clip (``--frames`` at ``--fps``, the
@@ -49,7 +49,7 @@ def _parse(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--solver", choices=("s1", "s2"), default="s2")
     parser.add_argument("--checkpoint", default=None, help="slim MetaPose checkpoint (for --solver s2)")
-    parser.add_argument("--clips", type=int, default=3)
+    parser.add_argument("--clips", type=int, default=6)
     parser.add_argument("--frames", type=int, default=90)
     parser.add_argument("--fps", type=float, default=30.0)
     parser.add_argument("--cameras", type=int, default=4)
