@@ -34,12 +34,12 @@ from mvmocap.geometry.triangulation import TriangulationResult
 # Moved-camera flag for ESTIMATED per-frame cameras (mvmocap.geometry.frame_rig.camera_motion): a camera
 # whose 0.5 s-smoothed pose leaves its first one by more than 20 degrees or by half its distance to the
 # cameras' centroid. Independent per-frame estimates drift with the pose even when nothing moves:
-# MetaPose S1 on 4 static synthetic clips (benchmarks/metapose_moving.py --solver s1 --clips 4 --yaw 0
-# --slide 0) drifted 7.8-12.7 degrees and 0.12-0.36 x that distance (0 of 12 cameras flagged), S1+S2 with
-# a 40-step smoke checkpoint on the static pose2sim_demo rig 11-17 degrees and about 0.3 x. On the
-# hand-held clips (--clips 4, every camera yawing up to 25 degrees) 5 of the 12 cameras that moved
-# relative to the reference camera were flagged: the flag catches large turns (> ~20 degrees relative
-# to the reference camera), not slow small ones.
+# MetaPose S1 on 6 static synthetic clips (python benchmarks/metapose_moving.py --solver s1 --yaw 0
+# --slide 0) drifted 7.3-12.7 degrees and 0.10-0.36 x that distance (0 of 18 cameras flagged); S1+S2
+# with a 40-step smoke checkpoint on the static pose2sim_demo rig 11-17 degrees and about 0.3 x (none
+# flagged). On the 6 hand-held clips (--solver s1: every camera yawing up to 25 degrees) 8 of the 18
+# cameras that moved relative to the reference camera were flagged: the flag catches large turns
+# (> ~20 degrees relative to the reference camera), not slow small ones.
 ESTIMATED_MOVED_ROTATION_DEG = 20.0
 ESTIMATED_MOVED_POSITION_FRACTION = 0.5
 
