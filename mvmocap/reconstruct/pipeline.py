@@ -43,7 +43,7 @@ class ReconstructionResult:
 
     out: Path
     params: object  # mvmocap.body.params.BodyParams
-    rig: CameraRig
+    rig: CameraRig  # a FrameRig (mvmocap.geometry.frame_rig) when the method estimated the cameras per frame
     summary: dict
     timings: dict[str, float] = field(default_factory=dict)
 

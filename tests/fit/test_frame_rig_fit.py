@@ -50,3 +50,17 @@ def test_a_per_frame_rig_must_cover_the_frames(synthetic):
     short = FrameRig.static(synthetic.rig, synthetic.keypoints_2d.shape[0] - 1)
     with pytest.raises(InputError, match="per-frame cameras cover"):
         fit_sequence(synthetic.keypoints_2d, short, synthetic.model, config=FAST, progress=False)
+
+
+def test_method_inputs_slice_a_per_frame_rig(synthetic):
+    from mvmocap.fit.inputs import MethodInputs
+
+    F = synthetic.keypoints_2d.shape[0]
+    rig = FrameRig.static(synthetic.rig, F)
+    inputs = MethodInputs(synthetic.keypoints_2d, rig, synthetic.model)
+    part = inputs.frames(torch.tensor([2, 5, 7]))
+    assert part.rig.num_frames == 3 and part.keypoints_2d.shape[0] == 3
+    torch.testing.assert_close(part.rig.R, rig.R[[2, 5, 7]])
+    assert inputs.frames(torch.tensor([1])).rig is not rig
+    static = MethodInputs(synthetic.keypoints_2d, synthetic.rig, synthetic.model)
+    assert static.frames(torch.tensor([1, 2])).rig is synthetic.rig
