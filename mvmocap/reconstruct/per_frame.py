@@ -13,8 +13,9 @@ pipeline then goes on as with any rig, with three differences:
   :func:`mvmocap.geometry.frame_rig.camera_motion`); ``cameras.yaml`` holds each camera's mean pose
   over the sequence (what static-camera readers can use).
 
-Refused before any work: a calibration or ``--calibrate-from-joints`` with such a method, several
-people, ``--sync auto``, overlays (``--render`` draws with static cameras), keypoints without videos.
+Refused before any work: a calibration or ``--calibrate-from-joints`` with such a method, a detector
+without monocular 3D, several people, ``--sync auto``, overlays (``--render`` draws with static
+cameras), keypoints without videos.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from mvmocap.geometry.triangulation import TriangulationResult
 # flagged). On the 6 hand-held clips (--solver s1: every camera yawing up to 25 degrees) 8 of the 18
 # cameras that moved relative to the reference camera were flagged: the flag catches large turns
 # (> ~20 degrees relative to the reference camera), not slow small ones.
+MONOCULAR_3D_DETECTOR = "blazepose"  # the detector whose detections carry world landmarks (Detections.mono3d)
 ESTIMATED_MOVED_ROTATION_DEG = 20.0
 ESTIMATED_MOVED_POSITION_FRACTION = 0.5
 
@@ -60,6 +62,9 @@ def check_run(videos_dir, calibration, calibrate_from_joints: bool, cfg) -> None
                          "--calibrate-from-joints")
     if videos_dir is None:
         raise InputError(f"--method {method} needs videos (its monocular 3D comes from the blazepose detector)")
+    if cfg.detect.detector != MONOCULAR_3D_DETECTOR:
+        raise InputError(f"--method {method} needs per-view monocular 3D joints, which only the "
+                         f"{MONOCULAR_3D_DETECTOR} detector gives (got --detector {cfg.detect.detector})")
     if cfg.detect.max_people > 1:
         raise InputError(f"--method {method} reconstructs one person: use --max-people 1")
     if cfg.detect.sync == "auto":

@@ -107,8 +107,11 @@ def test_a_calibration_is_refused(capture, reconstruct, tmp_path):
 
 
 def test_detections_without_monocular_3d_are_refused(capture, reconstruct, tmp_path):
-    detections = dataclasses.replace(capture.capture.detections, mono3d=None, detector="detectron2")
+    detections = dataclasses.replace(capture.capture.detections, mono3d=None)
     _refused(reconstruct(detections, "--method", "metapose"), tmp_path, "monocular 3D")
+    # a detector without monocular 3D is refused before it runs
+    _refused(reconstruct(capture.capture.detections, "--method", "metapose", "--detector", "detectron2"), tmp_path,
+             "only the blazepose detector")
 
 
 def test_nobody_seen_by_two_cameras_at_once_is_refused(capture, reconstruct, tmp_path):
