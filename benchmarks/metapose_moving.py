@@ -75,8 +75,6 @@ def _inputs(keypoints, rig, body, detections, settings, joints3d=None, confidenc
 
 
 def _scores(result, truth):
-    import torch
-
     from mvmocap.evaluate.metrics import pa_mpjpe
 
     valid = result.params.valid.bool()

@@ -20,7 +20,6 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
-from torch import Tensor
 
 from mvmocap.errors import InputError
 from mvmocap.geometry.camera import CameraRig

@@ -1,13 +1,11 @@
 """SMPLify under per-frame cameras (:class:`mvmocap.geometry.frame_rig.FrameRig`)."""
 
-import dataclasses
 
 import pytest
 import torch
 
 from mvmocap.errors import InputError
 from mvmocap.fit import FitConfig, fit_sequence
-from mvmocap.geometry.camera import CameraRig
 from mvmocap.geometry.frame_rig import FrameRig
 from mvmocap.geometry.rotations import axis_angle_to_matrix
 
