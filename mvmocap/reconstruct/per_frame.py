@@ -20,6 +20,7 @@ cameras), keypoints without videos.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,6 +106,12 @@ def estimate_cameras(detections, body_model, cfg, keypoints: torch.Tensor) -> Pe
     order = [scene.rig.names.index(n) for n in detections.camera_names]
     valid = getattr(scene, "view_valid", None)
     valid = torch.ones(rig.num_frames, len(rig), dtype=torch.bool) if valid is None else torch.as_tensor(valid)[:, order]
+    never = [name for name, seen in zip(rig.names, valid.any(0).tolist()) if not seen]
+    if never:  # no frame gave this camera a pose: its detections cannot be used
+        warnings.warn(f"{cfg.method} estimated no pose for camera(s) {', '.join(never)} (too few joints seen with "
+                      "the reference camera): skipped", stacklevel=2)
+        kept = [c for c, name in enumerate(rig.names) if name not in never]
+        rig, valid = rig.subset([rig.names[c] for c in kept]), valid[:, kept]
     return PerFrameCameras(rig, scene, valid.bool())
 
 

@@ -125,3 +125,13 @@ def test_nobody_seen_by_two_cameras_at_once_is_refused(capture, reconstruct, tmp
 def test_one_camera_is_refused(capture, reconstruct, tmp_path):
     detections = capture.capture.detections.subset_cameras(capture.rig.names[:1])
     _refused(reconstruct(detections, "--method", "metapose"), tmp_path, "at least 2")
+
+
+def test_a_camera_never_estimated_is_skipped(capture, reconstruct, tmp_path):
+    keypoints = capture.capture.detections.keypoints.copy()
+    keypoints[2, :, 3:] = 0.0  # camera 3 sees three joints in every frame: MetaPose needs four
+    detections = dataclasses.replace(capture.capture.detections, keypoints=keypoints)
+    result = reconstruct(detections, "--method", "metapose")
+    assert result.exit_code == 0, result.output
+    assert "warning:" in result.output and "cam3" in result.output
+    assert load_cameras_per_frame(tmp_path / "out").rig.names == capture.rig.names[:2]
