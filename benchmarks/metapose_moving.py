@@ -2,7 +2,7 @@
 and ``fit`` with the first frame's cameras, on the same synthetic hand-held sequences, in one process.
 
 Usage: python benchmarks/metapose_moving.py [--solver s1|s2] [--checkpoint FILE] [--clips 6] [--frames 90]
-           [--fps 30] [--cameras 4] [--condition noisy] [--yaw 25] [--slide 0.6] [--seed 0] [--json OUT]
+           [--fps 30] [--cameras 4] [--condition noisy] [--yaw 25] [--slide 0.6] [--smooth SECONDS] [--seed 0] [--json OUT]
 
 Sequences: :func:`mvmocap.synth.moving.moving_capture`: a motion clip (``--frames`` at ``--fps``, the
 default pose families, the ``open_neutral`` body) filmed by a rig of the training families whose
@@ -57,6 +57,8 @@ def _parse(argv):
     parser.add_argument("--condition", choices=("clean", "noisy"), default="noisy")
     parser.add_argument("--yaw", type=float, default=25.0, help="largest yaw per camera, degrees")
     parser.add_argument("--slide", type=float, default=0.6, help="slide per camera, metres")
+    parser.add_argument("--smooth", type=float, default=None,
+                        help="seconds over which MetaPose's per-frame camera poses are averaged (default: estimate_scene's)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
@@ -141,8 +143,9 @@ def run(args) -> dict:
             coverage[row].append(valid)
         tick = time.perf_counter()
         placeholder = nominal_rig(detections.camera_names, torch.as_tensor(detections.image_sizes))
+        smoothing = {} if args.smooth is None else {"smooth_s": args.smooth}
         scene = estimate_scene(_inputs(keypoints, placeholder, body, detections, settings, triangulate=False), args.solver,
-                               optimizer)
+                               optimizer, **smoothing)
         scene_seconds = time.perf_counter() - tick
         given = _inputs(keypoints, scene.rig, body, detections, settings, scene.joints3d, scene.confidence)
         for row in ("metapose", "metapose+fit"):
@@ -212,8 +215,10 @@ def _confusion(flags) -> dict:
 def _print(summary: dict) -> None:
     s = summary["settings"]
     solver = "S1" if s["solver"] == "s1" else f"S1+S2 ({summary['checkpoint']['file']}, step {summary['checkpoint']['step']})"
+    smooth = "default" if s.get("smooth") is None else f"{s['smooth']:g} s"
     print(f"\n{s['clips']} hand-held clips x {s['frames']} frames at {s['fps']:g} fps, {s['cameras']} cameras, "
-          f"{s['condition']} 2D, yaw <= {s['yaw']:g}°, slide {s['slide']:g} m; MetaPose solver {solver}")
+          f"{s['condition']} 2D, yaw <= {s['yaw']:g}°, slide {s['slide']:g} m; MetaPose solver {solver}, "
+          f"camera smoothing {smooth}")
     print(f"{'method':<30} {'PA-MPJPE mm':>11} {'median':>7} {'coverage':>8} {'all frames':>10} {'time s':>7}")
     for row, r in summary["rows"].items():
         print(f"{row:<30} {r['pa_mpjpe_mm']:>11.1f} {r['median_mm']:>7.1f} {r['coverage']:>8.2f} "
