@@ -92,9 +92,9 @@ def estimate_scene(method_inputs, solver: str = "s2", optimizer=None, smooth_s: 
     ``solver``: ``"s2"`` (stage 1 + ``optimizer``; None: the trained checkpoint), ``"s1"`` or ``"ir"``.
     ``smooth_s``: each camera's per-frame poses are averaged over this many seconds around each frame
     (:func:`mvmocap.geometry.frame_rig.smoothed_rig`; 0 = none): cameras move slowly next to the
-    frame-to-frame noise of independent estimates (on the moving-camera benchmark, S1, two clips:
-    relative rotation error 20.8 / 18.3° per frame -> 9.2 / 4.8° with 0.5 s; ``metapose+fit``
-    34.6 / 31.3 -> 26.0 / 19.6 mm PA-MPJPE; 1 s and 2 s were worse for the fit).
+    frame-to-frame noise of independent estimates. On the moving-camera benchmark
+    (``python benchmarks/metapose_moving.py --solver s1 --smooth 0 / 0.5 / 1``, 6 hand-held clips)
+    ``metapose+fit`` gave 28.7 / 20.5 / 21.3 mm PA-MPJPE.
     Raises :class:`InputError` for one camera, nobody seen by two cameras, detections without
     monocular 3D, a missing checkpoint, or a body never seen whole enough to give the scale."""
     height = float(method_inputs.extras.get("subject_height_m", DEFAULT_HEIGHT_M))
