@@ -1,7 +1,7 @@
 """MetaPose's Table 2 on synthetic uncalibrated frame-sets: every variant in one process, same samples.
 
 Usage: python benchmarks/metapose_table2.py [--cameras 4 2] [--samples 256] [--rig-family high_wide]
-           [--checkpoint S1+S2=runs/metapose] [--checkpoint S2/SS=runs/metapose_ss] [--checkpoint RND+S2=...:random]
+           [--checkpoint S1+S2=runs/metapose,runs/metapose_seed1] [--checkpoint S2/SS=runs/metapose_ss] [--checkpoint RND+S2=...:random]
            [--checkpoint S1+S2/BL=runs/metapose_bone] [--checkpoint S1+S2/MLP=runs/metapose_mlp4] [--body toy] [--noise realistic|none] [--outlier-weight 0] [--seed 0]
 
 Frame-sets: ``--samples`` per camera count from :class:`mvmocap.synth.dataset.SyntheticMultiView`
@@ -10,7 +10,10 @@ Frame-sets: ``--samples`` per camera count from :class:`mvmocap.synth.dataset.Sy
 shuffled as in training. Rows always run: S1, S1+IR, RND+IR (stage 1 on random monocular poses), and
 S1+IR+bone (the true bone lengths + N(0, 0.02^2)); each ``--checkpoint NAME=RUN[:random]`` adds a
 trained stage 2 (a ``train-synthetic`` run folder, its checkpoint, or a slim export; ``:random``
-starts it from RND, a checkpoint trained with the bone prior gets the same noisy bones).
+starts it from RND, a checkpoint trained with the bone prior gets the same noisy bones). Several
+runs separated by commas (training seeds) give one row: the mean over the runs, and the spread
+(largest minus smallest PA-MPJPE) in its own column. A fixed-camera-count network (S2/MLP) is
+scored only at its own camera count.
 
 Scores: PA-MPJPE (mm, the estimate in camera 0's axes aligned to the true world joints by a
 similarity), the relative rotation error (degrees, mean over cameras c >= 1 of the angle between the
@@ -77,7 +80,6 @@ def _first(inputs, n: int):
 def main(argv=None) -> None:
     import torch
 
-    from mvmocap.regressors.metapose.inference import estimate
     from mvmocap.regressors.metapose.training import synthetic_inputs
     from mvmocap.synth.dataset import SynthConfig, SyntheticMultiView, load_body
     from mvmocap.synth.mono3d import MonocularNoise
@@ -100,11 +102,12 @@ def main(argv=None) -> None:
     for spec in args.checkpoint:
         name, _, where = spec.partition("=")
         where, _, init = where.partition(":")
-        net, meta = _load(where)
-        trained.append((name, net, init or "s1", bool(meta["options"].get("bone_prior"))))
+        loaded = [_load(run) for run in where.split(",")]
+        trained.append((name, [net for net, _ in loaded], init or "s1", bool(loaded[0][1]["options"].get("bone_prior")),
+                        loaded[0][1].get("views") if loaded[0][1]["options"].get("architecture") == "mlp" else None))
     print(f"# metapose Table 2: {args.samples} frame-sets per camera count, rig family {args.rig_family}, "
           f"body {getattr(body, 'name', '?')}, 2D noise {args.noise}, outlier weight {args.outlier_weight}, seed {args.seed}; every row on the same samples, in this process")
-    print(f"{'cams':>4}  {'variant':<16} {'PA-MPJPE mm':>11} {'rot. err °':>10} {'frame-sets/s':>12}")
+    print(f"{'cams':>4}  {'variant':<16} {'PA-MPJPE mm':>11} {'rot. err °':>10} {'frame-sets/s':>12} {'seeds':>5} {'spread mm':>9}")
     for C in args.cameras:
         noise = {"kind": "realistic"} if args.noise == "realistic" else "none"
         cfg = SynthConfig.from_dict({"views": C, "noise": noise, "rig_families": [args.rig_family],
@@ -113,17 +116,27 @@ def main(argv=None) -> None:
         batch = data.batch(list(range(args.samples)))
         s1, views, bones, _ = synthetic_inputs(batch, mono, "s1", 0.02, args.outlier_weight)
         rnd, _, _, _ = synthetic_inputs(batch, mono, "random", None, args.outlier_weight)
-        rows = [("S1", s1, "s1", None, None), ("S1+IR", s1, "ir", None, None), ("RND+IR", rnd, "ir", None, None),
-                ("S1+IR+bone", s1, "ir", None, bones)]
-        rows += [(name, rnd if init == "random" else s1, "s2", net, bones if bone else None)
-                 for name, net, init, bone in trained]
-        for name, inputs, solver, net, b in rows:
-            estimate(_first(inputs, 2), solver, net, bones=None if b is None else b[:2])  # warm-up, not timed
-            start = time.perf_counter()
-            joints, cameras = estimate(inputs, solver, net, bones=b)
-            seconds = time.perf_counter() - start
-            pa, rot = _scores(joints, cameras, batch, views)
-            print(f"{C:>4}  {name:<16} {pa:>11.1f} {rot:>10.2f} {args.samples / seconds:>12.0f}")
+        rows = [("S1", s1, "s1", [None], None), ("S1+IR", s1, "ir", [None], None), ("RND+IR", rnd, "ir", [None], None),
+                ("S1+IR+bone", s1, "ir", [None], bones)]
+        rows += [(name, rnd if init == "random" else s1, "s2", nets, bones if bone else None)
+                 for name, nets, init, bone, fixed in trained if fixed in (None, C)]
+        for name, inputs, solver, nets, b in rows:
+            scores = [_timed_scores(inputs, solver, net, b, batch, views) for net in nets]
+            pa, rot, rate = (sum(x[i] for x in scores) / len(scores) for i in range(3))
+            spread = f"{max(x[0] for x in scores) - min(x[0] for x in scores):>9.1f}" if len(scores) > 1 else f"{'-':>9}"
+            print(f"{C:>4}  {name:<16} {pa:>11.1f} {rot:>10.2f} {rate:>12.0f} {len(scores):>5} {spread}")
+
+
+def _timed_scores(inputs, solver, net, bones, batch, views) -> tuple[float, float, float]:
+    """(PA-MPJPE mm, rotation error °, frame-sets / s) of one solver on the whole batch."""
+    from mvmocap.regressors.metapose.inference import estimate
+
+    estimate(_first(inputs, 2), solver, net, bones=None if bones is None else bones[:2])  # warm-up, not timed
+    start = time.perf_counter()
+    joints, cameras = estimate(inputs, solver, net, bones=bones)
+    seconds = time.perf_counter() - start
+    pa, rot = _scores(joints, cameras, batch, views)
+    return pa, rot, inputs.keypoints.shape[0] / seconds
 
 
 if __name__ == "__main__":

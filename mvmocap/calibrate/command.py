@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from mvmocap.calibrate.from_joints import CalibrationResult, calibrate_from_joints, check_subject_height
+from mvmocap.calibrate.init_frame_cameras import FrameCamerasFunction
 from mvmocap.detect.detections import Detections
 from mvmocap.errors import MissingFileError
 from mvmocap.io.safe_read import json_safe
@@ -64,6 +65,7 @@ def calibrate_from_joints_to_file(
     out_format: str | None = None,
     work_dir: str | Path | None = None,
     progress: bool | Callable[[str], None] = True,
+    frame_cameras: FrameCamerasFunction | None = None,
 ) -> tuple[CalibrationResult, Path, Path]:
     """Calibrate from the joints in ``source`` and write the cameras to ``out``.
 
@@ -72,7 +74,7 @@ def calibrate_from_joints_to_file(
         out: the calibration to write (format from the extension, or ``out_format``).
         intrinsics: a calibration file whose K and distortion are known (poses ignored);
             None to estimate the focal lengths.
-        height_m, force, same_focal: see :func:`calibrate_from_joints`.
+        height_m, force, same_focal, frame_cameras: see :func:`calibrate_from_joints`.
         work_dir: where detection caches its results when ``source`` is a videos
             folder (default :func:`default_work_dir`).
 
@@ -89,7 +91,8 @@ def calibrate_from_joints_to_file(
     work_dir = default_work_dir(out) if work_dir is None else work_dir
     detections = detections_for_calibration(source, work_dir, progress=bool(progress))
     result = calibrate_from_joints(
-        detections, known, height_m=height_m, force=force, progress=progress, same_focal=same_focal
+        detections, known, height_m=height_m, force=force, progress=progress, same_focal=same_focal,
+        frame_cameras=frame_cameras,
     )
     written = save_rig(result.rig, out, out_format)
     report = report_path(written)

@@ -5,9 +5,12 @@ Pipeline (``calibrate_from_joints``):
 1. Prepare the observations (undistort with known intrinsics, or centre them
    and guess focal lengths).
 2. Initialise by MetaPose stage 1 (Procrustes of per-view monocular 3D) and by
-   essential matrices chained through the view graph; with unknown focal
-   lengths, for each of a few focal guesses. Keep the initialisation with the
-   lowest robust reprojection cost.
+   essential matrices chained through the view graph; or, when a per-frame
+   camera estimator is handed down (``frame_cameras``: MetaPose's, from
+   ``--init metapose``), only the rig averaged from its cameras
+   (:mod:`mvmocap.calibrate.init_frame_cameras`); with unknown focal lengths,
+   for each of a few focal guesses. Keep the initialisation with the lowest
+   robust reprojection cost.
 3. Make the views agree on left and right, then one global robust bundle
    adjustment (cameras, focal lengths if unknown, all joints of all frames,
    bone lengths constant and symmetric); reject outliers, re-check swaps,
@@ -30,6 +33,7 @@ import torch
 from mvmocap.calibrate.bundle_adjust import BundleResult, bundle_adjust
 from mvmocap.calibrate.gauge import fit_gauge
 from mvmocap.calibrate.init_essential import init_from_essential
+from mvmocap.calibrate.init_frame_cameras import FrameCamerasFunction, pinholes_from_frame_cameras
 from mvmocap.calibrate.init_procrustes import init_from_mono3d
 from mvmocap.calibrate.observations import (
     MIN_VIEWS_JOINTS,
@@ -102,15 +106,22 @@ def _check_enough_joints(obs: Observations) -> None:
         )
 
 
-def initial_candidates(obs: Observations) -> list[tuple[str, Pinholes]]:
-    """Every initialisation tried: both methods, for each focal guess when the focal lengths are unknown."""
+def initial_candidates(obs: Observations, frame_cameras: FrameCamerasFunction | None = None) -> list[tuple[str, Pinholes]]:
+    """Every initialisation tried, for each focal guess when the focal lengths are unknown: both
+    methods (mono3d-procrustes, essential), or only the rig averaged from ``frame_cameras(obs)``
+    (per-frame cameras, e.g. MetaPose's: :mod:`mvmocap.calibrate.init_frame_cameras`) when given."""
     focal_sets = [("", obs.focal)] if obs.focal_known else [
         (f" f={g:g}·max(w,h)", default_focal_guess(obs.image_sizes, g)) for g in FOCAL_GUESSES
     ]
+    per_frame = frame_cameras(obs) if frame_cameras is not None else None
     candidates = []
     for suffix, focal in focal_sets:
         guess = obs if obs.focal_known else obs.with_focal(focal)
-        for label, init in (("mono3d-procrustes", init_from_mono3d), ("essential", init_from_essential)):
+        if per_frame is not None:
+            starts = ((per_frame.label, lambda o: pinholes_from_frame_cameras(per_frame, o.focal)),)
+        else:
+            starts = (("mono3d-procrustes", init_from_mono3d), ("essential", init_from_essential))
+        for label, init in starts:
             cams = init(guess)
             if cams is not None and np.all(np.isfinite(cams.t)):
                 candidates.append((label + suffix, cams))
@@ -185,6 +196,7 @@ def calibrate_from_joints(
     max_frames: int = 200,
     same_focal: bool = False,
     frame_person: np.ndarray | None = None,
+    frame_cameras: FrameCamerasFunction | None = None,
 ) -> CalibrationResult:
     """Estimate every camera's pose (and focal length, if ``intrinsics`` is None) from one person's joints.
 
@@ -203,6 +215,9 @@ def calibrate_from_joints(
         frame_person: ``(F,)`` int when the frames stack several people's joints (see
             :func:`mvmocap.calibrate.from_people.calibrate_from_people_joints`): each person keeps
             their own bone lengths, and ``height_m`` is person 0's height. None: one person.
+        frame_cameras: a per-frame camera estimator (e.g. MetaPose's,
+            :func:`mvmocap.regressors.metapose.static_rig.metapose_start`) whose averaged rig is
+            the only start of the bundle adjustment; None: today's starts (mono3d-procrustes, essential).
 
     Raises:
         InputError: fewer than two cameras, intrinsics missing for a camera, a bad height.
@@ -219,8 +234,10 @@ def calibrate_from_joints(
         raise InputError("one shared focal length needs videos of the same size (within 2 %); drop same_focal")
     huber_px = HUBER_FRACTION * float(np.median(np.linalg.norm(obs.image_sizes, axis=1)))
 
-    label, cams, costs = _initialise(obs, huber_px)
-    log(f"initialisation: {label} (robust costs px²: " + ", ".join(f"{k} {v:.0f}" for k, v in costs.items()) + ")")
+    tick = time.perf_counter()
+    label, cams, costs = _initialise(obs, huber_px, frame_cameras)
+    init_s = time.perf_counter() - tick
+    log(f"initialisation: {label} in {init_s:.2f} s (robust costs px²: " + ", ".join(f"{k} {v:.0f}" for k, v in costs.items()) + ")")
     refined = _refine(cams, obs, huber_px, log, same_focal)
     final, used = refined.result, refined.used
 
@@ -245,15 +262,19 @@ def calibrate_from_joints(
         up_from=gauge.up_from,
         issues=tuple(i.message for i in issues),
         runtime_s=time.perf_counter() - start,
+        initialisation_s=init_s,
     )
     return CalibrationResult(_to_rig(cams_world, obs), report, points_world, final.valid, obs.frame_ids)
 
 
-def _initialise(obs: Observations, huber_px: float) -> tuple[str, Pinholes, dict]:
+def _initialise(obs: Observations, huber_px: float,
+                frame_cameras: FrameCamerasFunction | None = None) -> tuple[str, Pinholes, dict]:
     """The initialisation with the lowest robust reprojection cost: its label, cameras, and every cost."""
-    candidates = initial_candidates(obs)
+    candidates = initial_candidates(obs, frame_cameras)
     if not candidates:
-        raise CalibrationRefused("no initialisation succeeded: the cameras share too few joints")
+        what = "the cameras share too few joints" if frame_cameras is None else \
+            "the per-frame cameras place some camera in no frame together with the reference camera"
+        raise CalibrationRefused(f"no initialisation succeeded: {what}")
     cap = TRIANGULATION_CAP_HUBERS * huber_px
     costs = {label: robust_cost(cams, obs.uv, obs.weight, cap_px=cap) for label, cams in candidates}
     label, cams = min(candidates, key=lambda item: costs[item[0]])

@@ -64,6 +64,7 @@ class CalibrationReport:
         up_from: where the vertical came from (feet plane, camera centres, camera image-up, body axis).
         issues: sanity problems that were overridden with ``force`` (empty normally).
         runtime_s: wall time.
+        initialisation_s: wall time of the initialisation (every start tried, and their costs).
     """
 
     cameras: tuple[CameraQuality, ...]
@@ -76,6 +77,7 @@ class CalibrationReport:
     up_from: str
     issues: tuple[str, ...]
     runtime_s: float
+    initialisation_s: float = 0.0
 
     @property
     def weak(self) -> bool:
@@ -103,7 +105,7 @@ class CalibrationReport:
                 f"{c.rotation_std_deg:>6.2f} {c.position_std_m:>7.3f}  {quality}"
             )
         costs = ", ".join(f"{k} {v:.1f}" for k, v in self.initial_costs.items())
-        lines.append(f"initialisation: {self.initialisation} (robust costs px²: {costs})")
+        lines.append(f"initialisation: {self.initialisation} in {self.initialisation_s:.2f} s (robust costs px²: {costs})")
         lines.append(
             f"{self.frames_used} frames; focal lengths {self._focal_source()}; "
             f"scale from a height of {self.height_m:.2f} m; vertical from the {self.up_from}; "

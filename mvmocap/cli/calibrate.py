@@ -34,11 +34,13 @@ def calibrate(
     board: Optional[str] = typer.Option(None, "--board", help="Intrinsics from a board: checkerboard:COLSxROWS:SQUARE_M (inner corners) or charuco:COLSxROWS:SQUARE_M:MARKER_M:DICT."),
     images: Optional[Path] = typer.Option(None, "--images", help="--board: folder with one image folder or video per camera."),
     extrinsics: bool = typer.Option(False, "--extrinsics", help="--board: also the camera poses, from images taken at the same moment (same name without the camera's)."),
+    init: str = typer.Option("auto", "--init", help="--from-joints: the bundle adjustment's start: auto (mono3d-procrustes or essential, the better) | metapose (MetaPose S1+S2 per frame-set, averaged; needs its checkpoint) | metapose-s1 (stage 1 alone, no checkpoint)."),
     max_people: int = typer.Option(1, "--max-people", help="--from-joints: several people in view (N > 1): match them across cameras and calibrate from the N seen longest; --height is the height of the one seen longest."),
 ) -> None:
     """Convert camera calibrations between formats, estimate them from the person's joints, or intrinsics from a board."""
     from mvmocap.sync.modes import check_mode
 
+    start = _start(init, from_joints, sync, max_people)  # a bad --init or a missing checkpoint fails before detection
     if board is not None or images is not None:
         if board is None or images is None or from_file is not None or from_joints is not None:
             raise fail("board calibration takes --board SPEC and --images DIR (and neither --from-file nor --from-joints)")
@@ -59,7 +61,8 @@ def calibrate(
                              force=force, same_focal=same_focal, max_people=max_people)
     elif from_joints is not None:
         estimate_from_joints(
-            from_joints, out, out_format=format, intrinsics=intrinsics, height=height, work=work, force=force, same_focal=same_focal
+            from_joints, out, out_format=format, intrinsics=intrinsics, height=height, work=work, force=force, same_focal=same_focal,
+            start=start,
         )
     else:
         convert(from_file, out, in_format=in_format, out_format=format, units=units)
@@ -77,16 +80,27 @@ def convert(source: Path, out: Path, *, in_format: str | None, out_format: str |
     print_camera_table(cameras, title=f"{len(cameras)} cameras: {source} -> {written}")
 
 
+def _start(init: str, from_joints: Path | None, sync: str, max_people: int):
+    """The per-frame camera estimator of ``--init`` (None for auto), refused where it does not apply."""
+    if init == "auto":
+        return None
+    from mvmocap.methods.registry import calibration_start, calibration_starts
+
+    if init in calibration_starts() and (from_joints is None or sync == "auto" or max_people != 1):
+        raise fail(f"--init {init} works with --from-joints for one person in synchronised videos (no --sync auto, no --max-people)")
+    return calibration_start(init)
+
+
 def estimate_from_joints(
     source: Path, out: Path, *, out_format: str | None, intrinsics: Path | None, height: float, work: Path | None,
-    force: bool, same_focal: bool,
+    force: bool, same_focal: bool, start=None,
 ) -> None:
     """Detect (or reuse a work folder's detections), estimate the cameras, write them and a quality report."""
     from mvmocap.calibrate.command import calibrate_from_joints_to_file
 
     result, written, report = calibrate_from_joints_to_file(
         source, out, intrinsics=intrinsics, height_m=height, force=force, same_focal=same_focal,
-        out_format=out_format, work_dir=work, progress=True,
+        out_format=out_format, work_dir=work, progress=True, frame_cameras=start,
     )
     console.print(result.report.to_text(), highlight=False, soft_wrap=True)
     print_camera_table(result.rig.cameras(), title=f"{len(result.rig)} cameras estimated from the joints -> {written} (report: {report})")

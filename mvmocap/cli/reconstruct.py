@@ -23,6 +23,7 @@ def reconstruct(
     out: Path = typer.Option(..., "--out", "-o", help="Output folder (stages are cached here: a rerun resumes)."),
     calibration: Optional[Path] = typer.Option(None, "--calibration", "-c", help="Calibration file (any supported format)."),
     calibrate_from_joints: bool = typer.Option(False, "--calibrate-from-joints", help="Estimate the cameras from the person instead."),
+    static_rig: bool = typer.Option(False, "--static-rig", help="With --calibrate-from-joints or --method metapose: the cameras did not move; MetaPose's per-frame cameras, averaged, start the calibration."),
     method: Optional[str] = typer.Option(None, "--method", help=METHOD_HELP),
     detector: Optional[str] = typer.Option(None, "--detector", "-d", help="blazepose (default, CPU) | detectron2 | openpose-json (with --keypoints)."),
     body_model: Optional[str] = typer.Option(
@@ -63,6 +64,7 @@ def reconstruct(
         cfg.subject_height_m = height
     if sync is not None:
         cfg.detect.sync = sync
+    cfg.static_rig = cfg.static_rig or static_rig
     cfg.export.render = cfg.export.render or render
     cfg.export.json = cfg.export.json or json_out
     cfg.export.rerun = cfg.export.rerun or rerun

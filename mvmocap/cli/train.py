@@ -19,6 +19,7 @@ def train_synthetic(
     resume: bool = typer.Option(False, "--resume", help="Continue the run in OUT from its checkpoint."),
     device: str = typer.Option("cpu", "--device", help="cpu | cuda | cuda:N (under torchrun: one GPU per process)."),
     steps: Optional[int] = typer.Option(None, "--steps", help="Override the config's number of steps."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Override the config's seed (model initialisation and data)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Train METHOD on synthetic multi-view data; several processes with `torchrun --nproc_per_node N $(which mvmocap) train-synthetic ...`."""
@@ -28,7 +29,7 @@ def train_synthetic(
 
     check_device(device)
     check_output(out, "folder")
-    result = run(method, config, out, resume=resume, device=device, overrides={"steps": steps}, progress=not quiet)
+    result = run(method, config, out, resume=resume, device=device, overrides={"steps": steps, "seed": seed}, progress=not quiet)
     if os.environ.get("RANK", "0") != "0":  # under torchrun only the first process reports
         return
     val = result.get("val") or {}

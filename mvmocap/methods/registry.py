@@ -42,6 +42,23 @@ def training_methods() -> dict[str, type]:
     return {name: cls for package in _packages() for name, cls in package.TRAINING_METHODS.items()}
 
 
+def calibration_starts() -> dict[str, Callable]:
+    """The regressors' starts of the calibration from joints (``calibrate --from-joints --init NAME``):
+    ``{name: factory(checkpoint=None) -> (Observations -> FrameCameras)}`` (:mod:`mvmocap.calibrate.init_frame_cameras`)."""
+    return {name: f for package in _packages() for name, f in getattr(package, "CALIBRATION_STARTS", {}).items()}
+
+
+def calibration_start(init: str, checkpoint=None) -> Callable | None:
+    """The per-frame camera estimator of ``--init`` (None for ``auto``: the calibration's own starts), its
+    checkpoint loaded now; :class:`InputError` listing the choices for an unknown name."""
+    if init == "auto":
+        return None
+    starts = calibration_starts()
+    if init not in starts:
+        raise InputError(f"--init must be one of {', '.join(['auto', *sorted(starts)])}, got {init!r}")
+    return starts[init](checkpoint)
+
+
 def register_regressor(spec: RegressorSpec) -> RegressorSpec:
     """Add a regressor at run time (it answers ``spec.name`` and ``spec.name+fit``)."""
     if not isinstance(spec, RegressorSpec):

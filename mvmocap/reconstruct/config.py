@@ -55,6 +55,7 @@ class ReconstructConfig:
     body_model: str | None = None  # None: $MVMOCAP_BODY_MODEL or the shipped open_neutral
     device: str = "cpu"
     subject_height_m: float = 1.70  # used by --calibrate-from-joints for the metric scale
+    static_rig: bool = False  # --static-rig: MetaPose starts the calibration from joints (mvmocap.reconstruct.static_rig)
     detect: DetectSettings = field(default_factory=DetectSettings)
     triangulation: TriangulationSettings = field(default_factory=TriangulationSettings)
     fit: dict[str, Any] = field(default_factory=dict)

@@ -1,4 +1,9 @@
-"""``reconstruct`` without a calibration, with a method that estimates the cameras per frame (``--method metapose``).
+"""``reconstruct`` without any camera source, with a method that estimates the cameras per frame (``--method metapose``).
+
+This path is taken when neither ``--calibration``, ``--calibrate-from-joints`` nor ``--static-rig`` is
+given; with one of them the cameras are static (a file, or calibrated from the joints: MetaPose
+starts that calibration with ``--static-rig``) and the method builds its body from the joints
+triangulated with them.
 
 The method's ``cameras`` (:class:`mvmocap.regressors.spec.RegressorSpec`) is the camera stage: per-frame
 cameras (a :class:`~mvmocap.geometry.frame_rig.FrameRig`) and the method's 3D joints in their metric,
@@ -13,9 +18,8 @@ pipeline then goes on as with any rig, with three differences:
   :func:`mvmocap.geometry.frame_rig.camera_motion`); ``cameras.yaml`` holds each camera's mean pose
   over the sequence (what static-camera readers can use).
 
-Refused before any work: a calibration or ``--calibrate-from-joints`` with such a method, a detector
-without monocular 3D, several people, ``--sync auto``, overlays (``--render`` draws with static
-cameras), keypoints without videos.
+Refused before any work: a detector without monocular 3D, several people, ``--sync auto``, overlays
+(``--render`` draws with static cameras), keypoints without videos.
 """
 
 from __future__ import annotations
@@ -55,12 +59,9 @@ def estimates_cameras(method: str) -> bool:
     return spec is not None and spec.cameras is not None
 
 
-def check_run(videos_dir, calibration, calibrate_from_joints: bool, cfg) -> None:
+def check_run(videos_dir, cfg) -> None:
     """The refusals of the module docstring, before anything is read or written."""
     method = cfg.method
-    if calibration is not None or calibrate_from_joints:
-        raise InputError(f"--method {method} estimates the cameras per frame: give neither --calibration nor "
-                         "--calibrate-from-joints")
     if videos_dir is None:
         raise InputError(f"--method {method} needs videos (its monocular 3D comes from the blazepose detector)")
     if cfg.detect.detector != MONOCULAR_3D_DETECTOR:

@@ -68,6 +68,9 @@ def run(
     """
     cfg = config or ReconstructConfig()
     out = Path(out)
+    from mvmocap.reconstruct.static_rig import check_static_rig
+
+    calibrate_from_joints = check_static_rig(cfg, calibration, calibrate_from_joints)  # --static-rig
     checked = _preflight(videos_dir, calibration, calibrate_from_joints, keypoints_dir, cfg, progress)  # nothing written yet
     created = not out.exists()
     with exclusive_run(out):
@@ -96,9 +99,10 @@ def _preflight(videos_dir, calibration, calibrate_from_joints: bool, keypoints_d
     """Every check that needs no detection, so a bad input is refused in seconds, with nothing written."""
     from mvmocap.reconstruct import per_frame
 
-    per_frame_cameras = per_frame.estimates_cameras(cfg.method)  # e.g. metapose: cameras per frame, no calibration
+    # e.g. --method metapose without a camera source: cameras per frame (mvmocap.reconstruct.per_frame)
+    per_frame_cameras = calibration is None and not calibrate_from_joints and per_frame.estimates_cameras(cfg.method)
     if per_frame_cameras:
-        per_frame.check_run(videos_dir, calibration, calibrate_from_joints, cfg)
+        per_frame.check_run(videos_dir, cfg)
     elif (calibration is None) == (not calibrate_from_joints):
         raise InputError("give a calibration file (--calibration FILE) or --calibrate-from-joints, not both or neither")
     if calibration is not None and not Path(calibration).exists():
@@ -336,14 +340,18 @@ def _rig_for(rig: CameraRig, calibration, detections: Detections) -> CameraRig:
 
 def _calibrate_from_joints(detections: Detections, out: Path, cfg: ReconstructConfig, progress: bool) -> CameraRig:
     cache = StageCache(out)
-    key = stage_key("calibration/1", detections.keypoints, detections.image_sizes, cfg.subject_height_m)
+    key = stage_key("calibration/1", detections.keypoints, detections.image_sizes, cfg.subject_height_m,
+                    *(("static-rig",) if cfg.static_rig else ()))
     cached = cache.load("calibration", key)
     if cached is not None:
         names = tuple(str(n) for n in cached["names"])
         return CameraRig(names, *(torch.from_numpy(cached[k]) for k in ("K", "dist", "R", "t", "sizes")))
     from mvmocap.calibrate.from_joints import calibrate_from_joints
 
-    result = calibrate_from_joints(detections, None, height_m=cfg.subject_height_m, progress=progress)
+    from mvmocap.reconstruct.static_rig import static_rig_start
+
+    start = static_rig_start(functools.partial(log_stage, progress)) if cfg.static_rig else None
+    result = calibrate_from_joints(detections, None, height_m=cfg.subject_height_m, progress=progress, frame_cameras=start)
     rig = result.rig
     cache.save("calibration", key, {"names": np.array(rig.names), **{k: getattr(rig, k).numpy() for k in ("K", "dist", "R", "t", "sizes")}})
     return rig

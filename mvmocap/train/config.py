@@ -19,6 +19,7 @@ LIMITS = {
     "threads": (0, 1024),
     "lr": (0, 10.0),
     "grad_clip": (0, 1e6),
+    "pool_size": (0, 10**7),
 }
 
 
@@ -39,6 +40,10 @@ class TrainConfig:
         num_workers: DataLoader worker processes generating data (0 = in the main process).
         threads: torch intra-op threads of the training process (0 = torch's default). On a
             shared or small CPU, 1 is often fastest: this workload is many small tensor ops.
+        pool_size: 0 (new samples every step) or N: generate N samples once and cycle through them
+            (:mod:`mvmocap.train.pool`; for methods whose step is much cheaper than a sample).
+        pool_cache: a folder where pools are saved and reused by runs with the same data, body,
+            seed and size (None: generate in every run).
         data: options of :class:`mvmocap.synth.dataset.SynthConfig`.
         model: the method's own options.
     """
@@ -59,6 +64,8 @@ class TrainConfig:
     checkpoint_every: int = 200
     num_workers: int = 0
     threads: int = 0
+    pool_size: int = 0
+    pool_cache: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
     model: dict[str, Any] = field(default_factory=dict)
 
@@ -66,7 +73,7 @@ class TrainConfig:
         for name in ("steps", "batch_size", "val_size"):
             if int(getattr(self, name)) < 1:
                 raise InputError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("log_every", "val_every", "checkpoint_every", "num_workers", "threads"):
+        for name in ("log_every", "val_every", "checkpoint_every", "num_workers", "threads", "pool_size"):
             if int(getattr(self, name)) < 0:
                 raise InputError(f"{name} must be >= 0, got {getattr(self, name)}")
         if float(self.lr) <= 0:

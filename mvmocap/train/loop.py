@@ -23,6 +23,7 @@ from typing import Any, Iterator
 import torch
 import yaml
 
+from mvmocap.console import console
 from mvmocap.errors import InputError, MissingFileError
 from mvmocap.evaluate import metrics
 from mvmocap.io.atomic import atomic_write_text
@@ -32,6 +33,7 @@ from mvmocap.train import distributed
 from mvmocap.train.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from mvmocap.train.config import TrainConfig, load_config
 from mvmocap.train.methods import get_method
+from mvmocap.train.pool import PooledSamples, load_or_generate_pool, pool_key
 
 VAL_SEED_OFFSET = 5_000_000
 METRICS_NAME = "metrics.jsonl"
@@ -92,6 +94,17 @@ def validate(method, val_batches: list[dict], device: torch.device) -> dict[str,
             gts.append(batch["joints3d"])
     method.train(was_training)
     return metrics.summarize(torch.cat(preds), torch.cat(gts))
+
+
+def _pooled(train_set: SyntheticMultiView, config: TrainConfig, body) -> PooledSamples:
+    """``train_set`` served from a fixed pool of its first ``config.pool_size`` samples."""
+    size = min(config.pool_size, len(train_set))
+    key = pool_key({**config.data, **get_method(config.method).data_overrides}, getattr(body, "name", None),
+                   config.seed, size)
+    began = time.perf_counter()
+    pool = load_or_generate_pool(train_set, size, config.pool_cache, key)
+    console.print(f"sample pool: {size} samples (key {key}) ready in {time.perf_counter() - began:.0f} s")
+    return PooledSamples(pool, len(train_set))
 
 
 def _check_resume(saved: dict[str, Any], config: TrainConfig, world: int) -> None:
@@ -167,6 +180,8 @@ def _train(config: TrainConfig, out: Path, resume: bool, info: distributed.DistI
 
     train_set = SyntheticMultiView(data_body, data_cfg, length=config.steps * config.batch_size * info.world_size,
                                    seed=config.seed)
+    if config.pool_size:
+        train_set = _pooled(train_set, config, data_body)
     loader = torch.utils.data.DataLoader(
         train_set, sampler=StepSampler(start, config.steps, config.batch_size, info.rank, info.world_size),
         batch_size=None, num_workers=config.num_workers, worker_init_fn=_single_thread_worker,
@@ -192,8 +207,6 @@ def _train(config: TrainConfig, out: Path, resume: bool, info: distributed.DistI
         distributed.barrier(info)
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    from mvmocap.console import console
 
     bar = Progress(TextColumn("[bold]train-synthetic[/] {task.fields[method]}"), BarColumn(), MofNCompleteColumn(),
                    TextColumn("loss {task.fields[loss]}"), TimeRemainingColumn(), console=console,

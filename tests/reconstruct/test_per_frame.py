@@ -99,11 +99,23 @@ def _refused(result, tmp_path, message):
     assert "Traceback" not in result.output and not (tmp_path / "out").exists()
 
 
-def test_a_calibration_is_refused(capture, reconstruct, tmp_path):
-    (tmp_path / "cal.yaml").write_text("x")
-    _refused(reconstruct(capture.capture.detections, "--method", "metapose", "--calibration", str(tmp_path / "cal.yaml")),
-             tmp_path, "estimates the cameras per frame")
+def test_overlays_and_several_people_are_refused(capture, reconstruct, tmp_path):
     _refused(reconstruct(capture.capture.detections, "--method", "metapose+fit", "--render"), tmp_path, "--render")
+    _refused(reconstruct(capture.capture.detections, "--method", "metapose", "--max-people", "2"), tmp_path,
+             "one person")
+
+
+def test_with_a_calibration_the_body_comes_from_its_triangulation(capture, reconstruct, tmp_path):
+    from mvmocap.io.calibration import save_rig
+
+    save_rig(capture.rig.at(0), tmp_path / "cams.yaml")
+    for name in capture.rig.names:  # the calibrated path checks the video names against the calibration
+        (tmp_path / "videos" / f"{name}.mp4").write_bytes(b"")
+    result = reconstruct(capture.capture.detections, "--method", "metapose", "--calibration", str(tmp_path / "cams.yaml"))
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "out" / "cameras_per_frame.npz").exists()
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert "cameras_per_frame" not in report["summary"] and report["summary"]["median_reprojection_fit_px"] < 15
 
 
 def test_detections_without_monocular_3d_are_refused(capture, reconstruct, tmp_path):

@@ -35,3 +35,14 @@ def test_trains_and_refuses_to_overwrite(tmp_path, tiny_config):
     bad = runner.invoke(app(), ["train-synthetic", "--config", str(cfg), "--out", str(tmp_path / "b"),
                                 "--method", "nope", "--quiet"])
     assert bad.exit_code == 2 and "unknown training method" in bad.output
+
+
+def test_seed_option_overrides_the_config(tmp_path, tiny_config):
+    cfg = tiny_config(steps=1, val_every=0)
+    runner = CliRunner()
+    for seed in (0, 5):
+        result = runner.invoke(app(), ["train-synthetic", "--config", str(cfg), "--out", str(tmp_path / f"s{seed}"),
+                                       "--seed", str(seed), "--quiet"])
+        assert result.exit_code == 0, result.output
+    assert "seed: 5" in (tmp_path / "s5" / "config.yaml").read_text()
+    assert "seed: 0" in (tmp_path / "s0" / "config.yaml").read_text()

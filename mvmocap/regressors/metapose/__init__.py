@@ -17,6 +17,7 @@ The trained optimizer comes from ``$MVMOCAP_METAPOSE_CHECKPOINT`` or ``models/re
 """
 
 from mvmocap.regressors.metapose.body import estimate_scene, regress
+from mvmocap.regressors.metapose.static_rig import CALIBRATION_STARTS
 from mvmocap.regressors.metapose.training import MetaPoseMethod
 from mvmocap.regressors.spec import RegressorSpec
 

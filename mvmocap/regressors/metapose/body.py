@@ -11,10 +11,11 @@ return one (:class:`~mvmocap.body.params.BodyParams` per frame): one shape for t
 bones match the joints' median bone lengths (:func:`mvmocap.body.bone_shape.betas_from_bone_lengths`),
 each frame's torso aligned to the joints (:func:`mvmocap.fit.initialise.initial_params`) and its
 limbs turned onto them (:func:`mvmocap.body.keypoint_ik.solve_keypoint_ik`). When the inputs already
-carry this method's per-frame cameras and joints (``reconstruct`` runs :func:`estimate_scene` as its
-camera stage and hands them on as ``rig`` and ``joints3d``) those are used, so that ``metapose+fit``'s
-start and its cameras share one world; otherwise (e.g. the sequence benchmark's uncalibrated mode)
-the scene is estimated here.
+carry joints they are used: without a calibration ``reconstruct`` runs :func:`estimate_scene` as its
+camera stage and hands MetaPose's joints on as ``joints3d`` with its per-frame cameras as ``rig`` (so
+that ``metapose+fit``'s start and its cameras share one world); with static cameras the joints are
+those triangulated with them. Without joints (e.g. the sequence benchmark's uncalibrated mode) the
+scene is estimated here.
 
 Inputs: :class:`mvmocap.fit.inputs.MethodInputs` with the detections (``extras["detections"]``, their
 BlazePose ``mono3d`` and image sizes) and optionally ``extras["subject_height_m"]`` (default 1.70 m).
@@ -177,8 +178,11 @@ def body_from_joints(body_model, joints3d: Tensor, confidence: Tensor) -> BodyPa
 
 
 def regress(method_inputs, solver: str = "s2", optimizer=None) -> BodyParams:
-    """``--method metapose``: the body of MetaPose's joints (see the module docstring)."""
-    if isinstance(method_inputs.rig, FrameRig) and method_inputs.joints3d is not None:
+    """``--method metapose``: the body of MetaPose's joints (see the module docstring); the body of the
+    given joints when the inputs carry some (``reconstruct``: MetaPose's own under its per-frame cameras,
+    or, with static cameras (``--calibration``, ``--calibrate-from-joints``, ``--static-rig``), the
+    joints triangulated with them, so that the body is in their world)."""
+    if method_inputs.joints3d is not None:
         joints, confidence = method_inputs.joints3d, method_inputs.joints3d_confidence
         if confidence is None:
             confidence = torch.ones(joints.shape[:2])
