@@ -23,6 +23,7 @@ from torch import Tensor
 from mvmocap.errors import InputError
 from mvmocap.geometry.camera import CameraRig
 from mvmocap.geometry.projection import camera_centers, project_points, project_points_jacobian
+from mvmocap.geometry.rotation_mean import project_to_rotation
 from mvmocap.geometry.triangulation import TriangulationResult, reprojection_errors, triangulate_robust
 
 # A camera "moved" when its smoothed pose leaves its first-second pose by more than this.
@@ -177,18 +178,6 @@ def nominal_rig(names: tuple[str, ...] | list[str], sizes: Tensor) -> CameraRig:
                      sizes.clone())
 
 
-def chordal_mean(R: Tensor, weight: Tensor) -> Tensor:
-    """Weighted chordal mean ``(..., 3, 3)`` of rotations ``R (..., N, 3, 3)``, ``weight (..., N)`` >= 0:
-    the rotation nearest (Frobenius) to the weighted sum, by SVD; the identity where all weights are 0."""
-    summed = torch.einsum("...n,...nij->...ij", weight.to(R.dtype), R)
-    eye = torch.eye(3, dtype=R.dtype, device=R.device)
-    summed = torch.where((weight.sum(-1) > 0)[..., None, None], summed, eye.expand_as(summed))
-    U, _, Vh = torch.linalg.svd(summed)
-    d = torch.linalg.det(U @ Vh)
-    D = torch.diag_embed(torch.stack([torch.ones_like(d), torch.ones_like(d), d], -1))
-    return U @ D @ Vh
-
-
 def _window_sums(x: Tensor, half: int) -> Tensor:
     """``x (F, ...)`` summed over the frames ``[f - half, f + half]`` (clipped to the sequence) of each frame ``f``."""
     F = x.shape[0]
@@ -199,8 +188,9 @@ def _window_sums(x: Tensor, half: int) -> Tensor:
 
 def smoothed_rig(rig: FrameRig, window: int, valid: Tensor | None = None) -> FrameRig:
     """Each camera's pose averaged over the ``window`` frames (odd; clipped at the ends) around each
-    frame: the chordal mean of the rotations, the mean of the centres, over the frames where
-    ``valid (F, C)`` (all when None; a frame with no valid neighbour keeps its pose). Intrinsics kept."""
+    frame: the chordal mean of the rotations (the SVD projection of their sum, as
+    :func:`mvmocap.geometry.rotation_mean.chordal_mean`), the mean of the centres, over the frames
+    where ``valid (F, C)`` (all when None; a frame with no valid neighbour keeps its pose). Intrinsics kept."""
     if window <= 1:
         return rig
     F, C = rig.num_frames, len(rig)
@@ -208,7 +198,7 @@ def smoothed_rig(rig: FrameRig, window: int, valid: Tensor | None = None) -> Fra
     half = window // 2
     R_sum = _window_sums(w[..., None, None] * rig.R, half)
     count = _window_sums(w, half)
-    R = chordal_mean(R_sum[..., None, :, :], torch.ones_like(count)[..., None])
+    R = project_to_rotation(R_sum)  # the chordal mean of the window's rotations (mvmocap.geometry.rotation_mean)
     R = torch.where((count > 0)[..., None, None], R, rig.R)
     centres = _window_sums(w[..., None] * rig.centers(), half) / count.clamp(min=1e-12)[..., None]
     centres = torch.where((count > 0)[..., None], centres, rig.centers())
@@ -269,4 +259,4 @@ def camera_motion(rig: FrameRig, fps: float, valid: Tensor | None = None,
                         position_threshold.to(torch.float32))
 
 
-__all__ = ["CameraMotion", "FrameRig", "camera_motion", "chordal_mean", "nominal_rig", "smoothed_rig"]
+__all__ = ["CameraMotion", "FrameRig", "camera_motion", "nominal_rig", "smoothed_rig"]

@@ -33,7 +33,8 @@ import torch
 
 from mvmocap.errors import InputError
 from mvmocap.geometry.camera import CameraRig
-from mvmocap.geometry.frame_rig import FrameRig, camera_motion, chordal_mean, nominal_rig
+from mvmocap.geometry.frame_rig import FrameRig, camera_motion, nominal_rig
+from mvmocap.geometry.rotation_mean import chordal_mean
 from mvmocap.geometry.triangulation import TriangulationResult
 
 

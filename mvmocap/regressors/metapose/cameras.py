@@ -35,7 +35,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from mvmocap.geometry.frame_rig import FrameRig, chordal_mean
+from mvmocap.geometry.frame_rig import FrameRig
+from mvmocap.geometry.rotation_mean import chordal_mean
 from mvmocap.geometry.weak_projection import weak_camera_from_vector
 
 # MetaPose has no foot points, so the gauge's floor passes through the lowest ankles; the ankle
