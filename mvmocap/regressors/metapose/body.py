@@ -36,6 +36,7 @@ from mvmocap.keypoints import COCO23
 from mvmocap.regressors.metapose.cameras import default_intrinsics, pinhole_frames, world_from_reference
 from mvmocap.regressors.metapose.inference import estimate, frame_sets, trained_optimizer
 from mvmocap.regressors.metapose.inputs import NUM_JOINTS
+from mvmocap.regressors.metapose.static_rig import MONO3D_RAY_ALIGNED
 
 DEFAULT_HEIGHT_M = 1.70
 SMOOTH_S = 0.5  # the cameras' per-frame poses are averaged over this window (estimate_scene)
@@ -87,7 +88,8 @@ def _reference_camera(keypoints: Tensor) -> int:
     return int(torch.argmax(seen))
 
 
-def estimate_scene(method_inputs, solver: str = "s2", optimizer=None, smooth_s: float = SMOOTH_S) -> MetaPoseScene:
+def estimate_scene(method_inputs, solver: str = "s2", optimizer=None, smooth_s: float = SMOOTH_S,
+                   ray_aligned: bool | None = None) -> MetaPoseScene:
     """Per-frame cameras and joints of the inputs' frames in one metric world (see the module docstring).
 
     ``solver``: ``"s2"`` (stage 1 + ``optimizer``; None: the trained checkpoint), ``"s1"`` or ``"ir"``.
@@ -96,6 +98,10 @@ def estimate_scene(method_inputs, solver: str = "s2", optimizer=None, smooth_s: 
     frame-to-frame noise of independent estimates. On the moving-camera benchmark
     (``python benchmarks/metapose_moving.py --solver s1 --smooth 0 / 0.5 / 1``, 6 hand-held clips)
     ``metapose+fit`` gave 28.7 / 20.5 / 21.3 mm PA-MPJPE.
+    ``ray_aligned``: whether the monocular 3D is posed along each view's ray to the body
+    (:func:`mvmocap.regressors.metapose.cameras.pinhole_frames`); None: so for BlazePose's world
+    landmarks (:data:`mvmocap.regressors.metapose.static_rig.MONO3D_RAY_ALIGNED`), not for others
+    (the synthetic monocular model poses them along the optical axis).
     Raises :class:`InputError` for one camera, nobody seen by two cameras, detections without
     monocular 3D, a missing checkpoint, or a body never seen whole enough to give the scale."""
     height = float(method_inputs.extras.get("subject_height_m", DEFAULT_HEIGHT_M))
@@ -112,7 +118,10 @@ def estimate_scene(method_inputs, solver: str = "s2", optimizer=None, smooth_s: 
     sizes = sizes[order]
     focal, principal = default_intrinsics(sizes)
     to64 = lambda x: x.detach().to(torch.float64)  # noqa: E731
-    frames = pinhole_frames(to64(joints), to64(cameras), to64(inputs.centre), to64(inputs.box), focal, principal)
+    if ray_aligned is None:
+        ray_aligned = _blazepose(method_inputs) and MONO3D_RAY_ALIGNED
+    frames = pinhole_frames(to64(joints), to64(cameras), to64(inputs.centre), to64(inputs.box), focal, principal,
+                            ray_aligned=ray_aligned)
     view_ok = inputs.view_valid & inputs.view_valid[:, :1]  # a frame the reference does not see is not estimated
     frame_ok = view_ok.sum(-1) >= 2
     view_ok &= frame_ok[:, None]
@@ -130,9 +139,15 @@ def estimate_scene(method_inputs, solver: str = "s2", optimizer=None, smooth_s: 
     confidence[:, :NUM_JOINTS] = conf.to(torch.float64)
     summary = {"solver": solver, "reference_camera": names[reference], "subject_height_m": height,
                "scale": world.scale, "up_from": world.up_from, "focal_px": dict(zip(names, _in_order(focal, order))),
-               "frames_estimated": int(frame_ok.sum()), "frames": int(F), "smoothing_frames": int(window)}
+               "frames_estimated": int(frame_ok.sum()), "frames": int(F), "smoothing_frames": int(window),
+               "ray_aligned": bool(ray_aligned)}
     back = [order.index(c) for c in range(len(order))]
     return MetaPoseScene(rig.subset(names), joints3d, confidence, view_ok[:, back], summary)
+
+
+def _blazepose(method_inputs) -> bool:
+    """Whether the detections are BlazePose's (their monocular 3D: its world landmarks)."""
+    return str(getattr(method_inputs.extras.get("detections"), "detector", "")).startswith("blazepose")
 
 
 def _fps(method_inputs) -> float:

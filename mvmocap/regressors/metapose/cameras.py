@@ -61,7 +61,7 @@ class ReferenceFrames:
 
 
 def pinhole_frames(joints: Tensor, cameras: Tensor, centre: Tensor, box: Tensor, focal: Tensor, principal: Tensor,
-                   reference: int = 0) -> ReferenceFrames:
+                   reference: int = 0, ray_aligned: bool = False) -> ReferenceFrames:
     """Weak cameras -> pinholes (see the module docstring, step 1).
 
     Args:
@@ -70,11 +70,23 @@ def pinhole_frames(joints: Tensor, cameras: Tensor, centre: Tensor, box: Tensor,
         centre: ``(F, C, 2)`` px and box ``(F, C)`` px per unit: each view's normalisation.
         focal: ``(C,)`` px; principal: ``(C, 2)`` px.
         reference: the camera whose axes the result is in.
+        ray_aligned: the monocular 3D was posed along each view's ray to the body rather than its
+            optical axis (BlazePose's world landmarks): each rotation is first turned by the ray's
+            (:func:`mvmocap.calibrate.init_frame_cameras.ray_rotations`, as the static start does).
+
+    The body's origin in each camera comes from :func:`mvmocap.calibrate.init_frame_cameras.origin_positions`
+    (the static calibration's start uses the same; depths below :data:`MIN_DEPTH_M` are raised to it).
     """
+    from mvmocap.calibrate.init_frame_cameras import origin_positions, ray_rotations
+
     R, scale, shift = weak_camera_from_vector(cameras)  # (F, C, 3, 3), (F, C), (F, C, 2)
-    depth = (focal / (box * scale).clamp(min=1e-9)).clamp(min=MIN_DEPTH_M)  # (F, C) metres
-    root_px = centre + box[..., None] * shift  # where the root projects
-    T = torch.cat([(root_px - principal) * (depth / focal)[..., None], depth[..., None]], -1)  # (F, C, 3)
+    scale_px = (box * scale).clamp(min=1e-9)  # px per metre
+    shift_px = centre + box[..., None] * shift - principal  # where the root projects, px from the principal point
+    focal2 = focal[:, None].expand(-1, 2)
+    T = torch.from_numpy(origin_positions(scale_px.numpy(), shift_px.numpy(), focal2.numpy())).to(R)  # (F, C, 3)
+    T = T * (T[..., 2:] >= MIN_DEPTH_M) + T / T[..., 2:].clamp(min=1e-12) * MIN_DEPTH_M * (T[..., 2:] < MIN_DEPTH_M)
+    if ray_aligned:
+        R = torch.from_numpy(ray_rotations(shift_px.numpy(), focal2.numpy())).to(R) @ R
     R_ref, T_ref = R[:, reference], T[:, reference]  # (F, 3, 3), (F, 3)
     R_rel = R @ R_ref[:, None].transpose(-1, -2)
     t_rel = T - (R_rel @ T_ref[:, None, :, None]).squeeze(-1)
