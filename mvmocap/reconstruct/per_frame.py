@@ -43,8 +43,8 @@ from mvmocap.geometry.triangulation import TriangulationResult
 # cameras' centroid. Independent per-frame estimates drift with the pose even when nothing moves:
 # MetaPose S1 on 6 static synthetic clips (python benchmarks/metapose_moving.py --solver s1 --yaw 0
 # --slide 0) drifted 7.3-12.7 degrees and 0.10-0.36 x that distance (0 of 18 cameras flagged); S1+S2
-# with a 40-step smoke checkpoint on the static pose2sim_demo rig 11-17 degrees and about 0.3 x (none
-# flagged). On the 6 hand-held clips (--solver s1: every camera yawing up to 25 degrees) 8 of the 18
+# with a 40-step smoke checkpoint on the static pose2sim_demo rig (python benchmarks/metapose_demo.py)
+# 5.9-15.1 degrees and 0.57-1.16 m, about 0.3 x (none flagged). On the 6 hand-held clips (--solver s1: every camera yawing up to 25 degrees) 8 of the 18
 # cameras that moved relative to the reference camera were flagged: the flag catches large turns
 # (> ~20 degrees relative to the reference camera), not slow small ones.
 MONOCULAR_3D_DETECTOR = "blazepose"  # the detector whose detections carry world landmarks (Detections.mono3d)
