@@ -9,7 +9,6 @@ per-frame cameras (``--method metapose``) is :mod:`mvmocap.regressors.metapose.b
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +16,12 @@ import torch
 from torch import Tensor
 
 from mvmocap.errors import FileFormatError, InputError, MissingFileError
-from mvmocap.io.atomic import atomic_path
 from mvmocap.io.torch_files import load_checkpoint_file
+from mvmocap.regressors.slim import FORMAT, resolve_checkpoint, write_slim_checkpoint
 from mvmocap.regressors.metapose.inputs import NUM_JOINTS, MetaPoseInputs, check_frame_sets, prepare_inputs
 from mvmocap.regressors.metapose.model import NeuralOptimizer, initial_state
 from mvmocap.regressors.metapose.refine import iterative_refinement
 
-FORMAT = "mvmocap-regressor/1"
 CHECKPOINT_ENV = "MVMOCAP_METAPOSE_CHECKPOINT"
 SHIPPED = Path(__file__).resolve().parents[3] / "models" / "regressors" / "metapose.pt"
 MODEL_KEYS = ("steps", "architecture", "layers", "bone_prior", "outlier_weight", "heatmap_components")
@@ -42,15 +40,12 @@ def export_checkpoint(run: str | Path, out: str | Path) -> Path:
                "views": int(state["config"]["data"].get("views", 4)),
                "weights": {k[len("optimizer."):]: v.float() for k, v in state["model"].items() if k.startswith("optimizer.")},
                "train_config": state["config"], "step": int(state["step"])}
-    out = Path(out)
-    with atomic_path(out) as tmp:
-        torch.save(payload, tmp)
-    return out
+    return write_slim_checkpoint(payload, out)
 
 
 def checkpoint_file(path: str | Path | None = None) -> Path:
     """``path``, else ``$MVMOCAP_METAPOSE_CHECKPOINT``, else the shipped ``models/regressors/metapose.pt``."""
-    return Path(path or os.environ.get(CHECKPOINT_ENV) or SHIPPED)
+    return resolve_checkpoint(path, CHECKPOINT_ENV, SHIPPED)
 
 
 def load_optimizer(path: str | Path | None = None) -> tuple[NeuralOptimizer, dict[str, Any]]:
@@ -117,6 +112,6 @@ def trained_optimizer() -> NeuralOptimizer:
     :class:`InputError` saying how to get one when there is none."""
     file = checkpoint_file()
     if not file.is_file():
-        raise InputError(f"metapose has no checkpoint yet ({file} is missing): train one with "
-                         "`mvmocap train-synthetic --config examples/configs/metapose.yaml` (docs/metapose_handoff.md)")
+        raise InputError(f"metapose checkpoint {file} is missing: set {CHECKPOINT_ENV} to one, or train one with "
+                         "`mvmocap train-synthetic --config examples/configs/metapose.yaml` (models/regressors/METAPOSE.md)")
     return load_optimizer(file)[0]

@@ -48,7 +48,7 @@ def _method_inputs(C=3, F=2, person=True, mono=True):
     ({"C": 1}, "at least 2 cameras"),
     ({"person": False}, "no person"),
     ({"mono": False}, "monocular 3D"),
-    ({}, "no checkpoint yet"),
+    ({}, "checkpoint .*absent.pt is missing"),
 ])
 def test_regress_says_what_is_missing(kwargs, message, monkeypatch, tmp_path):
     monkeypatch.setenv("MVMOCAP_METAPOSE_CHECKPOINT", str(tmp_path / "absent.pt"))
