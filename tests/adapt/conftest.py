@@ -1,4 +1,7 @@
-"""A tiny synthetic reconstruct folder (toy body, 3 cameras, 8 frames) and a tiny volumetric checkpoint."""
+"""A tiny synthetic reconstruct folder (3 cameras, 8 frames) and a tiny volumetric checkpoint.
+
+The body is the default open body, not the toy capsule body: the Gauss-Newton fit's Jacobians
+have a fast path for the real body model only (the toy body makes one fit take a minute)."""
 
 from __future__ import annotations
 
@@ -21,16 +24,16 @@ FRAMES = 8
 
 
 @pytest.fixture(scope="session")
-def toy_body():
-    return load_body("toy")
+def body_model():
+    return load_body(None)
 
 
 @pytest.fixture(scope="session")
-def synthetic(toy_body):
+def synthetic(body_model):
     """A synthetic capture (with its ground truth) and the Capture a reconstruct run would make of it."""
-    sc = synthetic_capture(toy_body, SequenceConfig(cameras=3, condition="noisy", motion=MotionConfig(frames=FRAMES)),
+    sc = synthetic_capture(body_model, SequenceConfig(cameras=3, condition="noisy", motion=MotionConfig(frames=FRAMES)),
                            seed=3, index=0)
-    return sc, capture_from_detections("synthetic", sc.detections, sc.rig, toy_body)
+    return sc, capture_from_detections("synthetic", sc.detections, sc.rig, body_model)
 
 
 def write_run_dir(out, synthetic_capture_, capture, body) -> None:
@@ -50,9 +53,9 @@ def write_run_dir(out, synthetic_capture_, capture, body) -> None:
 
 
 @pytest.fixture(scope="session")
-def run_dir(tmp_path_factory, synthetic, toy_body):
+def run_dir(tmp_path_factory, synthetic, body_model):
     out = tmp_path_factory.mktemp("reconstruct")
-    write_run_dir(out, *synthetic, toy_body)
+    write_run_dir(out, *synthetic, body_model)
     return out
 
 
@@ -62,12 +65,12 @@ def tiny_checkpoint(path, body, method: str = "volumetric", seed: int = 0):
 
     torch.manual_seed(seed)
     net = VolumetricMethod(SMALL, SynthConfig.from_dict({"views": 3, **VolumetricMethod.data_overrides}), body)
-    save_checkpoint(path, {"step": 1, "config": {"method": method, "model": SMALL, "body_model": "toy",
+    save_checkpoint(path, {"step": 1, "config": {"method": method, "model": SMALL, "body_model": None,
                                                  "data": {"views": 3}},
                            "model": net.state_dict(), "body_model_name": body.name})
     return path
 
 
 @pytest.fixture(scope="session")
-def checkpoint(tmp_path_factory, toy_body):
-    return tiny_checkpoint(tmp_path_factory.mktemp("ckpt") / "checkpoint.pt", toy_body)
+def checkpoint(tmp_path_factory, body_model):
+    return tiny_checkpoint(tmp_path_factory.mktemp("ckpt") / "checkpoint.pt", body_model)

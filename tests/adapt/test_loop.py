@@ -55,15 +55,15 @@ def _adapt_in_memory(capture: Capture, checkpoint, body, out):
     return load_checkpoint(out)
 
 
-def test_ground_truth_is_never_read(synthetic, checkpoint, toy_body, tmp_path):
+def test_ground_truth_is_never_read(synthetic, checkpoint, body_model, tmp_path):
     sc, capture = synthetic
     # What a capture holds: 2D evidence, cameras, triangulation, a fit; no field for ground truth.
     assert set(Capture.__dataclass_fields__) == {"name", "inputs", "fit"}
     guarded = replace(capture, inputs=replace(capture.inputs, extras={**capture.inputs.extras, "ground_truth": Tripwire(),
                                                                        "posed": Tripwire()}))
     plain = replace(capture, inputs=replace(capture.inputs, extras={"detections": capture.inputs.extras["detections"]}))
-    a = _adapt_in_memory(guarded, checkpoint, toy_body, tmp_path / "guarded")
-    b = _adapt_in_memory(plain, checkpoint, toy_body, tmp_path / "plain")
+    a = _adapt_in_memory(guarded, checkpoint, body_model, tmp_path / "guarded")
+    b = _adapt_in_memory(plain, checkpoint, body_model, tmp_path / "plain")
     for key, value in a["model"].items():
         assert torch.equal(value, b["model"][key]), key
 
