@@ -11,7 +11,7 @@ No ground truth is read: a reconstruct folder has none.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -98,10 +98,15 @@ def _triangulated(run: Path, frames: int, joints: int) -> tuple[torch.Tensor, to
     return points, torch.from_numpy(confidence).to(torch.float64)
 
 
-def load_capture(run: str | Path, body_model, name: str | None = None, fit_config: FitConfig | None = None) -> Capture:
+def load_capture(run: str | Path, body_model, name: str | None = None, fit_config: FitConfig | None = None,
+                 cameras: list[str] | None = None) -> Capture:
     """Read one reconstruct folder (checked by :func:`check_run_dirs`) into a :class:`Capture`.
 
     ``body_model`` must be the one the run's fit used (its name is checked against the file's).
+    ``cameras``: keep only these (None: all). With fewer cameras than the run, the left/right repair
+    and the triangulation are redone from them, and the run's fit, which saw the others, is left out
+    of the fit cache (its frames start uncached; the first refit fills them), so a held-out camera
+    never supervises the regressor.
     """
     from mvmocap.detect.run import load as load_detections
     from mvmocap.detect.left_right import fix_left_right
@@ -114,6 +119,10 @@ def load_capture(run: str | Path, body_model, name: str | None = None, fit_confi
     if fitted.body_model and fitted.body_model != getattr(body_model, "name", fitted.body_model):
         raise InputError(f"{run}: fitted with body model {fitted.body_model!r}, adapt uses {body_model.name!r}")
     rig = load_rig(run / "cameras.yaml")
+    subset = bool(cameras) and list(cameras) != list(rig.names)
+    if cameras:
+        _check_cameras(run, cameras, rig.names)
+        rig = rig.subset(list(cameras))
     detections = load_detections(run / "work")
     missing = [n for n in rig.names if n not in detections.camera_names]
     if missing:
@@ -124,43 +133,36 @@ def load_capture(run: str | Path, body_model, name: str | None = None, fit_confi
                               f"({len(fitted.frame_ids)} against {detections.num_frames})")
     detections, _ = fix_left_right(detections, rig)  # as the run did before triangulating and fitting
     keypoints = keypoints_tensor(detections, _min_confidence(run))  # (F, C, 23, 3)
-    points, confidence = _triangulated(run, keypoints.shape[0], keypoints.shape[2])
+    fit = fitted.params.to(dtype=torch.float32)
+    if subset:
+        tri = rig.to(dtype=torch.float64).triangulate_robust(keypoints[..., :2], keypoints[..., 2])
+        points, confidence = tri.points, tri.confidence
+        fit = fit.with_valid(torch.zeros_like(fit.valid))
+    else:
+        points, confidence = _triangulated(run, keypoints.shape[0], keypoints.shape[2])
     inputs = MethodInputs(keypoints, rig, body_model, points, confidence, fit_config or FitConfig(),
                           extras={"detections": detections}, progress=False)
-    return Capture(name or run.name, inputs, fitted.params.to(dtype=torch.float32))
+    return Capture(name or run.name, inputs, fit)
 
 
-def select(capture: Capture, frames: tuple[int, int] | None = None, cameras: list[str] | None = None) -> Capture:
-    """A part of a capture: the frame positions ``frames = (start, stop)`` and/or the named ``cameras``
-    (re-triangulated from those cameras; the run's fit, which saw the others, is then left out of
-    the fit cache, so a held-out camera never supervises the regressor)."""
-    out = capture
-    if frames is not None:
-        start, stop = frames
-        F = capture.num_frames
-        if not 0 <= start < stop <= F:
-            raise InputError(f"{capture.name}: frames {start}:{stop} outside the capture's 0:{F}")
-        idx = torch.arange(start, stop)
-        out = Capture(out.name, out.inputs.frames(idx), out.fit.frames(idx))
-    if cameras:
-        rig = out.inputs.rig
-        unknown = [c for c in cameras if c not in rig.names]
-        if unknown:
-            raise InputError(f"{capture.name}: no camera {', '.join(unknown)}; cameras: {', '.join(rig.names)}")
-        if len(cameras) < 2:
-            raise InputError("adapt needs at least 2 cameras per capture")
-        keep = torch.tensor([rig.names.index(c) for c in cameras])
-        inputs = out.inputs
-        extras = dict(inputs.extras)
-        if "detections" in extras:
-            extras["detections"] = extras["detections"].subset_cameras(list(cameras))
-        kp = torch.as_tensor(inputs.keypoints_2d)[:, keep]
-        tri = rig.subset(list(cameras)).to(dtype=torch.float64).triangulate_robust(kp[..., :2], kp[..., 2])
-        # The run's fit saw the other cameras too: it does not enter the cache (the first refit fills it).
-        unfitted = replace(out.fit, valid=torch.zeros_like(out.fit.valid))
-        out = Capture(out.name, replace(inputs, keypoints_2d=kp, rig=rig.subset(list(cameras)), joints3d=tri.points,
-                                        joints3d_confidence=tri.confidence, extras=extras), unfitted)
-    return out
+def _check_cameras(run: Path, cameras: list[str], names) -> None:
+    unknown = [c for c in cameras if c not in names]
+    if unknown:
+        raise InputError(f"{run}: no camera {', '.join(unknown)}; cameras: {', '.join(names)}")
+    if len(set(cameras)) < 2:
+        raise InputError("adapt needs at least 2 cameras per capture")
+
+
+def select(capture: Capture, frames: tuple[int, int] | None = None) -> Capture:
+    """The frame positions ``frames = (start, stop)`` of a capture (None: all of it)."""
+    if frames is None:
+        return capture
+    start, stop = frames
+    F = capture.num_frames
+    if not 0 <= start < stop <= F:
+        raise InputError(f"{capture.name}: frames {start}:{stop} outside the capture's 0:{F}")
+    idx = torch.arange(start, stop)
+    return Capture(capture.name, capture.inputs.frames(idx), capture.fit.frames(idx))
 
 
 def capture_from_detections(name: str, detections, rig, body_model, fit_config: FitConfig | None = None,

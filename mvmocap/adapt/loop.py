@@ -16,7 +16,8 @@ Outputs in ``out``: ``checkpoint.pt`` (a ``train-synthetic`` checkpoint of the a
 ``MVMOCAP_VOLUMETRIC_CHECKPOINT=out/checkpoint.pt mvmocap reconstruct --method volumetric`` uses it;
 plus the optimizer, the fit caches and the adapt settings, for ``--resume``), ``metrics.jsonl``
 (``split`` ``train`` every ``log_every`` steps, ``refit`` per capture and refit, ``eval`` = the
-self-supervised loss over every frame at the start and the end) and ``adapt.yaml``.
+self-supervised loss over every frame: at step 0 the unadapted network against the cache after the
+first refit, at the end the adapted one against the final cache) and ``adapt.yaml``.
 
 Determinism: the frames of step ``s`` depend on ``(seed, s)`` only, the fit is deterministic and
 the checkpoint holds the optimizer, the caches and torch's RNG, so a resumed run ends with the same
@@ -79,7 +80,7 @@ def run(run_dirs: list[str | Path], out: str | Path, config: AdaptConfig, resume
         raise InputError(f"the {config.method} checkpoint was trained with body model {trained_on!r}; "
                          f"the runs were fitted with {getattr(body, 'name', '?')!r}")
     names = _unique_names(paths)
-    captures = [select(load_capture(p, body, name, config.fit_config()), config.frames, list(config.cameras or []))
+    captures = [select(load_capture(p, body, name, config.fit_config(), list(config.cameras or []) or None), config.frames)
                 for p, name in zip(paths, names)]
     return adapt(method, train_config, captures, out, config, saved=saved, progress=progress,
                  sources=[str(p) for p in paths])
@@ -173,9 +174,6 @@ def adapt(method, train_config: dict, captures: list[Capture], out: Path, config
 
     began = time.perf_counter()
     eval_start = None
-    if start == 0:
-        eval_start = evaluate(method, captures, prepared, caches, config)
-        log({"step": 0, "split": "eval", **eval_start})
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     bar = Progress(TextColumn("[bold]adapt[/] {task.fields[method]}"), BarColumn(), MofNCompleteColumn(),
@@ -192,6 +190,9 @@ def adapt(method, train_config: dict, captures: list[Capture], out: Path, config
                     log({"step": step_index, "split": "refit", "capture": capture.name,
                          **refit(method, capture, prep, cache, fit_config)})
                 bar.update(task, status="")
+                if step_index == 0:  # the unadapted network against the first refit's cache
+                    eval_start = evaluate(method, captures, prepared, caches, config)
+                    log({"step": 0, "split": "eval", **eval_start})
             which, frames = _frames_of_step(config.seed, step_index, captures, prepared, config.batch_size)
             loss, parts = capture_loss(method, captures[which], prepared[which], caches[which], frames, config)
             if synthetic is not None and step_index % config.synthetic_every == 0:
