@@ -95,3 +95,12 @@ def test_resume_refuses_changed_settings(run_dir, checkpoint, tmp_path):
         run([run_dir], tmp_path / "r", replace(config, steps=2, lr=1e-2), resume=True, progress=False)
     with pytest.raises(InputError, match="--resume"):
         run([run_dir], tmp_path / "r", config, progress=False)
+
+
+def test_the_drift_guard_mixes_in_labelled_synthetic_batches(run_dir, checkpoint, tmp_path):
+    out = tmp_path / "guarded"
+    run([run_dir], out, AdaptConfig(checkpoint=str(checkpoint), steps=2, synthetic_every=2, synthetic_batch=2,
+                                    **{**FAST, "batch_size": 2}), progress=False)
+    train = _records(out, "train")
+    assert "loss_synthetic" in train[0] and "loss_synthetic" not in train[1]
+    assert train[0]["loss_synthetic"] > 0
