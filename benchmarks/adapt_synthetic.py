@@ -97,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--source-n", type=int, default=200)
     parser.add_argument("--synthetic-every", type=int, default=0, help="the drift guard (0 = off)")
+    parser.add_argument("--betas-weight", type=float, default=1.0, help="the betas' share of L_Theta")
+    parser.add_argument("--rows", nargs="*", default=None, help="only these rows (default: all)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     body = load_body(None)
@@ -108,11 +110,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(train)} train clips x {args.frames} frames, {len(test)} test clips (other seeds), {args.cameras} "
           f"cameras, rig family high_wide, pose family gesturing, noisy detections; captures made in "
           f"{time.perf_counter() - began:.0f} s; {args.steps} steps, lr {args.lr}, batch 8, refit every "
-          f"{args.refit_every}, synthetic every {args.synthetic_every or '-'}, seed {args.seed}")
+          f"{args.refit_every}, synthetic every {args.synthetic_every or '-'}, betas weight {args.betas_weight}, seed {args.seed}")
     load = adaptation_methods()["volumetric"]
     teacher = score(load(None, body)[0], test, test_truth, fits=True)
     base = AdaptConfig(steps=args.steps, lr=args.lr, refit_every=args.refit_every, seed=args.seed, checkpoint_every=0,
-                       synthetic_every=args.synthetic_every)
+                       synthetic_every=args.synthetic_every, betas_weight=args.betas_weight)
     rows = {"before": None, "2D loss only": replace(base, weights={"w_2d": 5.0, "w_3d": 0.0, "w_theta": 0.0, "w_mesh": 0.0},
                                                      refit_every=args.steps),
             "full loop": base}
@@ -122,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'fit (teacher)':14} {teacher['pa_mpjpe']:11.1f} {teacher['mpjpe']:9.1f} {teacher['frames']:6d} "
           f"{'':8} {'':15} {'':12} {train_teacher['pa_mpjpe']:20.1f}")
     for name, config in rows.items():
+        if args.rows and name not in args.rows:
+            continue
         method, train_config, _ = load(None, body)
         seconds = 0.0
         if config is not None:

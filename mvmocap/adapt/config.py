@@ -8,8 +8,9 @@ from typing import Any
 from mvmocap.errors import InputError
 
 # Settings that must not change when resuming (the rest, e.g. steps or log_every, may).
-FROZEN_ON_RESUME = ("method", "seed", "batch_size", "refit_every", "lr", "weights", "min_confidence",
-                    "synthetic_every", "synthetic_batch", "fit", "frames", "cameras", "vertex_stride", "deep_supervision")
+FROZEN_ON_RESUME = ("method", "seed", "batch_size", "refit_every", "lr", "weights", "betas_weight", "min_confidence",
+                    "synthetic_every", "synthetic_batch", "fit", "frames", "cameras", "vertex_stride",
+                    "deep_supervision")
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,8 @@ class AdaptConfig:
         refit_every: run multi-view SMPLify from the regressor on every frame of every capture
             every this many steps (step 0 included): the collaborative loop's schedule.
         weights: the loss weights ``w_2d, w_3d, w_theta, w_mesh`` (default the paper's 5, 5, 1, 0.001).
+        betas_weight: the betas' share of L_Theta (1: betas MSE + rotations MSE, as measured so far;
+            SPIN weighs them 0.001).
         min_confidence: detections below it are left out of the 2D loss (CMANet's threshold lambda;
             the run's own threshold already applies).
         vertex_stride: the mesh loss uses every this-many-th vertex.
@@ -48,6 +51,7 @@ class AdaptConfig:
     grad_clip: float = 1.0
     refit_every: int = 50
     weights: dict[str, float] = field(default_factory=lambda: {"w_2d": 5.0, "w_3d": 5.0, "w_theta": 1.0, "w_mesh": 0.001})
+    betas_weight: float = 1.0
     min_confidence: float = 0.0
     vertex_stride: int = 8
     deep_supervision: bool = True
@@ -72,7 +76,8 @@ class AdaptConfig:
         unknown = sorted(set(self.weights) - {"w_2d", "w_3d", "w_theta", "w_mesh"})
         if unknown:
             raise InputError(f"unknown loss weight(s) {', '.join(unknown)}; known: w_2d, w_3d, w_theta, w_mesh")
-        if any(float(v) < 0 for v in self.weights.values()) or self.w_synthetic < 0 or self.grad_clip < 0:
+        if (any(float(v) < 0 for v in self.weights.values()) or self.w_synthetic < 0 or self.grad_clip < 0
+                or self.betas_weight < 0):
             raise InputError("loss weights and grad_clip must be >= 0")
         if self.frames is not None and (len(self.frames) != 2 or not 0 <= int(self.frames[0]) < int(self.frames[1])):
             raise InputError(f"frames must be START:STOP with 0 <= START < STOP, got {self.frames}")

@@ -58,10 +58,12 @@ def joints_3d_loss(joints: Tensor, target: Tensor, weight: Tensor) -> Tensor:
 
 
 def parameter_loss(rotations: Tensor, betas: Tensor, target_rotations: Tensor, target_betas: Tensor,
-                   weight: Tensor) -> Tensor:
-    """Eq. 3: mean squared error of the rotation matrices ``(B, 24, 3, 3)`` plus that of the betas
-    ``(B, S)``, per frame-set weighted by ``weight (B,)``."""
-    error = ((rotations - target_rotations) ** 2).mean((-1, -2, -3)) + ((betas - target_betas) ** 2).mean(-1)
+                   weight: Tensor, betas_weight: float = 1.0) -> Tensor:
+    """Eq. 3: mean squared error of the rotation matrices ``(B, 24, 3, 3)`` plus ``betas_weight`` times
+    that of the betas ``(B, S)``, per frame-set weighted by ``weight (B,)``. (The paper lumps pose and
+    shape into one Θ; SPIN, its base, weighs the betas 0.001 against the pose.)"""
+    error = (((rotations - target_rotations) ** 2).mean((-1, -2, -3))
+             + betas_weight * ((betas - target_betas) ** 2).mean(-1))
     return _weighted_mean(error, weight)
 
 

@@ -76,7 +76,8 @@ def loss_terms(pred: dict[str, Tensor], target: dict[str, Tensor], rig, detected
         stride = int(config.vertex_stride)
         rotations = torch.cat([pred["global_orient"][:, None], pred["body_pose"]], 1)
         terms["3d"] = losses.joints_3d_loss(pred["joints3d"], target["joints3d"], weight)
-        terms["theta"] = losses.parameter_loss(rotations, pred["betas"], target["rotations"], target["betas"], weight)
+        terms["theta"] = losses.parameter_loss(rotations, pred["betas"], target["rotations"], target["betas"], weight,
+                                               config.betas_weight)
         terms["mesh"] = losses.mesh_loss(pred["vertices"][:, ::stride], pred["joints3d"],
                                          target["vertices"][:, ::stride], target["joints3d"], weight)
     return terms
