@@ -68,13 +68,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--refit-every", type=int, default=25)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--synthetic-every", type=int, default=0, help="the drift guard (0 = off)")
+    parser.add_argument("--betas-weight", type=float, default=1.0, help="the betas' share of L_Theta")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     names = list(load_rig(args.run / "cameras.yaml").names)
     body = load_body(None)
     print(f"adapt on frames {args.adapt_frames[0]}:{args.adapt_frames[1]}, test on {args.test_frames[0]}:"
           f"{args.test_frames[1]} in the held-out camera; {args.steps} steps, lr {args.lr}, batch {args.batch_size}, "
-          f"refit every {args.refit_every}, synthetic every {args.synthetic_every or '-'}, seed {args.seed}")
+          f"refit every {args.refit_every}, synthetic every {args.synthetic_every or '-'}, betas weight {args.betas_weight}, seed {args.seed}")
     print(f"{'fold':6} {'variant':15} {'shipped px':>10} {'adapted px':>10} {'ratio':>7} {'95% interval':>15}  adapt s  self-sup. loss")
     for h in args.folds or names:
         cameras = [n for n in names if n != h]
@@ -84,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
                                                          refit_every=args.refit_every, seed=args.seed,
                                                          frames=args.adapt_frames, cameras=tuple(cameras),
                                                          synthetic_every=args.synthetic_every,
+                                                         betas_weight=args.betas_weight,
                                                          checkpoint_every=0), progress=False)
         seconds = time.perf_counter() - began
         loss = f"{result['eval_start']['loss']:.3f} -> {result['eval_end']['loss']:.3f}"
