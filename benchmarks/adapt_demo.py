@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--refit-every", type=int, default=25)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--synthetic-every", type=int, default=0, help="the drift guard (0 = off)")
-    parser.add_argument("--betas-weight", type=float, default=1.0, help="the betas' share of L_Theta")
+    parser.add_argument("--betas-weight", type=float, default=0.001, help="the betas' share of L_Theta")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     names = list(load_rig(args.run / "cameras.yaml").names)

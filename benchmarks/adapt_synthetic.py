@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--source-n", type=int, default=200)
     parser.add_argument("--synthetic-every", type=int, default=0, help="the drift guard (0 = off)")
-    parser.add_argument("--betas-weight", type=float, default=1.0, help="the betas' share of L_Theta")
+    parser.add_argument("--betas-weight", type=float, default=0.001, help="the betas' share of L_Theta")
     parser.add_argument("--rows", nargs="*", default=None, help="only these rows (default: all)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)

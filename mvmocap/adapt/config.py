@@ -24,8 +24,8 @@ class AdaptConfig:
         refit_every: run multi-view SMPLify from the regressor on every frame of every capture
             every this many steps (step 0 included): the collaborative loop's schedule.
         weights: the loss weights ``w_2d, w_3d, w_theta, w_mesh`` (default the paper's 5, 5, 1, 0.001).
-        betas_weight: the betas' share of L_Theta (1: betas MSE + rotations MSE, as measured so far;
-            SPIN weighs them 0.001).
+        betas_weight: the betas' share of L_Theta (rotations MSE + betas_weight x betas MSE); 0.001 as
+            SPIN, the paper's base (with 1 the fits' shape takes nearly all the gradient: docs/adapt_handoff.md).
         min_confidence: detections below it are left out of the 2D loss (CMANet's threshold lambda;
             the run's own threshold already applies).
         vertex_stride: the mesh loss uses every this-many-th vertex.
@@ -51,7 +51,7 @@ class AdaptConfig:
     grad_clip: float = 1.0
     refit_every: int = 50
     weights: dict[str, float] = field(default_factory=lambda: {"w_2d": 5.0, "w_3d": 5.0, "w_theta": 1.0, "w_mesh": 0.001})
-    betas_weight: float = 1.0
+    betas_weight: float = 0.001
     min_confidence: float = 0.0
     vertex_stride: int = 8
     deep_supervision: bool = True

@@ -12,7 +12,8 @@ with the paper's weights: "the weights of each sub-loss (w1, ..., w4) are (5.0, 
   weighted by their confidence (CMANet eq. 1's ``C_Filt``).
 * ``L_3D`` (eq. 5): regressed against fitted COCO-17 joints, both relative to their mid-hip, metres.
 * ``L_Theta`` (eq. 3): regressed against fitted parameters: the 24 joint rotations as matrices
-  (global orientation and body pose) plus the betas.
+  (global orientation and body pose) plus the betas, weighed ``betas_weight`` (0.001 in
+  :class:`mvmocap.adapt.AdaptConfig`, as SPIN: the paper lumps both into one Theta).
 * ``L_M`` (eq. 4): regressed against fitted vertices, relative to the mid-hip, every
   ``vertex_stride``-th vertex, metres.
 
