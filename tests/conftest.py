@@ -75,3 +75,22 @@ def demo_first_frames(tmp_path_factory):
     keypoints = torch.as_tensor(detections.keypoints, dtype=torch.float64).permute(1, 0, 2, 3)
     tri = rig.triangulate_robust(keypoints[..., :2], keypoints[..., 2])
     return detections, rig, keypoints, tri
+
+
+@pytest.fixture(scope="session")
+def metapose_checkpoint(tmp_path_factory) -> Path:
+    """A tiny MetaPose checkpoint (4 training steps on the toy body, ~2 s): stage 2 all but the
+    identity, for tests of the plumbing, not of accuracy."""
+    import yaml
+
+    from mvmocap.regressors.metapose.inference import export_checkpoint
+    from mvmocap.train import run
+
+    folder = tmp_path_factory.mktemp("metapose_checkpoint")
+    data = {"views": 4, "views_min": 2, "noise": {"kind": "realistic"}, "rig_families": ["full_ring"]}
+    config = {"method": "metapose", "seed": 0, "body_model": "toy", "steps": 4, "batch_size": 4, "log_every": 2,
+              "val_every": 4, "val_size": 8, "checkpoint_every": 4, "num_workers": 0, "threads": 1, "data": data,
+              "model": {"steps": 1, "stage_steps": 4, "layers": [16, "CC", 16]}}
+    (folder / "config.yaml").write_text(yaml.safe_dump(config))
+    run(None, folder / "config.yaml", folder / "run", progress=False)
+    return export_checkpoint(folder / "run", folder / "metapose.pt")

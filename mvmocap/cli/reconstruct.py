@@ -13,7 +13,7 @@ from mvmocap.cli.common import handle_errors
 # the registry here would load the regressors, and torch, on every --help).
 METHOD_HELP = ("fit (default: multi-view SMPLify) | volumetric (the learned regressor + closed-form shape and limbs) | "
                "volumetric+fit (the regressor starts the fit) | volumetric-net (the network alone) | volumetric-net+fit | "
-               "metapose | metapose+fit (uncalibrated per-frame cameras; no checkpoint yet).")
+               "metapose | metapose+fit (no calibration: cameras per frame from MetaPose, scale from --height).")
 
 
 @handle_errors
@@ -33,7 +33,7 @@ def reconstruct(
     config: Optional[Path] = typer.Option(None, "--config", help="YAML configuration (see examples/configs/reconstruct.yaml)."),
     keypoints: Optional[Path] = typer.Option(None, "--keypoints", help="Folder of OpenPose JSON (NAME/, NAME_json/ or pose/NAME_json/) instead of running a detector; without videos the image sizes come from --calibration."),
     frames: Optional[str] = typer.Option(None, "--frames", help="start:stop:step on the common timeline."),
-    height: Optional[float] = typer.Option(None, "--height", help="Subject height in metres (scale for --calibrate-from-joints)."),
+    height: Optional[float] = typer.Option(None, "--height", help="Subject height in metres (scale for --calibrate-from-joints and --method metapose)."),
     max_people: Optional[int] = typer.Option(None, "--max-people", help="People to reconstruct (default 1); N > 1 writes OUT/person_<k>/ and OUT/people.json."),
     render: bool = typer.Option(False, "--render", help="Write overlay videos and a contact sheet to OUT/overlays."),
     json_out: bool = typer.Option(False, "--json", help="Also write smpl_params.json."),

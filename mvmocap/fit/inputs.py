@@ -18,6 +18,7 @@ from torch import Tensor
 from mvmocap.body.params import BodyParams
 from mvmocap.fit.smplify import FitConfig, FitResult, fit_sequence
 from mvmocap.geometry.camera import CameraRig
+from mvmocap.geometry.frame_rig import FrameRig
 
 
 @dataclass
@@ -26,7 +27,9 @@ class MethodInputs:
 
     Attributes:
         keypoints_2d: ``(F, C, 23, 3)`` pixels + confidence, COCO-23, cameras in ``rig`` order.
-        rig: calibrated cameras (world +Z up, metres).
+        rig: calibrated cameras (world +Z up, metres): a :class:`CameraRig`, or a
+            :class:`~mvmocap.geometry.frame_rig.FrameRig` of the ``F`` frames (cameras that move,
+            or estimated per frame by a method that needs no calibration).
         body_model: a :mod:`mvmocap.body` model.
         joints3d: ``(F, 23, 3)`` metres or None; joints3d_confidence ``(F, 23)`` or None.
         config: the fit configuration.
@@ -36,7 +39,7 @@ class MethodInputs:
     """
 
     keypoints_2d: Tensor
-    rig: CameraRig
+    rig: CameraRig | FrameRig
     body_model: Any
     joints3d: Tensor | None = None
     joints3d_confidence: Tensor | None = None
@@ -46,7 +49,7 @@ class MethodInputs:
 
     def frames(self, frames: Tensor) -> "MethodInputs":
         """These inputs at the frame positions ``frames (K,)``: keypoints, joints and the
-        ``"detections"`` extra (a :class:`mvmocap.detect.detections.Detections`) are sliced, and
+        ``"detections"`` extra (a :class:`mvmocap.detect.detections.Detections`) and a per-frame rig are sliced, and
         ``extras["frames"]`` holds the positions (in the full sequence); other extras are passed
         on as they are."""
         from mvmocap.detect.detections import Detections
@@ -57,7 +60,8 @@ class MethodInputs:
         if isinstance(extras.get("detections"), Detections):
             extras["detections"] = extras["detections"].subset_frames(idx.numpy())
         pick = lambda value: None if value is None else torch.as_tensor(value)[idx]  # noqa: E731
-        return replace(self, keypoints_2d=pick(self.keypoints_2d), joints3d=pick(self.joints3d),
+        rig = self.rig.frames(idx) if isinstance(self.rig, FrameRig) else self.rig
+        return replace(self, keypoints_2d=pick(self.keypoints_2d), rig=rig, joints3d=pick(self.joints3d),
                        joints3d_confidence=pick(self.joints3d_confidence), extras=extras)
 
 

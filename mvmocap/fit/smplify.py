@@ -53,6 +53,7 @@ from mvmocap.fit.initialise import initial_params
 from mvmocap.fit.model import KeypointModel
 from mvmocap.body.params import BodyParams, fill_invalid_frames
 from mvmocap.geometry.camera import CameraRig
+from mvmocap.geometry.frame_rig import FrameRig
 from mvmocap.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from mvmocap.keypoints import COCO23
 
@@ -118,9 +119,11 @@ def _given_start(init, frames: Tensor, what: str) -> BodyParams:
     return params
 
 
-def _check_inputs(keypoints_2d: Tensor, rig: CameraRig, joints3d, joints3d_confidence) -> None:
-    if not isinstance(rig, CameraRig):
-        raise InputError(f"rig must be a CameraRig, got {type(rig).__name__}")
+def _check_inputs(keypoints_2d: Tensor, rig: CameraRig | FrameRig, joints3d, joints3d_confidence) -> None:
+    if not isinstance(rig, (CameraRig, FrameRig)):
+        raise InputError(f"rig must be a CameraRig or a FrameRig, got {type(rig).__name__}")
+    if isinstance(rig, FrameRig) and keypoints_2d.dim() >= 1 and rig.num_frames != keypoints_2d.shape[0]:
+        raise InputError(f"the per-frame cameras cover {rig.num_frames} frames, the keypoints {keypoints_2d.shape[0]}")
     J = len(COCO23)
     if keypoints_2d.dim() != 4 or keypoints_2d.shape[1] != len(rig) or keypoints_2d.shape[2:] != (J, 3):
         raise InputError(
@@ -144,6 +147,11 @@ def _check_inputs(keypoints_2d: Tensor, rig: CameraRig, joints3d, joints3d_confi
             raise InputError(f"joints3d_confidence must have shape ({F}, {J}), got {tuple(joints3d_confidence.shape)}")
 
 
+def _rig_at(rig: CameraRig | FrameRig, frames) -> CameraRig | FrameRig:
+    """The cameras of ``frames`` (indices or a slice): a static rig as it is, a per-frame rig sliced."""
+    return rig.frames(frames) if isinstance(rig, FrameRig) else rig
+
+
 def _keyframes(valid: Tensor, count: int) -> Tensor:
     """Up to ``count`` valid frame indices spread evenly over the sequence."""
     idx = torch.nonzero(valid).flatten()
@@ -165,7 +173,7 @@ def _log(progress: bool, message: str) -> None:
 
 def fit_sequence(
     keypoints_2d: Tensor,
-    rig: CameraRig,
+    rig: CameraRig | FrameRig,
     body_model,
     joints3d: Tensor | None = None,
     joints3d_confidence: Tensor | None = None,
@@ -179,7 +187,9 @@ def fit_sequence(
         keypoints_2d: ``(F, C, 23, 3)`` x, y pixels (distorted image, as detected) and
             confidence in [0, 1], COCO-23 layout (:data:`mvmocap.keypoints.COCO23`),
             cameras in ``rig`` order; missing = confidence 0.
-        rig: the calibrated :class:`CameraRig` (world +Z up, metres).
+        rig: the calibrated :class:`CameraRig` (world +Z up, metres), or a
+            :class:`~mvmocap.geometry.frame_rig.FrameRig` of ``F`` frames (cameras that move:
+            every frame is fitted to its own cameras).
         body_model: a body model of :mod:`mvmocap.body` (``load_body_model``).
         joints3d: ``(F, 23, 3)`` metres, triangulated joints; None triangulates
             ``keypoints_2d`` with :meth:`CameraRig.triangulate_robust`.
@@ -279,7 +289,7 @@ def _fit_sequence(keypoints_2d, rig, body_model, joints3d, joints3d_confidence, 
     key_data = FitData(observed[keys], conf2d[keys], j3d[keys], conf3d[keys], consecutive=False,
                      pose_mean=None if pose_mean is None else pose_mean[keys])
     fitted_keys = fit_frames(
-        model, rig_f, cfg, key_data, key_params,
+        model, _rig_at(rig_f, keys), cfg, key_data, key_params,
         fit_pose=True, fit_betas=cfg.fit_shape, iters_global=cfg.iters_global, iters_all=cfg.iters_shape,
         label="shape", history=history,
     )
@@ -358,6 +368,7 @@ def _fit_chunks(
             pose_mean=None if e.pose_mean is None else e.pose_mean[c0:c1],
         )
         chunk_start = start.frames(slice(c0, c1))
+        chunk_rig = _rig_at(rig, slice(c0, c1))
         if warm_from_anchors:
             # Anchors: fitted frames whose pose (and orientation / translation
             # corrections) seed their neighbours: the key frames and, once there
@@ -372,14 +383,14 @@ def _fit_chunks(
             from_anchors = _start_from_anchors(own_starts.frames(slice(c0, c1)), frame_ids[c0:c1], anchors, anchor_ids,
                                                own_starts.frames(anchor_ids))
             if start_mode == "best":
-                chunk_start = lower_energy(model, rig, cfg, data, chunk_start, from_anchors, betas)
+                chunk_start = lower_energy(model, chunk_rig, cfg, data, chunk_start, from_anchors, betas)
             else:
                 chunk_start = from_anchors
         chunk_start = BodyParams(
             chunk_start.global_orient, chunk_start.body_pose, betas, chunk_start.transl, frame_valid[c0:c1]
         )
         fitted = fit_frames(
-            model, rig, cfg, data, chunk_start,
+            model, chunk_rig, cfg, data, chunk_start,
             fit_pose=True, fit_betas=False, iters_global=cfg.iters_global, iters_all=cfg.iters_pose,
             label=f"pose[{c0}:{c1}]", history=history,
         )

@@ -43,7 +43,7 @@ class ReconstructionResult:
 
     out: Path
     params: object  # mvmocap.body.params.BodyParams
-    rig: CameraRig
+    rig: CameraRig  # a FrameRig (mvmocap.geometry.frame_rig) when the method estimated the cameras per frame
     summary: dict
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -91,12 +91,19 @@ class _Checked:
     rig: CameraRig | None
     body_model: object  # mvmocap.body.BodyModel
     detections: Detections | None = None  # keypoints-only runs: read from the JSON by the checks
+    per_frame_cameras: bool = False  # the method estimates the cameras per frame (mvmocap.reconstruct.per_frame)
 
 
 def _preflight(videos_dir, calibration, calibrate_from_joints: bool, keypoints_dir, cfg: ReconstructConfig,
                progress: bool) -> _Checked:
     """Every check that needs no detection, so a bad input is refused in seconds, with nothing written."""
-    if (calibration is None) == (not calibrate_from_joints):
+    from mvmocap.reconstruct import per_frame
+
+    # e.g. --method metapose without a camera source: cameras per frame (mvmocap.reconstruct.per_frame)
+    per_frame_cameras = calibration is None and not calibrate_from_joints and per_frame.estimates_cameras(cfg.method)
+    if per_frame_cameras:
+        per_frame.check_run(videos_dir, cfg)
+    elif (calibration is None) == (not calibrate_from_joints):
         raise InputError("give a calibration file (--calibration FILE) or --calibrate-from-joints, not both or neither")
     if calibration is not None and not Path(calibration).exists():
         raise MissingFileError(calibration, "calibration file")
@@ -125,7 +132,8 @@ def _preflight(videos_dir, calibration, calibrate_from_joints: bool, keypoints_d
     elif rig is not None and Path(videos_dir).is_dir():
         names = [p.stem if p.is_file() else p.name for p in discover_cameras(videos_dir, allow_folders_without_images=True)]
         _check_camera_names(names, rig, calibration)
-    return _Checked(rig=rig, body_model=load_body_model(cfg.body_model), detections=detections)
+    return _Checked(rig=rig, body_model=load_body_model(cfg.body_model), detections=detections,
+                    per_frame_cameras=per_frame_cameras)
 
 
 def _check_camera_names(names, rig: CameraRig, calibration) -> None:
@@ -174,8 +182,15 @@ def _run(videos_dir, out: Path, checked: _Checked, calibration, keypoints_dir, c
 
     tick = time.perf_counter()
     detections = _usable_cameras(detections)
+    moving = None  # per-frame cameras (mvmocap.reconstruct.per_frame)
     if checked.rig is not None:
         rig = _rig_for(checked.rig, calibration, detections)
+    elif checked.per_frame_cameras:
+        from mvmocap.reconstruct import per_frame
+
+        moving = per_frame.estimate_cameras(detections, checked.body_model, cfg,
+                                            keypoints_tensor(detections, cfg.triangulation.min_confidence))
+        rig = moving.rig
     elif rig is None:  # (sync without cameras estimated them together with the offsets)
         rig = _calibrate_from_joints(detections, out, cfg, progress)
     detections = detections.subset_cameras(rig.names)
@@ -184,13 +199,19 @@ def _run(videos_dir, out: Path, checked: _Checked, calibration, keypoints_dir, c
     tick = time.perf_counter()
     from mvmocap.detect.left_right import fix_left_right
 
-    detections, flips = fix_left_right(detections, rig)  # detectors confuse left and right in some frames
+    if moving is None:
+        detections, flips = fix_left_right(detections, rig)  # detectors confuse left and right in some frames
+    else:  # the repair needs static cameras; the per-frame method repairs mirrored views itself
+        flips = np.zeros((len(rig), detections.num_frames), dtype=bool)
     timings["left_right"] = time.perf_counter() - tick
     log(f"{len(rig)} cameras, {detections.num_frames} frames, {int(flips.sum())} left/right swaps repaired")
 
     tick = time.perf_counter()
     keypoints = keypoints_tensor(detections, cfg.triangulation.min_confidence)  # (F, C, 23, 3)
-    tri = rig.triangulate_robust(keypoints[..., :2], keypoints[..., 2], threshold_px=cfg.triangulation.threshold_px)
+    if moving is None:
+        tri = rig.triangulate_robust(keypoints[..., :2], keypoints[..., 2], threshold_px=cfg.triangulation.threshold_px)
+    else:
+        tri = per_frame.joints_as_triangulation(moving, keypoints)
     timings["triangulate"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
@@ -201,11 +222,17 @@ def _run(videos_dir, out: Path, checked: _Checked, calibration, keypoints_dir, c
     tick = time.perf_counter()
     fit_err = rig.reprojection_errors(fit.keypoints3d.detach().to(torch.float64), keypoints[..., :2])  # (F, C, 23)
     compared = _comparison_mask(keypoints, tri, fit.params.valid.cpu())
-    summary = _export(out, detections, rig, tri, fit, fit_err, compared, body_model, cfg)
+    summary = _export(out, detections, rig if moving is None else moving.mean_rig(), tri, fit, fit_err, compared,
+                      body_model, cfg)
     summary["left_right_swaps_repaired"] = int(flips.sum())
     summary["sync"] = None if sync is None else sync.to_dict()
-    timings["export"] = time.perf_counter() - tick
     written: list[str] = []  # files the optional exports wrote (folders are not checksummed)
+    if moving is not None:
+        summary["cameras_per_frame"] = per_frame.write_outputs(out, moving, detections)
+        written.append(summary["cameras_per_frame"]["file"])
+        log(f"per-frame cameras -> {summary['cameras_per_frame']['file']}; moved: "
+            f"{', '.join(summary['cameras_per_frame']['moved_cameras']) or 'none'}")
+    timings["export"] = time.perf_counter() - tick
     if cfg.export.render and videos_dir is not None:
         tick = time.perf_counter()
         from mvmocap.reconstruct.render import render_overlays
@@ -475,7 +502,8 @@ def _write_report(out, detections, rig, tri, fit, fit_err, mask, summary, timing
     report = {
         "mvmocap_version": __version__,
         "inputs": {
-            "calibration": str(calibration) if calibration else "estimated from the joints",
+            "calibration": str(calibration) if calibration else (
+                "estimated per frame by the method" if "cameras_per_frame" in summary else "estimated from the joints"),
             "keypoints": str(keypoints_dir) if keypoints_dir else None,
             "detector": detections.detector,
             "method": cfg.method,

@@ -36,6 +36,14 @@ class RegressorSpec:
             estimate the cameras themselves.
         needs_images: reads the video frames (``MethodInputs.extras["videos"]``).
         needs_masks: uses person masks when the detections have them.
+        cameras: for a method that estimates the cameras itself (``needs_calibration`` False),
+            ``f(MethodInputs) -> scene`` run by ``reconstruct`` without a calibration, as its camera
+            stage: ``scene.rig`` the cameras (a :class:`~mvmocap.geometry.frame_rig.FrameRig`: they
+            may change per frame), ``scene.joints3d (F, 23, 3)`` metres and ``scene.confidence (F, 23)``
+            the method's joints in their world, ``scene.view_valid (F, C)`` the cameras estimated per
+            frame, ``scene.summary`` a dict for the report. The inputs''
+            ``rig`` is then a placeholder (names and image sizes) and ``extras["subject_height_m"]``
+            the subject's height.
     """
 
     name: str
@@ -44,6 +52,7 @@ class RegressorSpec:
     needs_calibration: bool = True
     needs_images: bool = False
     needs_masks: bool = False
+    cameras: Callable | None = None
 
     def __post_init__(self) -> None:
         valid = self.name and self.name != "fit" and all(ch.isalnum() or ch in "_-" for ch in self.name)

@@ -9,19 +9,21 @@ projections] (``model``). Baselines: the non-equivariant MLP (``model.MLPStep``)
 refiner (``refine``).
 
 Modules: ``gmm`` (2D uncertainty), ``inputs`` (evidence -> tensors), ``model``, ``losses`` (eq. 16,
-19, 6), ``refine`` (IR), ``training`` (``train-synthetic --method metapose``), ``inference``.
+19, 6), ``refine`` (IR), ``training`` (``train-synthetic --method metapose``), ``inference``
+(checkpoints, the estimate), ``cameras`` (weak -> pinhole per frame, one metric +Z-up world),
+``body`` (``--method metapose``: per-frame cameras and the body).
 
-Status: no checkpoint ships yet; ``--method metapose`` checks its inputs and then says so.
+The trained optimizer comes from ``$MVMOCAP_METAPOSE_CHECKPOINT`` or ``models/regressors/metapose.pt``.
 """
 
-from mvmocap.regressors.metapose.inference import regress
+from mvmocap.regressors.metapose.body import estimate_scene, regress
 from mvmocap.regressors.metapose.static_rig import CALIBRATION_STARTS
 from mvmocap.regressors.metapose.training import MetaPoseMethod
 from mvmocap.regressors.spec import RegressorSpec
 
 REGRESSORS = (
-    RegressorSpec("metapose", regress, "MetaPose: per-frame cameras and 3D joints from uncalibrated views "
-                  "(no checkpoint yet)", needs_calibration=False),
+    RegressorSpec("metapose", regress, "MetaPose: per-frame cameras and 3D joints from uncalibrated views",
+                  needs_calibration=False, cameras=estimate_scene),
 )
 
 ESTIMATORS: dict = {}  # the calibrated synthetic benchmark does not apply: MetaPose returns no metric world pose

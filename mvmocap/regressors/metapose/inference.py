@@ -1,19 +1,14 @@
 """MetaPose at inference: checkpoints, the S1 / S1+S2 / S1+IR estimates, and the ``--method`` entry.
 
-What works today: :func:`estimate` on :class:`~mvmocap.regressors.metapose.inputs.MetaPoseInputs`
-(stage 1 alone, stage 1 + a trained optimizer, stage 1 + the iterative refiner), the slim
-checkpoint (:func:`export_checkpoint`, :func:`load_optimizer`, read with ``weights_only=True``), and
-the input checks of ``--method metapose``.
-
-What does not exist yet: a shipped checkpoint (``models/regressors/metapose.pt``), and the step
-from MetaPose's per-frame joints and weak cameras to a metric, +Z-up body (``--height``, floor,
-SMPLify under per-frame cameras). Until both exist :func:`regress` validates its inputs and then
-raises :class:`InputError` saying so (see ``docs/metapose_handoff.md``).
+:func:`estimate` on :class:`~mvmocap.regressors.metapose.inputs.MetaPoseInputs` (stage 1 alone,
+stage 1 + a trained optimizer, stage 1 + the iterative refiner), the slim checkpoint
+(:func:`export_checkpoint`, :func:`load_optimizer`, read with ``weights_only=True``), and
+:func:`frame_sets` (a method's inputs -> MetaPose's). The step to a metric, +Z-up body under
+per-frame cameras (``--method metapose``) is :mod:`mvmocap.regressors.metapose.body`.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +16,12 @@ import torch
 from torch import Tensor
 
 from mvmocap.errors import FileFormatError, InputError, MissingFileError
-from mvmocap.io.atomic import atomic_path
 from mvmocap.io.torch_files import load_checkpoint_file
+from mvmocap.regressors.slim import FORMAT, resolve_checkpoint, write_slim_checkpoint
 from mvmocap.regressors.metapose.inputs import NUM_JOINTS, MetaPoseInputs, check_frame_sets, prepare_inputs
 from mvmocap.regressors.metapose.model import NeuralOptimizer, initial_state
 from mvmocap.regressors.metapose.refine import iterative_refinement
 
-FORMAT = "mvmocap-regressor/1"
 CHECKPOINT_ENV = "MVMOCAP_METAPOSE_CHECKPOINT"
 SHIPPED = Path(__file__).resolve().parents[3] / "models" / "regressors" / "metapose.pt"
 MODEL_KEYS = ("steps", "architecture", "layers", "bone_prior", "outlier_weight", "heatmap_components")
@@ -46,15 +40,12 @@ def export_checkpoint(run: str | Path, out: str | Path) -> Path:
                "views": int(state["config"]["data"].get("views", 4)),
                "weights": {k[len("optimizer."):]: v.float() for k, v in state["model"].items() if k.startswith("optimizer.")},
                "train_config": state["config"], "step": int(state["step"])}
-    out = Path(out)
-    with atomic_path(out) as tmp:
-        torch.save(payload, tmp)
-    return out
+    return write_slim_checkpoint(payload, out)
 
 
 def checkpoint_file(path: str | Path | None = None) -> Path:
     """``path``, else ``$MVMOCAP_METAPOSE_CHECKPOINT``, else the shipped ``models/regressors/metapose.pt``."""
-    return Path(path or os.environ.get(CHECKPOINT_ENV) or SHIPPED)
+    return resolve_checkpoint(path, CHECKPOINT_ENV, SHIPPED)
 
 
 def load_optimizer(path: str | Path | None = None) -> tuple[NeuralOptimizer, dict[str, Any]]:
@@ -97,8 +88,9 @@ def estimate(inputs: MetaPoseInputs, solver: str = "s2", optimizer: NeuralOptimi
     return states[-1] if states else (joints, cameras)
 
 
-def frame_sets(method_inputs) -> MetaPoseInputs:
-    """:class:`MetaPoseInputs` from a :class:`mvmocap.fit.inputs.MethodInputs` (detections with monocular 3D)."""
+def frame_sets(method_inputs, order: list[int] | None = None) -> MetaPoseInputs:
+    """:class:`MetaPoseInputs` from a :class:`mvmocap.fit.inputs.MethodInputs` (detections with monocular 3D),
+    the views in ``order`` (camera indices; None: as given)."""
     kp = torch.as_tensor(method_inputs.keypoints_2d)[:, :, :NUM_JOINTS].to(torch.float32)  # (F, C, 17, 3)
     check_frame_sets(kp[..., :2], kp[..., 2])
     detections = method_inputs.extras.get("detections")
@@ -109,16 +101,17 @@ def frame_sets(method_inputs) -> MetaPoseInputs:
     mono = torch.from_numpy(mono).to(torch.float32).transpose(0, 1)[:, :, :NUM_JOINTS]  # (F, C, 17, 4)
     if mono.shape[:2] != kp.shape[:2]:
         raise InputError(f"metapose: monocular 3D of shape {tuple(mono.shape)} does not match the keypoints {tuple(kp.shape)}")
+    if order is not None:
+        kp, mono = kp[:, order], mono[:, order]
     weight = torch.where(kp[..., 2] > 0, mono[..., 3].clamp(0, 1), torch.zeros_like(kp[..., 2]))
     return prepare_inputs(kp[..., :2], kp[..., 2], mono[..., :3], weight)
 
 
-def regress(method_inputs):
-    """``--method metapose``: checks the inputs, then refuses plainly (no checkpoint, no body step yet)."""
-    frame_sets(method_inputs)
+def trained_optimizer() -> NeuralOptimizer:
+    """The optimizer of :func:`checkpoint_file` (``$MVMOCAP_METAPOSE_CHECKPOINT`` or the shipped one);
+    :class:`InputError` saying how to get one when there is none."""
     file = checkpoint_file()
     if not file.is_file():
-        raise InputError(f"metapose has no checkpoint yet ({file} is missing): train one with "
-                         "`mvmocap train-synthetic --config examples/configs/metapose.yaml` (docs/metapose_handoff.md)")
-    raise InputError("metapose: turning its per-frame joints and weak cameras into a metric body is not built yet "
-                     "(docs/metapose_handoff.md)")
+        raise InputError(f"metapose checkpoint {file} is missing: set {CHECKPOINT_ENV} to one, or train one with "
+                         "`mvmocap train-synthetic --config examples/configs/metapose.yaml` (models/regressors/METAPOSE.md)")
+    return load_optimizer(file)[0]

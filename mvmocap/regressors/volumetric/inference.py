@@ -20,7 +20,6 @@ off where triangulation knows them better. ``volumetric-net`` is the network alo
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -31,14 +30,13 @@ from torch import Tensor
 from mvmocap.body.bone_shape import betas_from_bone_lengths, bone_lengths, rest_keypoint_basis
 from mvmocap.body.keypoint_ik import solve_keypoint_ik
 from mvmocap.errors import FileFormatError, InputError, MissingFileError
-from mvmocap.io.atomic import atomic_path
 from mvmocap.io.torch_files import load_checkpoint_file
+from mvmocap.regressors.slim import FORMAT, resolve_checkpoint, write_slim_checkpoint
 from mvmocap.keypoints import COCO23
 from mvmocap.regressors.volumetric.evidence import crop_projection, joint_heatmaps
 from mvmocap.regressors.volumetric.model import HIPS, DEFAULT_OPTIONS, ViewBatch, VolumetricNet, decode
 from mvmocap.synth.evidence import CROP_SCALE, crop_transform, square_crops, to_crop
 
-FORMAT = "mvmocap-regressor/1"
 CHECKPOINT_ENV = "MVMOCAP_VOLUMETRIC_CHECKPOINT"
 SHIPPED = Path(__file__).resolve().parents[3] / "models" / "regressors" / "volumetric.pt"
 # Keypoint box -> body box: COCO joints stop at the eyes and ankles; the mesh box the network was
@@ -73,15 +71,12 @@ def export_checkpoint(run: str | Path, out: str | Path, extra: dict | None = Non
     payload = {"format": FORMAT, "name": "volumetric", "options": {**DEFAULT_OPTIONS, **options}, "weights": weights,
                "train_config": state["config"], "step": int(state["step"]),
                "body_model_name": state.get("body_model_name"), **(extra or {})}
-    out = Path(out)
-    with atomic_path(out) as tmp:
-        torch.save(payload, tmp)
-    return out
+    return write_slim_checkpoint(payload, out)
 
 
 def checkpoint_file(path: str | Path | None = None) -> Path:
     """``path``, else ``$MVMOCAP_VOLUMETRIC_CHECKPOINT``, else the shipped ``models/regressors/volumetric.pt``."""
-    return Path(path or os.environ.get(CHECKPOINT_ENV) or SHIPPED)
+    return resolve_checkpoint(path, CHECKPOINT_ENV, SHIPPED)
 
 
 def load_network(path: str | Path | None = None, overrides: dict | None = None) -> tuple[VolumetricNet, dict]:

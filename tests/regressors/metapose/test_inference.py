@@ -10,7 +10,8 @@ import torch
 
 from mvmocap.errors import InputError
 from mvmocap.fit.inputs import MethodInputs
-from mvmocap.regressors.metapose.inference import estimate, regress
+from mvmocap.regressors.metapose.body import regress
+from mvmocap.regressors.metapose.inference import estimate
 from mvmocap.regressors.metapose.model import NeuralOptimizer
 
 from .conftest import make_inputs
@@ -38,7 +39,8 @@ def _method_inputs(C=3, F=2, person=True, mono=True):
     if person:
         kp[..., :2] = rng.uniform(100, 900, size=(F, C, 23, 2))
         kp[..., 2] = 0.9
-    detections = SimpleNamespace(mono3d=rng.normal(size=(C, F, 23, 4)).astype(np.float32) if mono else None)
+    detections = SimpleNamespace(mono3d=rng.normal(size=(C, F, 23, 4)).astype(np.float32) if mono else None,
+                                 camera_names=tuple(f"cam{c}" for c in range(C)), image_sizes=np.full((C, 2), 1000))
     return MethodInputs(keypoints_2d=torch.from_numpy(kp), rig=None, body_model=None, extras={"detections": detections})
 
 
@@ -46,7 +48,7 @@ def _method_inputs(C=3, F=2, person=True, mono=True):
     ({"C": 1}, "at least 2 cameras"),
     ({"person": False}, "no person"),
     ({"mono": False}, "monocular 3D"),
-    ({}, "no checkpoint yet"),
+    ({}, "checkpoint .*absent.pt is missing"),
 ])
 def test_regress_says_what_is_missing(kwargs, message, monkeypatch, tmp_path):
     monkeypatch.setenv("MVMOCAP_METAPOSE_CHECKPOINT", str(tmp_path / "absent.pt"))
