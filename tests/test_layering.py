@@ -16,7 +16,7 @@ FLOORS = {
     "calibrate": 3, "detect": 3, "synth": 3,
     "sync": 4, "associate": 4, "fit": 4, "regressors": 4, "export": 4,
     "methods": 5,
-    "reconstruct": 6, "evaluate": 6, "train": 6,
+    "reconstruct": 6, "evaluate": 6, "train": 6, "adapt": 6,
     "batch": 7,
     "cli": 8,
 }

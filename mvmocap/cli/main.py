@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 
 from mvmocap import __version__
-from mvmocap.cli import batch, body, calibrate, detect, evaluate, export, reconstruct, train, view
+from mvmocap.cli import adapt, batch, body, calibrate, detect, evaluate, export, reconstruct, train, view
 from mvmocap.cli.common import set_debug
 
 app = typer.Typer(
@@ -43,6 +43,7 @@ app.command("reconstruct")(reconstruct.reconstruct)
 app.command("export")(export.export)
 app.command("view")(view.view)
 app.command("train-synthetic")(train.train_synthetic)
+app.command("adapt")(adapt.adapt)
 app.command("batch")(batch.batch)
 app.add_typer(evaluate.app, name="eval")
 app.add_typer(body.app, name="body")

@@ -14,6 +14,7 @@ declarations (:mod:`mvmocap.regressors.spec`) it collects on first use; nothing 
 
 from mvmocap.methods.registry import (
     REGRESSOR_PACKAGES,
+    adaptation_methods,
     available_methods,
     estimators,
     method_spec,
@@ -26,6 +27,7 @@ from mvmocap.methods.registry import (
 
 __all__ = [
     "REGRESSOR_PACKAGES",
+    "adaptation_methods",
     "available_methods",
     "estimators",
     "method_spec",

@@ -42,6 +42,12 @@ def training_methods() -> dict[str, type]:
     return {name: cls for package in _packages() for name, cls in package.TRAINING_METHODS.items()}
 
 
+def adaptation_methods() -> dict[str, Callable]:
+    """The regressors ``mvmocap adapt`` can adapt: ``{name: load(checkpoint, body_model) -> (method,
+    train config, body model name)}`` (:mod:`mvmocap.adapt`)."""
+    return {name: f for package in _packages() for name, f in getattr(package, "ADAPTATION_METHODS", {}).items()}
+
+
 def calibration_starts() -> dict[str, Callable]:
     """The regressors' starts of the calibration from joints (``calibrate --from-joints --init NAME``):
     ``{name: factory(checkpoint=None) -> (Observations -> FrameCameras)}`` (:mod:`mvmocap.calibrate.init_frame_cameras`)."""

@@ -8,7 +8,10 @@ synth, fit's data types, train's base class) and exposes three module attributes
 * ``ESTIMATORS``: ``{name: estimator}`` for the synthetic benchmark
   (:mod:`mvmocap.evaluate.synthetic`: ``f(batch, body_model, device) -> {"joints3d": ..., ...}``);
 * ``TRAINING_METHODS``: ``{name: class}`` of :class:`mvmocap.train.base.SyntheticMethod`
-  subclasses for ``train-synthetic``.
+  subclasses for ``train-synthetic``;
+* optionally ``ADAPTATION_METHODS``: ``{name: load(checkpoint, body_model) -> (method, train config,
+  body model name)}`` for ``mvmocap adapt`` (:mod:`mvmocap.adapt`; the method offers ``prepare``,
+  ``regress_frames`` and ``sequence_params``, see :mod:`mvmocap.regressors.volumetric.adaptation`).
 
 It never registers itself anywhere and never imports the registry, the evaluator or the CLI.
 """

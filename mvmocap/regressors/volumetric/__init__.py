@@ -7,12 +7,14 @@ and balance (per-view consistency with the current mesh) volumes.
 
 Modules: ``evidence`` (heatmaps, silhouettes, crops), ``encoder``, ``volume`` (unprojection),
 ``aggregation``, ``ief``, ``model`` (the network), ``training`` (its ``train-synthetic`` method),
-``losses``, ``inference`` (checkpoint loading, the ``--method`` functions, the benchmark estimators).
+``losses``, ``inference`` (checkpoint loading, the ``--method`` functions, the benchmark estimators),
+``adaptation`` (the network as ``mvmocap adapt`` trains it on real captures).
 
 What the package offers (:mod:`mvmocap.regressors.spec`), collected by :mod:`mvmocap.methods`:
 """
 
 from mvmocap.regressors.spec import RegressorSpec
+from mvmocap.regressors.volumetric.adaptation import load_for_adaptation
 from mvmocap.regressors.volumetric.inference import benchmark_estimator, regress_full, regress_network_only
 from mvmocap.regressors.volumetric.training import VolumetricMethod
 
@@ -31,3 +33,6 @@ ESTIMATORS = {
 }
 
 TRAINING_METHODS = {"volumetric": VolumetricMethod}
+
+# ``mvmocap adapt --method volumetric`` (mvmocap.adapt): checkpoint -> (adaptable method, train config, body name)
+ADAPTATION_METHODS = {"volumetric": load_for_adaptation}

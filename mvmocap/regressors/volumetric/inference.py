@@ -274,15 +274,22 @@ def _hold_invalid(values: Tensor, ok: Tensor) -> Tensor:
 
 def regress(inputs, checkpoint: str | Path | None = None, batch_size: int = 64, keypoint_ik: bool = True):
     """``MethodInputs`` -> :class:`mvmocap.body.params.BodyParams` (see the module docstring)."""
-    from mvmocap.body.params import BodyParams
-    from mvmocap.geometry.rotations import matrix_to_axis_angle
-
     net, _ = load_network(checkpoint)
     body = inputs.body_model.to(dtype=torch.float32, device="cpu")
     views, ok = real_views(inputs, net.options)
     if not bool(ok.any()):
         raise InputError("volumetric: no frame has a person seen by two cameras with a triangulable pelvis")
-    pred = predict(net, views, body, batch_size)
+    return prediction_params(inputs, body, views, ok, predict(net, views, body, batch_size), keypoint_ik)
+
+
+def prediction_params(inputs, body, views: ViewBatch, ok: Tensor, pred: dict[str, Tensor], keypoint_ik: bool = True):
+    """:class:`BodyParams` of a sequence from the network's per-frame ``pred`` (:func:`predict` of
+    ``views``, ``ok (F,)`` the frames it could see): one shape, invalid frames held from their valid
+    neighbours, the translation onto the triangulated joints, then optionally the bone-length shape
+    and the limb IK (see the module docstring)."""
+    from mvmocap.body.params import BodyParams
+    from mvmocap.geometry.rotations import matrix_to_axis_angle
+
     betas = pred["betas"][ok].median(0).values
     go = _hold_invalid(pred["global_orient"], ok)
     pose = _hold_invalid(pred["body_pose"], ok)

@@ -1,0 +1,105 @@
+"""``mvmocap adapt`` on the shared demo, scored in a held-out camera (#24 acceptance 2, first part).
+
+For each held-out camera ``h`` (a fold): adapt the volumetric network on frames ``--adapt-frames``
+of the other cameras (the reconstruct folder ``--run``, e.g. ``reconstruct --method fit`` of the
+demo; the run's own 4-camera fit never enters the cache: :func:`mvmocap.adapt.captures.load_capture`
+with a camera subset), then, on frames ``--test-frames`` seen by the same cameras, run the shipped
+and the adapted network (``volumetric-net``: the network alone; ``volumetric``: plus the bone-length
+shape and limb IK), project their COCO-17 joints into ``h`` and compare with ``h``'s detections
+(:func:`mvmocap.evaluate.heldout.heldout_errors`): median pixels and the ratio adapted / shipped with
+a paired moving-block bootstrap interval (:func:`mvmocap.evaluate.bootstrap.median_ratio_interval`,
+blocks of 10 frames), all in one process.
+
+    python benchmarks/adapt_demo.py --run /tmp/bench_demo --out /tmp/adapt_demo [--steps 150] [--lr 1e-4] [--synthetic-every N] [--folds cam01 ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+MIN_CONFIDENCE = 0.2  # the triangulation threshold, as eval heldout-camera
+
+
+def _frames(text: str) -> tuple[int, int]:
+    start, _, stop = text.partition(":")
+    return int(start), int(stop)
+
+
+def score(run: Path, body, cameras: list[str], held_out: str, frames: tuple[int, int], checkpoint,
+          keypoint_ik: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """Held-out errors ``(F, 17)`` px and mask of a checkpoint's regressor on ``frames`` of ``cameras``."""
+    from mvmocap.adapt.captures import load_capture, select
+    from mvmocap.detect.run import load as load_detections
+    from mvmocap.evaluate.heldout import heldout_errors
+    from mvmocap.fit.inputs import evaluate_params
+    from mvmocap.io.calibration import load_rig
+    from mvmocap.regressors.volumetric.inference import regress
+
+    capture = select(load_capture(run, body, cameras=cameras), frames)
+    params = regress(capture.inputs, checkpoint=checkpoint, keypoint_ik=keypoint_ik)
+    points = evaluate_params(capture.inputs, params).keypoints3d
+    rig_h = load_rig(run / "cameras.yaml").subset([held_out])
+    det_h = torch.from_numpy(load_detections(run / "work").subset_cameras([held_out]).keypoints[0])
+    return heldout_errors(points, params.valid, rig_h, det_h[frames[0]:frames[1]].to(torch.float64), MIN_CONFIDENCE)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from mvmocap.adapt import AdaptConfig, run as adapt_run
+    from mvmocap.evaluate.bootstrap import median_ratio_interval
+    from mvmocap.io.calibration import load_rig
+    from mvmocap.synth.dataset import load_body
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--run", type=Path, required=True, help="a reconstruct output folder of the demo")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--folds", nargs="*", default=None)
+    parser.add_argument("--adapt-frames", type=_frames, default=(0, 60))
+    parser.add_argument("--test-frames", type=_frames, default=(60, 100))
+    parser.add_argument("--steps", type=int, default=150)
+    parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--refit-every", type=int, default=25)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--synthetic-every", type=int, default=0, help="the drift guard (0 = off)")
+    parser.add_argument("--betas-weight", type=float, default=0.001, help="the betas' share of L_Theta")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    names = list(load_rig(args.run / "cameras.yaml").names)
+    body = load_body(None)
+    print(f"adapt on frames {args.adapt_frames[0]}:{args.adapt_frames[1]}, test on {args.test_frames[0]}:"
+          f"{args.test_frames[1]} in the held-out camera; {args.steps} steps, lr {args.lr}, batch {args.batch_size}, "
+          f"refit every {args.refit_every}, synthetic every {args.synthetic_every or '-'}, betas weight {args.betas_weight}, seed {args.seed}")
+    print(f"{'fold':6} {'variant':15} {'shipped px':>10} {'adapted px':>10} {'ratio':>7} {'95% interval':>15}  adapt s  self-sup. loss")
+    for h in args.folds or names:
+        cameras = [n for n in names if n != h]
+        out = args.out / h
+        began = time.perf_counter()
+        result = adapt_run([args.run], out, AdaptConfig(steps=args.steps, lr=args.lr, batch_size=args.batch_size,
+                                                         refit_every=args.refit_every, seed=args.seed,
+                                                         frames=args.adapt_frames, cameras=tuple(cameras),
+                                                         synthetic_every=args.synthetic_every,
+                                                         betas_weight=args.betas_weight,
+                                                         checkpoint_every=0), progress=False)
+        seconds = time.perf_counter() - began
+        loss = f"{result['eval_start']['loss']:.3f} -> {result['eval_end']['loss']:.3f}"
+        for variant, ik in (("volumetric-net", False), ("volumetric", True)):
+            e0, m0 = score(args.run, body, cameras, h, args.test_frames, None, ik)
+            e1, m1 = score(args.run, body, cameras, h, args.test_frames, out / "checkpoint.pt", ik)
+            shared = m0 & m1
+            low, high = median_ratio_interval(e0, shared, e1, shared, block=10,
+                                              generator=torch.Generator().manual_seed(0))
+            p0, p1 = float(e0[shared].median()), float(e1[shared].median())
+            print(f"{h:6} {variant:15} {p0:10.2f} {p1:10.2f} {p1 / p0:7.3f} {low:7.3f}-{high:.3f}  {seconds:7.0f}  {loss}",
+                  flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

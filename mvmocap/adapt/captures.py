@@ -1,0 +1,185 @@
+"""The captures ``mvmocap adapt`` learns from: ``reconstruct`` output folders, read back.
+
+A folder gives, for F frames and its C cameras: the detections (``work/detections``, with the
+left/right repair and the confidence threshold the run applied), the cameras (``cameras.yaml``),
+the triangulated joints (``joints3d.npz``) and the run's fitted bodies (``smpl_params.npz``: the
+first entries of the fit cache). Everything is checked by :func:`check_run_dirs` before any long
+work: a folder without a fit, without detections or without cameras is refused with one line.
+
+No ground truth is read: a reconstruct folder has none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+
+from mvmocap.body.params import BodyParams
+from mvmocap.errors import FileFormatError, InputError, MissingFileError
+from mvmocap.fit.inputs import MethodInputs
+from mvmocap.fit.smplify import FitConfig
+
+# What a reconstruct folder must hold for adapt, and what each file is.
+REQUIRED = {
+    "smpl_params.npz": "fit (smpl_params.npz) of a reconstruct run",
+    "cameras.yaml": "cameras (cameras.yaml) of a reconstruct run",
+    "joints3d.npz": "triangulated joints (joints3d.npz) of a reconstruct run",
+    "work/detections/index.json": "detections (work/detections) of a reconstruct run",
+}
+DEFAULT_MIN_CONFIDENCE = 0.2  # ReconstructConfig's triangulation.min_confidence
+
+
+@dataclass
+class Capture:
+    """One capture to adapt on.
+
+    Attributes:
+        name: a short unique name (the folder's name, numbered when repeated).
+        inputs: what every method reads (keypoints ``(F, C, 23, 3)``, rig, triangulated joints).
+        fit: the run's fitted :class:`BodyParams` (F frames), the fit cache's first entries.
+    """
+
+    name: str
+    inputs: MethodInputs
+    fit: BodyParams
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.inputs.keypoints_2d.shape[0])
+
+
+def check_run_dirs(run_dirs: list[str | Path]) -> list[Path]:
+    """The folders as paths, each checked to hold what :func:`load_capture` reads (files only, fast).
+
+    Raises :class:`MissingFileError` naming the first missing file, :class:`InputError` for no folder.
+    """
+    if not run_dirs:
+        raise InputError("give at least one reconstruct output folder to adapt on")
+    paths = []
+    for run in run_dirs:
+        run = Path(run)
+        if not run.is_dir():
+            raise MissingFileError(run, "reconstruct output folder")
+        if (run / "people.json").is_file():
+            raise InputError(f"{run}: a multi-person run; give one person's folder (adapt needs one person per capture)")
+        for name, what in REQUIRED.items():
+            if not (run / name).is_file():
+                raise MissingFileError(run / name, what)
+        paths.append(run)
+    return paths
+
+
+def _min_confidence(run: Path) -> float:
+    """The run's ``triangulation.min_confidence`` (its config.yaml; the default when absent)."""
+    path = run / "config.yaml"
+    if not path.is_file():
+        return DEFAULT_MIN_CONFIDENCE
+    try:
+        value = (yaml.safe_load(path.read_text()) or {}).get("triangulation", {}).get("min_confidence")
+    except (yaml.YAMLError, AttributeError, OSError):
+        raise FileFormatError(path, "unreadable reconstruct config") from None
+    return DEFAULT_MIN_CONFIDENCE if value is None else float(value)
+
+
+def _triangulated(run: Path, frames: int, joints: int) -> tuple[torch.Tensor, torch.Tensor]:
+    path = run / "joints3d.npz"
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            points, confidence = data["triangulated"], data["triangulated_confidence"]
+    except (KeyError, ValueError, OSError) as exc:
+        raise FileFormatError(path, f"no triangulated joints ({type(exc).__name__})") from None
+    if points.shape != (frames, joints, 3) or confidence.shape != (frames, joints):
+        raise FileFormatError(path, f"triangulated joints of shape {points.shape}, expected ({frames}, {joints}, 3)")
+    points = torch.nan_to_num(torch.from_numpy(points).to(torch.float64))
+    return points, torch.from_numpy(confidence).to(torch.float64)
+
+
+def load_capture(run: str | Path, body_model, name: str | None = None, fit_config: FitConfig | None = None,
+                 cameras: list[str] | None = None) -> Capture:
+    """Read one reconstruct folder (checked by :func:`check_run_dirs`) into a :class:`Capture`.
+
+    ``body_model`` must be the one the run's fit used (its name is checked against the file's).
+    ``cameras``: keep only these (None: all). With fewer cameras than the run, the left/right repair
+    and the triangulation are redone from them, and the run's fit, which saw the others, is left out
+    of the fit cache (its frames start uncached; the first refit fills them), so a held-out camera
+    never supervises the regressor.
+    """
+    from mvmocap.detect.run import load as load_detections
+    from mvmocap.detect.left_right import fix_left_right
+    from mvmocap.io.calibration import load_rig
+    from mvmocap.io.smpl_params import load_smpl_params
+    from mvmocap.reconstruct.pipeline import keypoints_tensor
+
+    run = Path(run)
+    fitted = load_smpl_params(run / "smpl_params.npz")
+    if fitted.body_model and fitted.body_model != getattr(body_model, "name", fitted.body_model):
+        raise InputError(f"{run}: fitted with body model {fitted.body_model!r}, adapt uses {body_model.name!r}")
+    rig = load_rig(run / "cameras.yaml")
+    subset = bool(cameras) and list(cameras) != list(rig.names)
+    if cameras:
+        _check_cameras(run, cameras, rig.names)
+        rig = rig.subset(list(cameras))
+    detections = load_detections(run / "work")
+    missing = [n for n in rig.names if n not in detections.camera_names]
+    if missing:
+        raise FileFormatError(run / "work" / "detections", f"no detections for camera(s) {', '.join(missing)}")
+    detections = detections.subset_cameras(rig.names)
+    if not np.array_equal(np.asarray(detections.frame_ids), np.asarray(fitted.frame_ids)):
+        raise FileFormatError(run / "smpl_params.npz", f"the fit covers other frames than the detections "
+                              f"({len(fitted.frame_ids)} against {detections.num_frames})")
+    detections, _ = fix_left_right(detections, rig)  # as the run did before triangulating and fitting
+    keypoints = keypoints_tensor(detections, _min_confidence(run))  # (F, C, 23, 3)
+    fit = fitted.params.to(dtype=torch.float32)
+    if subset:
+        tri = rig.to(dtype=torch.float64).triangulate_robust(keypoints[..., :2], keypoints[..., 2])
+        points, confidence = tri.points, tri.confidence
+        fit = fit.with_valid(torch.zeros_like(fit.valid))
+    else:
+        points, confidence = _triangulated(run, keypoints.shape[0], keypoints.shape[2])
+    inputs = MethodInputs(keypoints, rig, body_model, points, confidence, fit_config or FitConfig(),
+                          extras={"detections": detections}, progress=False)
+    return Capture(name or run.name, inputs, fit)
+
+
+def _check_cameras(run: Path, cameras: list[str], names) -> None:
+    unknown = [c for c in cameras if c not in names]
+    if unknown:
+        raise InputError(f"{run}: no camera {', '.join(unknown)}; cameras: {', '.join(names)}")
+    if len(set(cameras)) < 2:
+        raise InputError("adapt needs at least 2 cameras per capture")
+
+
+def select(capture: Capture, frames: tuple[int, int] | None = None) -> Capture:
+    """The frame positions ``frames = (start, stop)`` of a capture (None: all of it)."""
+    if frames is None:
+        return capture
+    start, stop = frames
+    F = capture.num_frames
+    if not 0 <= start < stop <= F:
+        raise InputError(f"{capture.name}: frames {start}:{stop} outside the capture's 0:{F}")
+    idx = torch.arange(start, stop)
+    return Capture(capture.name, capture.inputs.frames(idx), capture.fit.frames(idx))
+
+
+def capture_from_detections(name: str, detections, rig, body_model, fit_config: FitConfig | None = None,
+                            min_confidence: float = DEFAULT_MIN_CONFIDENCE, threshold_px: float = 20.0) -> Capture:
+    """A :class:`Capture` made as ``reconstruct --method fit`` makes its folder: the left/right repair,
+    the confidence threshold, the robust triangulation and the fit (from the geometric start) of
+    ``detections`` seen by the calibrated ``rig`` (for synthetic captures and benchmarks; only 2D
+    evidence and cameras go in)."""
+    from mvmocap.detect.left_right import fix_left_right
+    from mvmocap.fit.inputs import run_fit
+    from mvmocap.reconstruct.pipeline import keypoints_tensor
+
+    detections = detections.subset_cameras(list(rig.names))
+    detections, _ = fix_left_right(detections, rig)
+    keypoints = keypoints_tensor(detections, min_confidence)
+    tri = rig.to(dtype=torch.float64).triangulate_robust(keypoints[..., :2], keypoints[..., 2], threshold_px=threshold_px)
+    inputs = MethodInputs(keypoints, rig, body_model, tri.points, tri.confidence, fit_config or FitConfig(),
+                          extras={"detections": detections}, progress=False)
+    fit = run_fit(inputs)
+    return Capture(name, inputs, fit.params.detach().to(dtype=torch.float32))
