@@ -139,6 +139,14 @@ class Camera:
         return self.R[2].copy()
 
 
+def check_unique_names(names) -> int:
+    """The number of cameras ``names`` holds; :class:`InputError` naming any name given twice."""
+    dupes = sorted({n for n in names if list(names).count(n) > 1})
+    if dupes:
+        raise InputError(f"duplicate camera names: {', '.join(dupes)}")
+    return len(names)
+
+
 @dataclass(frozen=True)
 class CameraRig:
     """C synchronised cameras as stacked tensors (differentiable; any dtype/device).
@@ -157,10 +165,7 @@ class CameraRig:
     sizes: Tensor = field(repr=False)
 
     def __post_init__(self) -> None:
-        C = len(self.names)
-        if len(set(self.names)) != C:
-            dupes = sorted({n for n in self.names if self.names.count(n) > 1})
-            raise InputError(f"duplicate camera names: {', '.join(dupes)}")
+        C = check_unique_names(self.names)
         for attr, shape in (("K", (C, 3, 3)), ("dist", (C, 5)), ("R", (C, 3, 3)), ("t", (C, 3)), ("sizes", (C, 2))):
             value = getattr(self, attr)
             if tuple(value.shape) != shape:

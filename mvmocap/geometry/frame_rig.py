@@ -21,7 +21,7 @@ import torch
 from torch import Tensor
 
 from mvmocap.errors import InputError
-from mvmocap.geometry.camera import CameraRig
+from mvmocap.geometry.camera import CameraRig, check_unique_names
 from mvmocap.geometry.projection import camera_centers, project_points, project_points_jacobian
 from mvmocap.geometry.rotation_mean import project_to_rotation
 from mvmocap.geometry.triangulation import TriangulationResult, reprojection_errors, triangulate_robust
@@ -51,9 +51,7 @@ class FrameRig:
     sizes: Tensor = field(repr=False)
 
     def __post_init__(self) -> None:
-        C = len(self.names)
-        if len(set(self.names)) != C:
-            raise InputError(f"duplicate camera names: {', '.join(self.names)}")
+        C = check_unique_names(self.names)
         F = self.K.shape[0] if self.K.dim() == 4 else 0
         for attr, shape in (("K", (F, C, 3, 3)), ("dist", (F, C, 5)), ("R", (F, C, 3, 3)), ("t", (F, C, 3)),
                             ("sizes", (C, 2))):
