@@ -35,7 +35,7 @@ from mvmocap.geometry.frame_rig import FrameRig, smoothed_rig
 from mvmocap.keypoints import COCO23
 from mvmocap.regressors.metapose.cameras import default_intrinsics, pinhole_frames, world_from_reference
 from mvmocap.regressors.metapose.inference import estimate, frame_sets, trained_optimizer
-from mvmocap.regressors.metapose.inputs import NUM_JOINTS
+from mvmocap.regressors.metapose.inputs import NUM_JOINTS, reference_view
 from mvmocap.regressors.metapose.static_rig import MONO3D_RAY_ALIGNED
 
 DEFAULT_HEIGHT_M = 1.70
@@ -80,14 +80,6 @@ def _cameras_of(method_inputs) -> tuple[tuple[str, ...], Tensor]:
     return tuple(names), torch.as_tensor(sizes).to(torch.float64)
 
 
-def _reference_camera(keypoints: Tensor) -> int:
-    """The camera that sees the person (>= 4 COCO-17 joints) in the most frames; the first on ties."""
-    from mvmocap.regressors.metapose.inputs import MIN_VIEW_JOINTS
-
-    seen = ((keypoints[..., :NUM_JOINTS, 2] > 0).sum(-1) >= MIN_VIEW_JOINTS).sum(0)  # (C,)
-    return int(torch.argmax(seen))
-
-
 def estimate_scene(method_inputs, solver: str = "s2", optimizer=None, smooth_s: float = SMOOTH_S,
                    ray_aligned: bool | None = None) -> MetaPoseScene:
     """Per-frame cameras and joints of the inputs' frames in one metric world (see the module docstring).
@@ -106,11 +98,9 @@ def estimate_scene(method_inputs, solver: str = "s2", optimizer=None, smooth_s: 
     monocular 3D, a missing checkpoint, or a body never seen whole enough to give the scale."""
     height = float(method_inputs.extras.get("subject_height_m", DEFAULT_HEIGHT_M))
     keypoints = torch.as_tensor(method_inputs.keypoints_2d)
-    inputs = frame_sets(method_inputs)  # checks the inputs before anything else
-    reference = _reference_camera(keypoints)
+    reference = reference_view(keypoints[..., :NUM_JOINTS, 2])
     order = [reference] + [c for c in range(keypoints.shape[1]) if c != reference]
-    if reference:
-        inputs = frame_sets(method_inputs, order)
+    inputs = frame_sets(method_inputs, order)  # checks the inputs before anything else
     names, sizes = _cameras_of(method_inputs)
     if solver == "s2" and optimizer is None:
         optimizer = trained_optimizer()

@@ -26,6 +26,13 @@ NUM_JOINTS = 17
 MIN_VIEW_JOINTS = 4  # a view needs this many detected joints to take part
 
 
+def reference_view(confidence: Tensor) -> int:
+    """The view that sees the person (>= :data:`MIN_VIEW_JOINTS` joints) in the most frame-sets, the
+    first on ties: MetaPose's camera 0 on real sequences. ``confidence``: ``(F, C, J)`` (0 = missing)."""
+    seen = ((confidence > 0).sum(-1) >= MIN_VIEW_JOINTS).sum(0)  # (C,)
+    return int(torch.argmax(seen)) if seen.numel() else 0
+
+
 @dataclass(frozen=True)
 class MetaPoseInputs:
     """Attributes:

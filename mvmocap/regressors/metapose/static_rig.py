@@ -27,7 +27,7 @@ from mvmocap.calibrate.init_frame_cameras import FrameCameras, FrameCamerasFunct
 from mvmocap.calibrate.observations import Observations
 from mvmocap.errors import InputError
 from mvmocap.geometry.weak_projection import weak_camera_from_vector
-from mvmocap.regressors.metapose.inputs import MIN_VIEW_JOINTS, NUM_JOINTS, prepare_inputs
+from mvmocap.regressors.metapose.inputs import NUM_JOINTS, prepare_inputs, reference_view
 
 # BlazePose's world landmarks are posed along the ray to the person (it sees a crop centred on them), not along
 # the optical axis: turning each view by its ray's rotation before averaging lowered the demo's averaged S1 start
@@ -86,8 +86,7 @@ def weak_cameras(keypoints: Tensor, confidence: Tensor, mono3d: Tensor, mono_wei
     """
     from mvmocap.regressors.metapose.inference import estimate
 
-    usable = (confidence > 0).sum(-1) >= MIN_VIEW_JOINTS  # (F, C)
-    ref = int(usable.sum(0).argmax()) if reference is None else reference
+    ref = reference_view(confidence) if reference is None else reference
     order = [ref] + [c for c in range(keypoints.shape[1]) if c != ref]  # MetaPose's camera 0 is the reference
     back = torch.as_tensor(np.argsort(order))
     f32 = lambda x: x[:, order].to(torch.float32)  # noqa: E731
