@@ -16,12 +16,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import yaml
 
 from mvmocap.body.params import BodyParams
 from mvmocap.errors import FileFormatError, InputError, MissingFileError
 from mvmocap.fit.inputs import MethodInputs
 from mvmocap.fit.smplify import FitConfig
+from mvmocap.io.safe_read import CONFIG_MAX_BYTES, load_yaml
 
 # What a reconstruct folder must hold for adapt, and what each file is.
 REQUIRED = {
@@ -78,11 +78,13 @@ def _min_confidence(run: Path) -> float:
     path = run / "config.yaml"
     if not path.is_file():
         return DEFAULT_MIN_CONFIDENCE
+    config = load_yaml(path, CONFIG_MAX_BYTES, "reconstruct config") or {}  # bounded, aliases checked
+    triangulation = config.get("triangulation") if isinstance(config, dict) else None
+    value = triangulation.get("min_confidence") if isinstance(triangulation, dict) else None
     try:
-        value = (yaml.safe_load(path.read_text()) or {}).get("triangulation", {}).get("min_confidence")
-    except (yaml.YAMLError, AttributeError, OSError):
-        raise FileFormatError(path, "unreadable reconstruct config") from None
-    return DEFAULT_MIN_CONFIDENCE if value is None else float(value)
+        return DEFAULT_MIN_CONFIDENCE if value is None else float(value)
+    except (TypeError, ValueError):
+        raise FileFormatError(path, f"triangulation.min_confidence is not a number: {value!r}") from None
 
 
 def _triangulated(run: Path, frames: int, joints: int) -> tuple[torch.Tensor, torch.Tensor]:
