@@ -1,0 +1,1 @@
+"""CRA (cross-representation alignment): a single-view regressor from keypoint and dense evidence; see ``views.ViewBodies``."""
