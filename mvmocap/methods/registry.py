@@ -13,6 +13,8 @@ from mvmocap.regressors.spec import RegressorSpec
 
 # Every shipped regressor package; each declares REGRESSORS, ESTIMATORS and TRAINING_METHODS.
 REGRESSOR_PACKAGES = ("mvmocap.regressors.volumetric", "mvmocap.regressors.metapose")
+# Packages whose ``--method`` is not wired yet: only their ``TRAINING_METHODS`` are collected.
+TRAINING_ONLY_PACKAGES = ("mvmocap.regressors.cra",)
 
 _ADDED: dict[str, RegressorSpec] = {}
 
@@ -39,7 +41,8 @@ def estimators() -> dict[str, Callable]:
 
 def training_methods() -> dict[str, type]:
     """The regressors' ``train-synthetic`` methods (:mod:`mvmocap.train.methods` adds ``mlp``)."""
-    return {name: cls for package in _packages() for name, cls in package.TRAINING_METHODS.items()}
+    packages = _packages() + tuple(importlib.import_module(name) for name in TRAINING_ONLY_PACKAGES)
+    return {name: cls for package in packages for name, cls in package.TRAINING_METHODS.items()}
 
 
 def adaptation_methods() -> dict[str, Callable]:

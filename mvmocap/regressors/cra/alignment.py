@@ -1,0 +1,127 @@
+"""CRA's alignment features (paper sec. 3.4): how far a predicted body is from each piece of evidence.
+
+* ``D_J`` (eq. 3): the predicted 2D joints minus the evidence 2D joints, normalised crop
+  coordinates (``[-1, 1]`` spans the crop's side); joints the detector did not give (confidence 0)
+  contribute 0.
+* ``D_M`` (eq. 4): the discrepancy between the compact IUV map ``M = (I / P, U, V)`` rendered from
+  the prediction and the evidence's, both at the feature resolution ``H0 x W0``. The three terms of
+  eq. 4 are kept as three channels (the paper's fusion input counts ``3 x H0 x W0`` numbers per
+  map): a differentiable indicator of part disagreement ``|dI| / (|dI|_detached + eps)``, and the U
+  and V differences (eq. 4's sums over parts of indicator x U reduce to ``U_hat - U`` because a
+  pixel belongs to at most one part).
+
+The prediction's map is rendered by a *soft splat* of the mesh's vertices (each vertex's compact
+IUV spread bilinearly over the 4 nearest cells, nearest surface only), which is differentiable with
+respect to the vertex positions, as the paper's renderer is; the evidence's map is its area average
+at ``H0 x W0`` (so a cell half covered by a part reads half that part's value in both).
+
+Frames: weak perspective as in :class:`mvmocap.regressors.cra.views.ViewBodies`: root-relative
+points ``X`` (metres, camera axes; root = the mid-hip of COCO-17) land at ``s * (X_xy + (tx, ty))``.
+Pure functions, batched over leading dims.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+HIPS = (11, 12)
+DM_EPS = 1e-5  # eq. 4's epsilon
+# The splat's z-buffer: a vertex is on the visible surface when it lies within this many metres
+# of the nearest vertex in its cell of a grid ZBUFFER_FACTOR times finer than the map.
+ZBUFFER_MARGIN_M = 0.04
+ZBUFFER_FACTOR = 4
+# A cell's coverage saturates as 1 - exp(-w / (COVERAGE_SHARE * visible vertices)) of its splat weight w.
+COVERAGE_SHARE = 0.01
+
+
+def root_of(joints: Tensor) -> Tensor:
+    """``(..., 1, 3)`` the mid-hip of COCO-17 ``joints (..., 17, 3)``."""
+    return joints[..., list(HIPS), :].mean(-2, keepdim=True)
+
+
+def weak_project(points: Tensor, camera: Tensor) -> Tensor:
+    """``(..., N, 2)`` normalised crop coordinates of root-relative camera-axes ``points (..., N, 3)``
+    metres through ``camera (..., 3) = (s, tx, ty)``: ``s * (X_xy + t)``."""
+    return camera[..., None, :1] * (points[..., :2] + camera[..., None, 1:])
+
+
+def joint_discrepancy(predicted: Tensor, evidence: Tensor, confidence: Tensor) -> Tensor:
+    """Eq. 3, ``D_J (..., J, 2)``: ``predicted - evidence`` (both ``(..., J, 2)`` normalised crop
+    coordinates) where ``confidence (..., J) > 0``, else 0."""
+    seen = (confidence > 0).to(predicted.dtype)[..., None]
+    return (predicted - evidence) * seen
+
+
+def downsample_evidence(compact: Tensor, size: int) -> Tensor:
+    """The evidence map ``compact (..., 3, S, S)`` (I / P, U, V) area-averaged to ``(..., 3, size, size)``."""
+    lead = compact.shape[:-3]
+    flat = compact.reshape(-1, *compact.shape[-3:])
+    return F.adaptive_avg_pool2d(flat, size).reshape(*lead, 3, size, size)
+
+
+def _cells(xy: Tensor, size: int) -> Tensor:
+    """Normalised crop coordinates -> continuous cell coordinates (cell centres at integers)."""
+    return (xy + 1.0) * 0.5 * size - 0.5
+
+
+def visible_vertices(xy: Tensor, depth: Tensor, size: int) -> Tensor:
+    """``(N, V)`` bool: vertices on the visible surface (z-buffer at ``ZBUFFER_FACTOR * size`` cells)
+    of ``xy (N, V, 2)`` normalised crop coordinates and ``depth (N, V)`` (larger = farther)."""
+    fine = size * ZBUFFER_FACTOR
+    with torch.no_grad():
+        N, V = depth.shape
+        cell = _cells(xy, fine).round().long()
+        inside = ((cell >= 0) & (cell < fine)).all(-1)
+        flat = torch.arange(N, device=xy.device)[:, None] * fine * fine + cell[..., 1].clamp(0, fine - 1) * fine \
+            + cell[..., 0].clamp(0, fine - 1)
+        nearest = torch.full((N * fine * fine,), float("inf"), dtype=depth.dtype, device=depth.device)
+        nearest.scatter_reduce_(0, flat[inside], depth[inside], reduce="amin")
+        return inside & (depth <= nearest[flat] + ZBUFFER_MARGIN_M)
+
+
+def splat_compact_iuv(xy: Tensor, depth: Tensor, attributes: Tensor, size: int) -> Tensor:
+    """The compact IUV map ``(N, 3, size, size)`` of a mesh seen through a weak-perspective camera.
+
+    Args:
+        xy: ``(N, V, 2)`` vertices in normalised crop coordinates (differentiable).
+        depth: ``(N, V)`` camera-axes z, metres (z-buffer only).
+        attributes: ``(V, 3)`` or ``(N, V, 3)`` each vertex's (I / P, U, V).
+        size: cells per side (``H0``).
+    Each visible vertex spreads its attributes over its 4 nearest cells with bilinear weights; a
+    cell reads the weighted mean times its coverage ``1 - exp(-w / tau)``.
+    """
+    N, V = depth.shape
+    attributes = attributes.to(xy.dtype).expand(N, V, 3)
+    visible = visible_vertices(xy.detach(), depth, size).to(xy.dtype)
+    p = _cells(xy, size)
+    base = p.detach().floor()
+    frac = p - base  # (N, V, 2), carries the gradient
+    weight_sum = xy.new_zeros(N * size * size)
+    value_sum = xy.new_zeros(N * size * size, 3)
+    batch = torch.arange(N, device=xy.device)[:, None] * size * size
+    for dx in (0, 1):
+        for dy in (0, 1):
+            cx, cy = base[..., 0].long() + dx, base[..., 1].long() + dy
+            wx = frac[..., 0] if dx else 1 - frac[..., 0]
+            wy = frac[..., 1] if dy else 1 - frac[..., 1]
+            inside = ((cx >= 0) & (cx < size) & (cy >= 0) & (cy < size)).to(xy.dtype)
+            w = (wx * wy * inside * visible).reshape(-1)
+            idx = (batch + cy.clamp(0, size - 1) * size + cx.clamp(0, size - 1)).reshape(-1)
+            weight_sum = weight_sum.index_add(0, idx, w)
+            value_sum = value_sum.index_add(0, idx, w[:, None] * attributes.reshape(-1, 3))
+    tau = COVERAGE_SHARE * visible.sum(-1).clamp(min=1.0)  # (N,)
+    weight_sum = weight_sum.reshape(N, size * size)
+    coverage = 1 - torch.exp(-weight_sum / tau[:, None])
+    mean = value_sum.reshape(N, size * size, 3) / weight_sum.clamp(min=1e-6)[..., None]
+    return (mean * coverage[..., None]).transpose(1, 2).reshape(N, 3, size, size)
+
+
+def map_discrepancy(rendered: Tensor, evidence: Tensor, eps: float = DM_EPS) -> Tensor:
+    """Eq. 4, ``D_M (..., 3, H0, W0)`` between compact maps ``rendered`` and ``evidence`` (same shape):
+    ``[|dI| / (|dI|_detached + eps), U_hat - U, V_hat - V]``."""
+    d_i = (rendered[..., 0, :, :] - evidence[..., 0, :, :]).abs()
+    indicator = d_i / (d_i.detach() + eps)
+    return torch.stack([indicator, rendered[..., 1, :, :] - evidence[..., 1, :, :],
+                        rendered[..., 2, :, :] - evidence[..., 2, :, :]], -3)
