@@ -32,8 +32,6 @@ DM_EPS = 1e-5  # eq. 4's epsilon
 # of the nearest vertex in its cell of a grid ZBUFFER_FACTOR times finer than the map.
 ZBUFFER_MARGIN_M = 0.04
 ZBUFFER_FACTOR = 4
-# A cell's coverage saturates as 1 - exp(-w / (COVERAGE_SHARE * visible vertices)) of its splat weight w.
-COVERAGE_SHARE = 0.01
 
 
 def root_of(joints: Tensor) -> Tensor:
@@ -66,9 +64,10 @@ def _cells(xy: Tensor, size: int) -> Tensor:
     return (xy + 1.0) * 0.5 * size - 0.5
 
 
-def visible_vertices(xy: Tensor, depth: Tensor, size: int) -> Tensor:
-    """``(N, V)`` bool: vertices on the visible surface (z-buffer at ``ZBUFFER_FACTOR * size`` cells)
-    of ``xy (N, V, 2)`` normalised crop coordinates and ``depth (N, V)`` (larger = farther)."""
+def visible_vertices(xy: Tensor, depth: Tensor, size: int) -> tuple[Tensor, Tensor]:
+    """``(visible (N, V) bool, area (N,))``: the vertices on the visible surface (a z-buffer at
+    ``ZBUFFER_FACTOR * size`` cells) of ``xy (N, V, 2)`` normalised crop coordinates and ``depth
+    (N, V)`` (larger = farther), and the mesh's image area in ``size``-grid cells (occupied fine cells)."""
     fine = size * ZBUFFER_FACTOR
     with torch.no_grad():
         N, V = depth.shape
@@ -78,28 +77,43 @@ def visible_vertices(xy: Tensor, depth: Tensor, size: int) -> Tensor:
             + cell[..., 0].clamp(0, fine - 1)
         nearest = torch.full((N * fine * fine,), float("inf"), dtype=depth.dtype, device=depth.device)
         nearest.scatter_reduce_(0, flat[inside], depth[inside], reduce="amin")
-        return inside & (depth <= nearest[flat] + ZBUFFER_MARGIN_M)
+        area = torch.isfinite(nearest).reshape(N, -1).sum(-1).to(xy.dtype) / ZBUFFER_FACTOR**2
+        return inside & (depth <= nearest[flat] + ZBUFFER_MARGIN_M), area
 
 
-def splat_compact_iuv(xy: Tensor, depth: Tensor, attributes: Tensor, size: int) -> Tensor:
-    """The compact IUV map ``(N, 3, size, size)`` of a mesh seen through a weak-perspective camera.
+def vertex_areas(vertices: Tensor, faces: Tensor) -> Tensor:
+    """``(V,)`` each vertex's share (a third of its faces' areas) of a mesh ``vertices (V, 3)``,
+    ``faces (T, 3)``, normalised to mean 1: the splat's weights, so that dense regions of a mesh
+    (face, hands) do not read as more covered."""
+    tri = vertices[faces]  # (T, 3, 3)
+    area = 0.5 * torch.linalg.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0], dim=-1).norm(dim=-1)
+    per_vertex = torch.zeros(vertices.shape[0], dtype=vertices.dtype).index_add(0, faces.reshape(-1), area.repeat_interleave(3) / 3)
+    return per_vertex / per_vertex.mean().clamp(min=1e-12)
+
+
+def splat_compact_iuv(xy: Tensor, depth: Tensor, attributes: Tensor, size: int, weights: Tensor | None = None) -> Tensor:
+    """The compact IUV map ``(N, A, size, size)`` of a mesh seen through a weak-perspective camera.
 
     Args:
         xy: ``(N, V, 2)`` vertices in normalised crop coordinates (differentiable).
         depth: ``(N, V)`` camera-axes z, metres (z-buffer only).
-        attributes: ``(V, 3)`` or ``(N, V, 3)`` each vertex's (I / P, U, V).
+        attributes: ``(V, A)`` or ``(N, V, A)`` each vertex's (I / P, U, V) (or any ``A`` numbers).
         size: cells per side (``H0``).
+        weights: ``(V,)`` each vertex's surface share (:func:`vertex_areas`); None: equal.
     Each visible vertex spreads its attributes over its 4 nearest cells with bilinear weights; a
-    cell reads the weighted mean times its coverage ``1 - exp(-w / tau)``.
+    cell reads the weighted mean times its coverage ``min(w / density, 1)`` (``density``: the visible
+    vertices per cell of the mesh's image area).
     """
     N, V = depth.shape
-    attributes = attributes.to(xy.dtype).expand(N, V, 3)
-    visible = visible_vertices(xy.detach(), depth, size).to(xy.dtype)
+    A = attributes.shape[-1]
+    attributes = attributes.to(xy.dtype).expand(N, V, A)
+    visible, area = visible_vertices(xy.detach(), depth, size)
+    visible = visible.to(xy.dtype) * (1.0 if weights is None else weights.to(xy.dtype))
     p = _cells(xy, size)
     base = p.detach().floor()
     frac = p - base  # (N, V, 2), carries the gradient
     weight_sum = xy.new_zeros(N * size * size)
-    value_sum = xy.new_zeros(N * size * size, 3)
+    value_sum = xy.new_zeros(N * size * size, A)
     batch = torch.arange(N, device=xy.device)[:, None] * size * size
     for dx in (0, 1):
         for dy in (0, 1):
@@ -110,12 +124,12 @@ def splat_compact_iuv(xy: Tensor, depth: Tensor, attributes: Tensor, size: int) 
             w = (wx * wy * inside * visible).reshape(-1)
             idx = (batch + cy.clamp(0, size - 1) * size + cx.clamp(0, size - 1)).reshape(-1)
             weight_sum = weight_sum.index_add(0, idx, w)
-            value_sum = value_sum.index_add(0, idx, w[:, None] * attributes.reshape(-1, 3))
-    tau = COVERAGE_SHARE * visible.sum(-1).clamp(min=1.0)  # (N,)
+            value_sum = value_sum.index_add(0, idx, w[:, None] * attributes.reshape(-1, A))
+    density = visible.sum(-1) / area.clamp(min=1.0 / ZBUFFER_FACTOR**2)  # visible vertices per cell, (N,)
     weight_sum = weight_sum.reshape(N, size * size)
-    coverage = 1 - torch.exp(-weight_sum / tau[:, None])
-    mean = value_sum.reshape(N, size * size, 3) / weight_sum.clamp(min=1e-6)[..., None]
-    return (mean * coverage[..., None]).transpose(1, 2).reshape(N, 3, size, size)
+    coverage = (weight_sum / density.clamp(min=1.0)[:, None]).clamp(max=1.0)
+    mean = value_sum.reshape(N, size * size, A) / weight_sum.clamp(min=1e-6)[..., None]
+    return (mean * coverage[..., None]).transpose(1, 2).reshape(N, A, size, size)
 
 
 def map_discrepancy(rendered: Tensor, evidence: Tensor, eps: float = DM_EPS) -> Tensor:

@@ -70,11 +70,13 @@ def split_theta(theta: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
 
 @dataclass(frozen=True)
 class BodyDecoder:
-    """What turns ``Theta`` into a body: the body model and each vertex's compact IUV ``(V, 3)``
-    (``(part / 24, U, V)``, or ``(1, 0, 0)`` for CRA-S), read every ``stride``-th vertex."""
+    """What turns ``Theta`` into a body: the body model, each vertex's compact IUV ``(V, 3)``
+    (``(part / 24, U, V)``, or ``(1, 0, 0)`` for CRA-S) and surface share (the splat's weights),
+    read every ``stride``-th vertex."""
 
     body_model: Any
     attributes: Tensor
+    weights: Tensor
     stride: int = 2
 
     @classmethod
@@ -87,7 +89,9 @@ class BodyDecoder:
 
             puv = body_part_uv(body_model)
             attributes = torch.cat([(puv.vertex_parts.float() / 24.0)[:, None], puv.vertex_uv.float()], -1)
-        return cls(body_model, attributes[::stride].contiguous(), stride)
+        template = body_model(global_orient=torch.zeros(1, 3)).vertices[0, :V].detach().float()
+        weights = alignment.vertex_areas(template, body_model.faces.long())[::stride]
+        return cls(body_model, attributes[::stride].contiguous(), (weights / weights.mean()).contiguous(), stride)
 
     def decode(self, theta: Tensor) -> dict[str, Tensor]:
         """``Theta (N, 157)`` -> rotations, betas, camera, root-relative camera-axes ``joints (N, 17, 3)``
@@ -107,7 +111,8 @@ class BodyDecoder:
     def render(self, decoded: dict[str, Tensor], size: int = FEATURE_SIDE) -> Tensor:
         """The compact IUV map ``(N, 3, size, size)`` of a decoded body (differentiable)."""
         xy = alignment.weak_project(decoded["vertices"], decoded["camera"])
-        return alignment.splat_compact_iuv(xy, decoded["vertices"][..., 2], self.attributes.to(xy), size)
+        return alignment.splat_compact_iuv(xy, decoded["vertices"][..., 2], self.attributes.to(xy), size,
+                                           self.weights.to(xy))
 
 
 class IEFRegressor(nn.Module):
