@@ -219,7 +219,7 @@ def real_evidence(inputs, options: dict[str, Any]) -> tuple[ViewEvidence, Tensor
     uv = to_crop(ideal, crops, S)
     keypoints = torch.cat([uv, conf[..., None]], -1).float()
     evidence = view_evidence(keypoints[valid], labels[valid], parts, float(options["sigma"]))
-    return evidence, crops.float(), valid
+    return evidence, (crops * valid[..., None]).float(), valid
 
 
 def predict_views(inputs, checkpoint: str | Path | None = None, batch_size: int = 128) -> ViewBodies:

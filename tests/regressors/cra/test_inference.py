@@ -1,0 +1,73 @@
+"""predict_views on MethodInputs: per-view bodies, missing views invalid, the single-view path finite."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from mvmocap.fit.inputs import MethodInputs
+from mvmocap.geometry.camera import CameraRig
+from mvmocap.geometry.projection import project_points
+from mvmocap.regressors.cra import inference
+from mvmocap.regressors.cra.training import CRAMethod
+from mvmocap.regressors.cra.views import ViewBodies
+from mvmocap.train.checkpoint import save_checkpoint
+from tests.conftest import ring_cameras
+from tests.regressors.cra.conftest import TINY
+
+
+def _inputs(toy_body, views: int, frames: int = 3, seed: int = 5) -> MethodInputs:
+    rig = CameraRig.from_cameras(ring_cameras(views, np.random.default_rng(seed)))
+    transl = torch.tensor([[0.0, 0.0, 0.95]]).repeat(frames, 1)
+    up = torch.tensor([[torch.pi / 2, 0.0, 0.0]]).repeat(frames, 1)  # rest frame y-up -> world z-up
+    joints = toy_body(global_orient=up, body_pose=torch.zeros(frames, 23, 3), transl=transl).coco23.double()
+    px = project_points(joints[:, None], rig.K, rig.dist, rig.R, rig.t)  # (F, C, 23, 2)
+    kp = torch.cat([px, torch.ones(*px.shape[:-1], 1, dtype=px.dtype)], -1)
+    return MethodInputs(keypoints_2d=kp, rig=rig, body_model=toy_body)
+
+
+def _checkpoint(tmp_path, toy_body):
+    from mvmocap.synth.dataset import SynthConfig
+
+    cfg = SynthConfig.from_dict({"views": 1, "render_size": 16, **CRAMethod.data_overrides})
+    torch.manual_seed(2)
+    options = {**TINY, "parts": 1}
+    method = CRAMethod(options, cfg, toy_body)
+    run = tmp_path / "checkpoint.pt"
+    save_checkpoint(run, {"step": 1, "config": {"method": "cra", "model": options}, "model": method.state_dict()})
+    return inference.export_checkpoint(run, tmp_path / "cra.pt")
+
+
+def test_predict_views_shapes_and_missing_views(tmp_path, toy_body):
+    ckpt = _checkpoint(tmp_path, toy_body)
+    inputs = _inputs(toy_body, 3)
+    inputs.keypoints_2d[1, 2, :, 2] = 0  # camera 3 lost the person in frame 1
+    views = inference.predict_views(inputs, ckpt)
+    assert isinstance(views, ViewBodies) and views.valid.shape == (3, 3)
+    assert views.valid.sum() == 8 and not bool(views.valid[1, 2])
+    for value in (views.global_orient, views.body_pose, views.betas, views.weak_camera, views.residual, views.crops):
+        assert torch.isfinite(value).all()
+    rot = views.global_orient[views.valid]
+    assert torch.allclose(rot @ rot.transpose(-1, -2), torch.eye(3).expand_as(rot), atol=1e-4)
+    assert (views.residual[views.valid] > 0).all() and views.residual[1, 2] == 0
+    # the crops sit around the person: the projected hips are inside each crop
+    hips = inputs.keypoints_2d[..., 11:13, :2].mean(-2).float()
+    ok = views.valid
+    assert ((hips - views.crops[..., :2]).abs() < views.crops[..., 2:] / 2)[ok].all()
+    assert views.crops[~ok].abs().sum() == 0
+
+
+def test_single_view_path_gives_a_finite_body(tmp_path, toy_body):
+    ckpt = _checkpoint(tmp_path, toy_body)
+    views = inference.predict_views(_inputs(toy_body, 1, frames=2), ckpt)
+    assert views.valid.all() and views.valid.shape == (2, 1)
+    out = toy_body(global_orient=views.global_orient[:, 0], body_pose=views.body_pose[:, 0], betas=views.betas[:, 0])
+    assert torch.isfinite(out.vertices).all()
+
+
+def test_nobody_seen_gives_all_invalid(tmp_path, toy_body):
+    ckpt = _checkpoint(tmp_path, toy_body)
+    inputs = _inputs(toy_body, 2)
+    inputs.keypoints_2d[..., 2] = 0
+    views = inference.predict_views(inputs, ckpt)
+    assert not views.valid.any() and views.residual.abs().sum() == 0
