@@ -92,6 +92,7 @@ def load_network(path: str | Path | None = None) -> tuple[CRANet, dict]:
         raise FileFormatError(file, f"damaged checkpoint ({type(exc).__name__}: {first})") from None
     net.eval()
     meta = {k: v for k, v in payload.items() if k not in ("weights", "model", "optimizer", "torch_rng")}
+    meta.setdefault("train_config", payload.get("config"))
     _CACHE[key] = (net, meta)
     return net, meta
 
