@@ -106,29 +106,32 @@ def splat_compact_iuv(xy: Tensor, depth: Tensor, attributes: Tensor, size: int, 
     """
     N, V = depth.shape
     A = attributes.shape[-1]
-    attributes = attributes.to(xy.dtype).expand(N, V, A)
     visible, area = visible_vertices(xy.detach(), depth, size)
-    visible = visible.to(xy.dtype) * (1.0 if weights is None else weights.to(xy.dtype))
-    p = _cells(xy, size)
-    base = p.detach().floor()
-    frac = p - base  # (N, V, 2), carries the gradient
-    weight_sum = xy.new_zeros(N * size * size)
-    value_sum = xy.new_zeros(N * size * size, A)
-    batch = torch.arange(N, device=xy.device)[:, None] * size * size
+    share = visible.to(xy.dtype) * (1.0 if weights is None else weights.to(xy.dtype))
+    keep = visible.reshape(-1).nonzero().squeeze(-1)  # only visible vertices are splatted
+    pts = _cells(xy, size).reshape(-1, 2).index_select(0, keep)
+    values = attributes.to(xy.dtype).expand(N, V, A).reshape(-1, A).index_select(0, keep)
+    vertex_weight = share.reshape(-1).index_select(0, keep)
+    cell0 = (keep // V) * size * size
+    base = pts.detach().floor()
+    frac = pts - base  # (K, 2), carries the gradient
+    bx, by = base[:, 0].long(), base[:, 1].long()
+    idx, w = [], []
     for dx in (0, 1):
         for dy in (0, 1):
-            cx, cy = base[..., 0].long() + dx, base[..., 1].long() + dy
-            wx = frac[..., 0] if dx else 1 - frac[..., 0]
-            wy = frac[..., 1] if dy else 1 - frac[..., 1]
+            cx, cy = bx + dx, by + dy
             inside = ((cx >= 0) & (cx < size) & (cy >= 0) & (cy < size)).to(xy.dtype)
-            w = (wx * wy * inside * visible).reshape(-1)
-            idx = (batch + cy.clamp(0, size - 1) * size + cx.clamp(0, size - 1)).reshape(-1)
-            weight_sum = weight_sum.index_add(0, idx, w)
-            value_sum = value_sum.index_add(0, idx, w[:, None] * attributes.reshape(-1, A))
-    density = visible.sum(-1) / area.clamp(min=1.0 / ZBUFFER_FACTOR**2)  # visible vertices per cell, (N,)
-    weight_sum = weight_sum.reshape(N, size * size)
+            wx = frac[:, 0] if dx else 1 - frac[:, 0]
+            wy = frac[:, 1] if dy else 1 - frac[:, 1]
+            w.append(wx * wy * inside * vertex_weight)
+            idx.append(cell0 + cy.clamp(0, size - 1) * size + cx.clamp(0, size - 1))
+    w_all = torch.cat(w)[:, None]
+    stacked = torch.cat([w_all, w_all * values.repeat(4, 1)], -1)  # (4K, 1 + A)
+    sums = xy.new_zeros(N * size * size, 1 + A).index_add(0, torch.cat(idx), stacked).reshape(N, size * size, 1 + A)
+    weight_sum, value_sum = sums[..., 0], sums[..., 1:]
+    density = share.sum(-1) / area.clamp(min=1.0 / ZBUFFER_FACTOR**2)  # visible vertex weight per cell, (N,)
     coverage = (weight_sum / density.clamp(min=1.0)[:, None]).clamp(max=1.0)
-    mean = value_sum.reshape(N, size * size, A) / weight_sum.clamp(min=1e-6)[..., None]
+    mean = value_sum / weight_sum.clamp(min=1e-6)[..., None]
     return (mean * coverage[..., None]).transpose(1, 2).reshape(N, A, size, size)
 
 
