@@ -71,3 +71,18 @@ def test_nobody_seen_gives_all_invalid(tmp_path, toy_body):
     inputs.keypoints_2d[..., 2] = 0
     views = inference.predict_views(inputs, ckpt)
     assert not views.valid.any() and views.residual.abs().sum() == 0
+
+
+def test_iuv_crops_resample_into_the_square_crop(gen):
+    """A DensePose crop over a square box, read back into the same square: the labels come back."""
+    S = 16
+    part = torch.randint(0, 25, (1, 1, S, S), generator=gen)
+    uv = torch.randint(0, 256, (1, 2, S, S), generator=gen)
+    iuv = torch.cat([part, uv], 1).to(torch.uint8)
+    boxes = torch.tensor([[100.0, 200.0, 164.0, 264.0]])  # 64 px side, pixel edges
+    crops = torch.tensor([[131.5, 231.5, 64.0]])  # centre and side of the same square, pixel centres
+    K = torch.tensor([[[1000.0, 0, 540], [0, 1000.0, 960], [0, 0, 1]]])
+    labels = inference.iuv_into_crops(iuv, boxes, crops, S, K, None)
+    assert labels.shape == (1, 3, S, S)
+    assert torch.equal(labels[0, 0], part[0, 0].float())
+    assert torch.allclose(labels[0, 1:], uv[0].float() / 255.0)
