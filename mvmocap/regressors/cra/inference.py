@@ -250,3 +250,47 @@ def predict_views(inputs, checkpoint: str | Path | None = None, batch_size: int 
                            ("betas", pred["betas"]), ("weak_camera", pred["camera"]), ("residual", pred["residual"])):
             out[key][valid] = value.to(out[key].dtype)
     return ViewBodies(crops=crops, valid=valid, **out)
+
+
+# -- synthetic benchmark ---------------------------------------------------------------------------
+def synthetic_labels(batch: dict, body_model, size: int, parts: int) -> Tensor:
+    """IUV labels ``(B * C, 3, S, S)`` of a synthetic ``batch`` (with ``vertices``) rendered into its
+    crops (the true mesh: what a perfect DensePose / segmenter would give; the silhouette for ``parts = 1``)."""
+    from mvmocap.synth.evidence import crop_intrinsics
+    from mvmocap.synth.part_uv import body_part_uv
+    from mvmocap.synth.rasterize import body_winding_sign, iuv_image, rasterize, silhouette, vertices_to_screen
+
+    K, R, t, dist = batch["K"], batch["R"], batch["t"], batch.get("dist")
+    B, C = K.shape[:2]
+    K_crop = crop_intrinsics(K, batch["crop"], size).reshape(B * C, 3, 3)
+    verts = batch["vertices"][:, None].expand(B, C, -1, -1).reshape(B * C, -1, 3)
+    has_dist = dist is not None and bool(dist.abs().max() > 0)
+    screen = vertices_to_screen(verts, K_crop, R.reshape(B * C, 3, 3), t.reshape(B * C, 3),
+                                dist.reshape(B * C, 5) if has_dist else None)
+    frags = rasterize(screen, body_model.faces, (size, size), cull=body_winding_sign(body_model))
+    if parts == 1:
+        return silhouette_labels(silhouette(frags).float())
+    puv = body_part_uv(body_model)
+    return iuv_image(frags, body_model.faces, puv.face_parts, puv.vertex_uv).float()
+
+
+def synthetic_view_bodies(batch: dict, body_model, checkpoint: str | Path | None = None, batch_size: int = 128) -> ViewBodies:
+    """:class:`ViewBodies` ``(B, C)`` of a synthetic benchmark ``batch`` (:mod:`mvmocap.evaluate.synthetic`:
+    ``keypoints2d``, ``crop``, cameras, ``vertices``, ``view_valid``): the building block of a
+    benchmark estimator once the views are fused (``multiview.py``)."""
+    net, _ = load_network(checkpoint)
+    body = body_model.to(dtype=torch.float32, device="cpu")
+    S, parts = int(net.options["crop"]), int(net.options["parts"])
+    decoder = BodyDecoder.for_body(body, parts, int(net.options["render_stride"]))
+    kp = batch["keypoints2d"]
+    B, C = kp.shape[:2]
+    keypoints = torch.cat([to_crop(kp[..., :2], batch["crop"], S), kp[..., 2:3]], -1).reshape(B * C, -1, 3)
+    labels = synthetic_labels(batch, body, S, parts)
+    evidence = view_evidence(keypoints.float(), labels, parts, float(net.options["sigma"]))
+    valid = batch["view_valid"].bool() & ((kp[..., 2] > MIN_CONFIDENCE).sum(-1) >= MIN_JOINTS)
+    pred = predict(net, decoder, evidence, batch_size)
+    keep = valid.reshape(-1).float()
+    shaped = {k: (v * keep.reshape(-1, *([1] * (v.dim() - 1)))).reshape(B, C, *v.shape[1:]) for k, v in pred.items()}
+    return ViewBodies(global_orient=shaped["global_orient"], body_pose=shaped["body_pose"], betas=shaped["betas"],
+                      weak_camera=shaped["camera"], crops=batch["crop"].float() * valid[..., None], residual=shaped["residual"],
+                      valid=valid)

@@ -86,3 +86,14 @@ def test_iuv_crops_resample_into_the_square_crop(gen):
     assert labels.shape == (1, 3, S, S)
     assert torch.equal(labels[0, 0], part[0, 0].float())
     assert torch.allclose(labels[0, 1:], uv[0].float() / 255.0)
+
+
+def test_synthetic_view_bodies_on_a_benchmark_batch(tmp_path, toy_body, tiny_batch):
+    ckpt = _checkpoint(tmp_path, toy_body)
+    _, batch = tiny_batch
+    views = inference.synthetic_view_bodies(batch, toy_body, ckpt)
+    B, C = batch["R"].shape[:2]
+    assert views.valid.shape == (B, C) and views.valid.any()
+    assert torch.isfinite(views.global_orient).all() and (views.residual[views.valid] > 0).all()
+    labels = inference.synthetic_labels(batch, toy_body, 16, 24)
+    assert labels.shape == (B * C, 3, 16, 16) and labels[:, 0].max() <= 24 and (labels[:, 0] > 0).any()
