@@ -52,12 +52,15 @@ def synthetic(samples: int, checkpoint: str) -> None:
     net, meta = load_run(checkpoint)
     body = load_body(meta["train_config"].get("body_model"))
     decoder = BodyDecoder.for_body(body, int(net.options["parts"]), int(net.options["render_stride"]))
-    orient, pose, truth = [], [], []
+    from mvmocap.regressors.cra.inference import alignment_residual
+
+    orient, pose, truth, residual = [], [], [], []
     with torch.no_grad():
         for batch in test_batches(meta, samples, 0, body):
             ev = view_evidence(flat_views(batch["keypoints_crop"]), flat_views(batch["iuv"]), int(net.options["parts"]),
                                float(net.options["sigma"]))
             d = decoder.decode(net(ev, decoder)["theta"])
+            residual.append(alignment_residual(d, ev, decoder))
             B, C = batch["R"].shape[:2]
             world = batch["R"].transpose(-1, -2) @ d["global_orient"].reshape(B, C, 3, 3)
             o, p = agreement(world, d["body_pose"].reshape(B, C, 23, 3, 3), batch["view_valid"].bool())
@@ -70,6 +73,7 @@ def synthetic(samples: int, checkpoint: str) -> None:
     print(f"  world orientation, pairs of views: mean {float(orient.mean()):.1f} deg, median {float(orient.median()):.1f} deg")
     print(f"  body pose (mean over 23 joints), pairs of views: mean {float(pose.mean()):.1f} deg")
     print(f"  world orientation vs the truth, per view: mean {float(truth.mean()):.1f} deg, median {float(truth.median()):.1f} deg")
+    print(f"  alignment residual: mean {float(torch.cat(residual).mean()):.3f}")
 
 
 def main() -> None:
