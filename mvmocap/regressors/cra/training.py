@@ -82,7 +82,12 @@ class CRAMethod(SyntheticMethod):
     def __init__(self, options, data_config, body_model):
         super().__init__(options, data_config, body_model)
         net_options = {k: v for k, v in self.options.items() if k in DEFAULT_OPTIONS}
-        self.net = CRANet(net_options)
+        if int(net_options.get("parts", DEFAULT_OPTIONS["parts"])) not in (1, 24):
+            raise InputError(f"cra: model.parts must be 1 (CRA-S, silhouette) or 24 (IUV), got {net_options['parts']}")
+        try:
+            self.net = CRANet(net_options)
+        except ValueError as exc:  # unknown variant, crop not 8 * 2^k
+            raise InputError(f"cra: {exc}") from None
         crop = int(self.net.options["crop"])
         if getattr(data_config, "render_size", crop) != crop:
             raise InputError(f"cra: data.render_size ({data_config.render_size}) must equal model.crop ({crop})")

@@ -49,10 +49,16 @@ def test_a_tiny_training_run_lowers_the_loss(tiny_batch, toy_body, variant):
     assert sum(losses[-3:]) / 3 < 0.7 * sum(losses[:3]) / 3
 
 
-def test_crop_must_match_the_rendered_evidence(tiny_batch, toy_body):
+def test_bad_options_are_one_line_errors(tiny_batch, toy_body):
     cfg, _ = tiny_batch
     with pytest.raises(InputError, match="render_size"):
         CRAMethod({**TINY, "crop": 32}, cfg, toy_body)
+    with pytest.raises(InputError, match="parts must be 1"):
+        CRAMethod({**TINY, "parts": 3}, cfg, toy_body)
+    with pytest.raises(InputError, match="unknown CRA variant"):
+        CRAMethod({**TINY, "variant": "triple"}, cfg, toy_body)
+    with pytest.raises(InputError, match="crop must be"):
+        CRAMethod({**TINY, "crop": 24}, cfg, toy_body)
 
 
 @pytest.fixture(scope="module")
