@@ -4,7 +4,8 @@ example of the single-view network (paper sec. 3.2, 4.2).
 Each view's evidence is what a detector would give at test time: heatmaps of the noisy
 keypoints (the dataset's detector model, occluders and 2D jitter), and the IUV crop rendered from
 the true mesh (or its silhouette, for CRA-S), with the paper's PartDrop (one of six coarse parts
-masked) while training. The network's crop is the dataset's ``render_size``.
+masked) while training. The network's crop is the dataset's ``render_size``. CRA-S's silhouette is
+read from the IUV render (part > 0) so that PartDrop removes whole coarse parts from it too.
 """
 
 from __future__ import annotations
