@@ -215,8 +215,11 @@ def real_evidence(inputs, options: dict[str, Any]) -> tuple[ViewEvidence, Tensor
             iuv = torch.from_numpy(np.asarray(detections.iuv[c][frames]))
             boxes = torch.from_numpy(np.asarray(detections.boxes[c][frames][:, :4]))
             labels[idx, c] = iuv_into_crops(iuv, boxes, crops[idx, c], S, rig.K[c].expand(len(frames), 3, 3), dist_c)
-        elif parts == 1 and detections.masks is not None and all(detections.masks[c][f] is not None for f in frames):
-            labels[idx, c], crops[idx, c] = _mask_labels(detections, rig, c, frames, crops[idx, c], S, has_dist)
+        elif parts == 1 and detections.masks is not None:
+            have = [f for f in frames if detections.masks[c][f] is not None]
+            if have:
+                at = torch.tensor(have)
+                labels[at, c], crops[at, c] = _mask_labels(detections, rig, c, have, crops[at, c], S, has_dist)
     uv = to_crop(ideal, crops, S)
     keypoints = torch.cat([uv, conf[..., None]], -1).float()
     evidence = view_evidence(keypoints[valid], labels[valid], parts, float(options["sigma"]))
