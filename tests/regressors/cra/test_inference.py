@@ -97,3 +97,35 @@ def test_synthetic_view_bodies_on_a_benchmark_batch(tmp_path, toy_body, tiny_bat
     assert torch.isfinite(views.global_orient).all() and (views.residual[views.valid] > 0).all()
     labels = inference.synthetic_labels(batch, toy_body, 16, 24)
     assert labels.shape == (B * C, 3, 16, 16) and labels[:, 0].max() <= 24 and (labels[:, 0] > 0).any()
+
+
+def test_detector_masks_become_the_silhouette_in_the_crop(toy_body):
+    """A rectangular person mask (the detector's, at half resolution) lands in the crop as the silhouette;
+    a frame without a mask keeps the keypoint crop and an empty silhouette."""
+    from mvmocap.detect.detections import Detections
+    from mvmocap.detect.masks import rle_encode
+    from mvmocap.regressors.cra.model import DEFAULT_OPTIONS
+
+    inputs = _inputs(toy_body, 1, frames=2)
+    rig = inputs.rig
+    W, H = (int(v) for v in rig.sizes[0].tolist())
+    kp = inputs.keypoints_2d[:, 0, :, :2]
+    x0, y0 = kp.amin((0, 1)).tolist()
+    x1, y1 = kp.amax((0, 1)).tolist()
+    low = np.zeros((H // 2, W // 2), bool)
+    low[int(y0 / 2):int(y1 / 2), int(x0 / 2):int(x1 / 2)] = True
+    detections = Detections(
+        camera_names=tuple(rig.names), frame_ids=np.arange(2), keypoints=inputs.keypoints_2d.permute(1, 0, 2, 3).numpy().astype(np.float32),
+        boxes=np.zeros((1, 2, 5), np.float32), image_sizes=np.array([[W, H]]), fps=np.array([60.0]), detector="test",
+        masks=[[rle_encode(low), None]])
+    inputs.extras["detections"] = detections
+    options = {**DEFAULT_OPTIONS, "crop": 16, "parts": 1}
+    evidence, crops, valid = inference.real_evidence(inputs, options)
+    assert valid.all() and evidence.dense.shape == (2, 3, 16, 16)
+    sil = evidence.dense[:, 0]
+    rows, cols = sil[0].any(1).float().sum(), sil[0].any(0).float().sum()
+    assert max(rows, cols) >= 0.75 * 16  # the mask's longer side spans 1 / 1.2 of the crop
+    assert sil[0].sum() == rows * cols  # a filled rectangle
+    assert sil[1].abs().sum() == 0  # frame 1 had no mask
+    centre = torch.tensor([(x0 + x1) / 2, (y0 + y1) / 2])
+    assert (crops[0, 0, :2] - centre).abs().max() < 0.1 * crops[0, 0, 2]  # the crop around the mask
