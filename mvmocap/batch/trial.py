@@ -149,7 +149,7 @@ def _detect_only(task: TrialTask) -> TrialResult:
         task.inputs_dir, out=Path(task.out) / "work",
         detector="openpose-json" if task.keypoints_dir is not None else d.detector,
         frames=d.frames, offsets=list(d.offsets), strict=d.strict, device=config.device,
-        progress=False, openpose_dir=task.keypoints_dir, scale=d.scale,
+        progress=False, openpose_dir=task.keypoints_dir, scale=d.scale, max_people=d.max_people,
     )
     return TrialResult(task.name, OK, frames=detections.num_frames,
                        seconds={"detect": round(time.perf_counter() - tick, 3)})
