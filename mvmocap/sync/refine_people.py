@@ -1,0 +1,87 @@
+"""Sub-frame offsets with known cameras from several people at once.
+
+:func:`mvmocap.sync.refine.refine_offsets` minimises the robust triangulation residual of one person's
+per-camera tracks over the offsets. Cameras started at different times see everyone late by the same
+offset, so with several people the cost is the sum of every person's residual: each person is
+triangulated on their own (never two people's joints together), and the truncated squared errors of all
+of them are averaged over all their observations. More people moving differently make the cost sharper
+where one person barely moves. The search (a grid then golden section, one camera at a time, a few
+sweeps) and the block-bootstrap uncertainty are those of :mod:`mvmocap.sync.refine`.
+
+``track_sets``: one list of :class:`~mvmocap.sync.tracks.CameraTrack` per person, each in the rig's camera
+order and over each camera's own frames (confidence 0 where the person is not seen by that camera).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from mvmocap.geometry.camera import CameraRig
+from mvmocap.sync.refine import (
+    RefineSettings,
+    ResidualCost,
+    _bootstrap_sigma,
+    evaluation_frames,
+    minimise_one,
+)
+from mvmocap.sync.smooth import unswap_in_time
+from mvmocap.sync.swaps import unswap_with_cameras
+from mvmocap.sync.tracks import CameraTrack
+
+
+class SummedCost:
+    """Every person's :class:`ResidualCost` as one function of the offsets: the mean truncated squared
+    reprojection error over all people's observations; ``per_frame`` concatenates the people's frames."""
+
+    def __init__(self, costs: list[ResidualCost]):
+        self.costs = costs
+
+    def scale_truncation(self, offsets: np.ndarray) -> None:
+        """One truncation for everyone: the largest of the people's (each ``TRUNCATE_MEDIANS`` x its median)."""
+        truncate = max(cost.scale_truncation(offsets) for cost in self.costs)
+        for cost in self.costs:
+            cost.truncate_px = truncate
+
+    def per_frame(self, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        parts = [cost.per_frame(offsets) for cost in self.costs]
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+    def __call__(self, offsets: np.ndarray) -> float:
+        total, count = self.per_frame(offsets)
+        return float(total.sum() / max(count.sum(), 1.0))
+
+
+def refine_offsets_jointly(track_sets: list[list[CameraTrack]], rig: CameraRig, ratios: np.ndarray,
+                           start: np.ndarray, fixed: list[int], settings: RefineSettings | None = None,
+                           ) -> tuple[np.ndarray, np.ndarray, float]:
+    """Sub-frame offsets ``(C,)`` from every person's tracks, their bootstrap standard deviations ``(C,)`` (0 for
+    ``fixed`` cameras) and the final cost (px^2); arguments as :func:`mvmocap.sync.refine.refine_offsets`, with one
+    list of per-camera tracks per person (``track_sets[0]``, the main person, sets the evaluated frames)."""
+    s = settings or RefineSettings()
+    offsets = np.asarray(start, np.float64).copy()
+    frames = evaluation_frames(track_sets[0], offsets, ratios, s.window + 1, s.max_frames)
+    costs = []
+    for tracks in track_sets:
+        if s.unswap_with_cameras:
+            tracks = [replace(t, keypoints=unswap_in_time(t.keypoints)) for t in tracks]
+            tracks, _ = unswap_with_cameras(tracks, rig, ratios, offsets, min_confidence=s.min_confidence,
+                                            threshold_px=s.truncate_px)
+        costs.append(ResidualCost(tracks, rig, ratios, frames, s))
+    cost = SummedCost(costs)
+    cost.scale_truncation(offsets)
+    free = [c for c in range(len(offsets)) if c not in fixed]
+    for sweep in range(s.sweeps):
+        previous = offsets.copy()
+        window = s.window if sweep == 0 else max(s.window / 2 ** sweep, 0.5)
+        step = s.grid_step if sweep == 0 else 0.25
+        for c in free:
+            offsets[c] = minimise_one(cost, offsets, c, offsets[c], replace(s, window=window, grid_step=step))
+        if np.abs(offsets - previous).max() < s.tolerance:
+            break
+    sigma = np.zeros(len(offsets))
+    rng = np.random.default_rng(s.seed)
+    for c in free:
+        sigma[c] = _bootstrap_sigma(cost, offsets, c, s, rng)
+    return offsets, sigma, cost(offsets)
