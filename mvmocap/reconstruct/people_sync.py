@@ -53,7 +53,8 @@ MIN_OVERLAP = 0.6  # a lag is scored only when the tracks share this fraction of
 
 def synchronise_people(people: PeopleDetections, rig: CameraRig | None = None, *,
                        pinned: Mapping[str, float] | None = None,
-                       calibrate: Callable | None = None) -> tuple[PeopleDetections, SyncResult, CameraRig | None]:
+                       calibrate: Callable | None = None,
+                       everyone: bool = EVERYONE) -> tuple[PeopleDetections, SyncResult, CameraRig | None]:
     """Estimate each camera's offset from the main person and resample every person; see the module docstring.
 
     Args:
@@ -63,6 +64,8 @@ def synchronise_people(people: PeopleDetections, rig: CameraRig | None = None, *
         pinned: camera name -> offset in timeline frames, kept as given (``--offset``).
         calibrate: without ``rig``: synchronised single-person ``Detections`` -> cameras, alternated
             with the offsets (:func:`mvmocap.sync.workflows.joints_calibrator`); None: coarse offsets only.
+        everyone: the sub-frame refinement with cameras sums every tracked person's residual
+            (:func:`people_track_sets`); False: the main person's alone.
     Returns:
         The people on the common timeline, the :class:`SyncResult`, and the rig the offsets were
         refined with (``rig``, the main person's last calibration, or None).
@@ -81,12 +84,12 @@ def synchronise_people(people: PeopleDetections, rig: CameraRig | None = None, *
     assignments = [slots for slots, _ in ranked[:ASSIGNMENTS]]
     if rig is not None:
         rig = rig.subset(people.camera_names)
-        sync, used_rig, _ = _synchronise_with_cameras(people, assignments, rig, pinned)
+        sync, used_rig, _ = _synchronise_with_cameras(people, assignments, rig, pinned, everyone)
     else:  # without cameras, only offsets the pairs of cameras agree on (a wrong sync is refused, not returned)
         check_lag_agreement(tracks, rate_ratios(tracks, reference_camera(tracks)), _pinned_indices(tracks, pinned))
         _, sync, used_rig = synchronise(tracks, pinned=pinned, detector=people.detector, calibrate=calibrate)
         for _ in range(ROUNDS_WITHOUT_CAMERAS if used_rig is not None else 0):  # then as with known cameras
-            sync, _, main = _synchronise_with_cameras(people, assignments, used_rig, pinned)
+            sync, _, main = _synchronise_with_cameras(people, assignments, used_rig, pinned, everyone)
             used_rig = calibrate(resample_detections(main, sync.offsets, sync.ratios, detector=people.detector,
                                                      timeline_fps=sync.timeline_fps)).subset(people.camera_names)
         if used_rig is not None:

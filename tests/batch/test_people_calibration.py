@@ -72,3 +72,17 @@ def test_session_cameras_from_everyone_of_every_trial(trials, tmp_path):
     stamp = cameras.stat().st_mtime_ns
     assert calibrate_session_people(per_trial, tmp_path, height_m=1.80, max_people=2, progress=False) == cameras
     assert cameras.stat().st_mtime_ns == stamp  # the same detections: reused
+
+
+def test_batch_max_people_option_is_a_config_layer_and_zero_is_refused(session, tmp_path):
+    from typer.testing import CliRunner
+
+    from mvmocap.batch.config import cli_layer, resolve
+    from mvmocap.cli.main import app
+
+    layer = cli_layer(frames="0:10", max_people=2)
+    assert layer["detect"] == {"frames": "0:10", "max_people": 2} and resolve(layer).detect.max_people == 2
+    result = CliRunner().invoke(app, ["batch", str(session), "--out", str(tmp_path / "out"), "--max-people", "0",
+                                      "--calibrate-from-joints"])
+    assert result.exit_code == 2 and "max_people (--max-people) must be an integer >= 1" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "out").exists()
