@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mvmocap.batch.calibration import session_image_sizes
 from mvmocap.detect.people import PeopleDetections
 from mvmocap.errors import InputError
 from mvmocap.io.atomic import atomic_write_text
@@ -32,7 +33,7 @@ def concatenate_people_trials(per_trial: list[PeopleDetections],
                               separator: int = SEPARATOR_FRAMES) -> PeopleDetections:
     """The trials' people end to end over the cameras they all have, ``separator`` empty frames between
     two trials (frame ids renumbered 0..F-1). The slot axis is padded to the widest trial. A camera missing
-    from some trial is dropped with a warning; a camera whose image size changes is an :class:`InputError`."""
+    from some trial is dropped with a warning; image sizes as :func:`mvmocap.batch.calibration.session_image_sizes`."""
     if not per_trial:
         raise InputError("no trial detections to calibrate from")
     common = [n for n in per_trial[0].camera_names if all(n in d.camera_names for d in per_trial)]
@@ -43,12 +44,7 @@ def concatenate_people_trials(per_trial: list[PeopleDetections],
     if len(common) < 2:
         raise InputError(f"the trials share {len(common)} camera(s); a session calibration needs at least 2")
     parts = [d.subset_cameras(common) for d in per_trial]
-    sizes = np.asarray(parts[0].image_sizes)
-    for d in parts[1:]:
-        differs = [n for n, a, b in zip(common, sizes, d.image_sizes) if tuple(a) != tuple(b)]
-        if differs:
-            raise InputError(f"camera(s) {', '.join(differs)} change image size between trials; "
-                             "calibrate such trials separately")
+    sizes = session_image_sizes(parts, common)
     C, P = len(common), max(d.num_slots for d in parts)
     keypoints, boxes = [], []
     for k, d in enumerate(parts):

@@ -31,6 +31,9 @@ from mvmocap.sync.swaps import unswap_with_cameras
 from mvmocap.sync.tracks import CameraTrack
 
 
+PER_PERSON_MEAN = True
+
+
 class SummedCost:
     """Every person's :class:`ResidualCost` as one function of the offsets: the mean truncated squared
     reprojection error over all people's observations; ``per_frame`` concatenates the people's frames."""
@@ -39,18 +42,20 @@ class SummedCost:
         self.costs = costs
 
     def scale_truncation(self, offsets: np.ndarray) -> None:
-        """One truncation for everyone: the largest of the people's (each ``TRUNCATE_MEDIANS`` x its median)."""
-        truncate = max(cost.scale_truncation(offsets) for cost in self.costs)
+        """Each person's own truncation (``TRUNCATE_MEDIANS`` x their median error): a person the detector sees
+        badly does not loosen the outlier limit of the others."""
         for cost in self.costs:
-            cost.truncate_px = truncate
+            cost.scale_truncation(offsets)
 
     def per_frame(self, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         parts = [cost.per_frame(offsets) for cost in self.costs]
         return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
     def __call__(self, offsets: np.ndarray) -> float:
-        total, count = self.per_frame(offsets)
-        return float(total.sum() / max(count.sum(), 1.0))
+        if not PER_PERSON_MEAN:
+            total, count = self.per_frame(offsets)
+            return float(total.sum() / max(count.sum(), 1.0))
+        return float(np.mean([cost(offsets) for cost in self.costs]))
 
 
 def refine_offsets_jointly(track_sets: list[list[CameraTrack]], rig: CameraRig, ratios: np.ndarray,
