@@ -8,7 +8,7 @@ Usage: python benchmarks/batch_people_calibration.py --out /tmp/bench_batch_peop
 The detections are those ``batch`` makes (``detect`` per trial, or ``detect --max-people 2``), reused from the
 given folders or detected into OUT. Rows: the single-person session calibration (what ``batch
 --calibrate-from-joints`` did before, and still does without ``--max-people``), everyone of every trial
-(``--max-people 2``), and Trial_2 alone through the multi-person calibration.
+(``--max-people 2``), and each trial alone (Trial_2 also through the multi-person calibration).
 """
 
 from __future__ import annotations
@@ -58,6 +58,8 @@ def main() -> None:
          lambda out: calibrate_session(single, out, args.height, progress=False)),
         ("everyone of every trial (batch --calibrate-from-joints --max-people 2)",
          lambda out: calibrate_session_people(people, out, args.height, 2, progress=False)),
+        ("Trial_1 alone, one person", lambda out: calibrate_session(single[:1], out, args.height, progress=False)),
+        ("Trial_2 alone, one person", lambda out: calibrate_session(single[1:], out, args.height, progress=False)),
         ("Trial_2 alone, everyone", lambda out: calibrate_session_people(people[1:], out, args.height, 2, progress=False)),
     ):
         tick = time.perf_counter()

@@ -2,11 +2,13 @@
 
 :func:`mvmocap.sync.refine.refine_offsets` minimises the robust triangulation residual of one person's
 per-camera tracks over the offsets. Cameras started at different times see everyone late by the same
-offset, so with several people the cost is the sum of every person's residual: each person is
-triangulated on their own (never two people's joints together), and the truncated squared errors of all
-of them are averaged over all their observations. More people moving differently make the cost sharper
-where one person barely moves. The search (a grid then golden section, one camera at a time, a few
-sweeps) and the block-bootstrap uncertainty are those of :mod:`mvmocap.sync.refine`.
+offset, so with several people the cost combines every person's residual: each person is triangulated on
+their own (never two people's joints together) with their own outlier truncation, and the people's mean
+truncated squared errors are averaged (:class:`SummedCost`). The idea: people moving differently make the
+cost sharper where one person barely moves. On the shared two-person capture it did not help (README,
+"Several people"), so the main person's refinement stays the default
+(``mvmocap.reconstruct.people_sync.EVERYONE``). The search (a grid then golden section, one camera at a
+time, a few sweeps) and the block-bootstrap uncertainty are those of :mod:`mvmocap.sync.refine`.
 
 ``track_sets``: one list of :class:`~mvmocap.sync.tracks.CameraTrack` per person, each in the rig's camera
 order and over each camera's own frames (confidence 0 where the person is not seen by that camera).
@@ -31,12 +33,12 @@ from mvmocap.sync.swaps import unswap_with_cameras
 from mvmocap.sync.tracks import CameraTrack
 
 
-PER_PERSON_MEAN = True
-
-
 class SummedCost:
-    """Every person's :class:`ResidualCost` as one function of the offsets: the mean truncated squared
-    reprojection error over all people's observations; ``per_frame`` concatenates the people's frames."""
+    """Every person's :class:`ResidualCost` as one function of the offsets: the mean over the people of each one's
+    mean truncated squared reprojection error (a person seen in few views weighs as much as one seen in many, and
+    an observation appearing or vanishing at a whole-frame shift of a patchy track moves only that person's mean;
+    pooling every observation instead measured worse on the shared capture, README); ``per_frame`` concatenates
+    the people's frames (the block bootstrap)."""
 
     def __init__(self, costs: list[ResidualCost]):
         self.costs = costs
@@ -52,9 +54,6 @@ class SummedCost:
         return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
     def __call__(self, offsets: np.ndarray) -> float:
-        if not PER_PERSON_MEAN:
-            total, count = self.per_frame(offsets)
-            return float(total.sum() / max(count.sum(), 1.0))
         return float(np.mean([cost(offsets) for cost in self.costs]))
 
 
