@@ -18,7 +18,9 @@ person seen by every camera is enough to find it:
    first the check that the coarse search's pairwise lags agree (:func:`mvmocap.sync.agreement.check_lag_agreement`:
    every loop of three cameras closes within 9 frames; otherwise refused, one line: give the cameras or
    ``--offset``; on the shared two-person capture the loops miss by 73-79 frames, and the offsets this path
-   returned before the check were 5-31 frames off), then :func:`mvmocap.sync.synchronise` (coarse search,
+   returned before the check were 5-31 frames off. The main person is matched right there; the fitted
+   fundamental matrices of the lag search absorb the motion of people who barely move, see
+   ``benchmarks/multiperson_calibration.py --diagnose`` and the README), then :func:`mvmocap.sync.synchronise` (coarse search,
    alternated with a calibration from the main person's joints), then ``ROUNDS_WITHOUT_CAMERAS`` times: the
    known-camera steps with the estimated cameras, and the main person's calibration again on the
    synchronised tracks;
