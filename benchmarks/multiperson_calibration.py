@@ -231,8 +231,8 @@ def diagnose_without_cameras(people, reference) -> None:
     main = rank_assignments(people, max_lag=MAX_LAG)[0][0]
     for n, slots in enumerate(truth):
         same = [int(((main[c] == slots[c]) & (main[c] >= 0)).sum()) for c in range(people.num_cameras)]
-        print(f"diagnosis: main track, frames per camera {[(m >= 0).sum() for m in main]}; the same detection as the "
-              f"Qualisys association's person {n} ({[(x >= 0).sum() for x in slots]} frames): {same}")
+        print(f"diagnosis: main track, frames per camera {[int((m >= 0).sum()) for m in main]}; the same detection as "
+              f"the Qualisys association's person {n} ({[int((x >= 0).sum()) for x in slots]} frames): {same}")
     K = reference.K.numpy()
     lags = np.arange(-24, 25)
 
