@@ -54,10 +54,10 @@ def concatenate_trials(per_trial: list[Detections]) -> Detections:
 
 
 def session_image_sizes(parts, names) -> np.ndarray:
-    """``(C, 2)`` each camera's image size over the trials: the largest. Sizes within ``SIZE_TOLERANCE`` are the same
-    camera's pixels cropped or padded at the right or bottom edge (as ``reconstruct`` reads a calibration whose
-    size differs from the video's; e.g. Pose2Sim's batch trials, 1080 and 1088 px wide), with a warning; a larger
-    difference (a resized or rotated video) is an :class:`InputError`."""
+    """``(C, 2)`` each camera's image size over the trials: the largest. Sizes within ``SIZE_TOLERANCE`` are the
+    same camera's pixels cropped or padded at the right or bottom edge (as ``reconstruct`` reads a calibration
+    whose size differs from the video's; e.g. Pose2Sim's batch trials, 1080 and 1088 px wide), with a warning;
+    a larger difference (a resized or rotated video) is an :class:`InputError`."""
     every = np.stack([np.asarray(d.image_sizes) for d in parts])  # (trials, C, 2)
     sizes = every.max(0)
     changed = [c for c in range(len(names)) if (every[:, c] != sizes[c]).any()]
@@ -66,9 +66,10 @@ def session_image_sizes(parts, names) -> np.ndarray:
         raise InputError(f"camera(s) {', '.join(refused)} change image size between trials by more than "
                          f"{SIZE_TOLERANCE:.0%}; calibrate such trials separately")
     if changed:
-        warnings.warn("camera(s) " + ", ".join(f"{names[c]} ({' / '.join(sorted({f'{w}x{h}' for w, h in every[:, c]}))} px)"
-                                              for c in changed)
-                      + " change image size between trials: taken as the same pixels cropped at the edge", stacklevel=3)
+        seen = [" / ".join(sorted({f"{w}x{h}" for w, h in every[:, c]})) for c in changed]
+        warnings.warn("camera(s) " + ", ".join(f"{names[c]} ({s} px)" for c, s in zip(changed, seen))
+                      + " change image size between trials: taken as the same pixels cropped at the edge",
+                      stacklevel=3)
     return sizes
 
 

@@ -126,8 +126,8 @@ def calibrate_people_cameras(people, intrinsics=None, *, height_m: float = 1.70,
                              f"for {min_track_frames} frames or more")
         kept.sort(key=lambda t: -t[0])  # person 0, seen longest, gives the scale (stable: first seen first)
         last = round_ == rounds - 1
-        result = calibrate_from_people_joints([unoccluded(people, slots, max_overlap) for _, slots in kept], intrinsics,
-                                              height_m=height_m, force=force or not last,
+        persons = [unoccluded(people, slots, max_overlap) for _, slots in kept]
+        result = calibrate_from_people_joints(persons, intrinsics, height_m=height_m, force=force or not last,
                                               progress=progress if last else False, same_focal=same_focal)
         rig = result.rig
         history.append({"people": len(kept), "frames_3d": [frames for frames, _ in kept], "rig": rig,

@@ -20,9 +20,9 @@ person seen by every camera is enough to find it:
    ``--offset``; on the shared two-person capture the loops miss by 73-79 frames, and the offsets this path
    returned before the check were 5-31 frames off. The main person is matched right there; the fitted
    fundamental matrices of the lag search absorb the motion of people who barely move, see
-   ``benchmarks/multiperson_calibration.py --diagnose`` and the README), then :func:`mvmocap.sync.synchronise` (coarse search,
-   alternated with a calibration from the main person's joints), then ``ROUNDS_WITHOUT_CAMERAS`` times: the
-   known-camera steps with the estimated cameras, and the main person's calibration again on the
+   ``benchmarks/multiperson_calibration.py --diagnose`` and the README), then
+   :func:`mvmocap.sync.synchronise` (coarse search, alternated with a calibration from the main person's
+   joints), then ``ROUNDS_WITHOUT_CAMERAS`` times: the known-camera steps with the estimated cameras, and the main person's calibration again on the
    synchronised tracks;
 4. every 2D track of every camera is resampled onto the common timeline
    (:func:`mvmocap.sync.resample.interpolate`, per track so that two people are never blended), and
@@ -69,7 +69,7 @@ def synchronise_people(people: PeopleDetections, rig: CameraRig | None = None, *
         pinned: camera name -> offset in timeline frames, kept as given (``--offset``).
         calibrate: without ``rig``: synchronised single-person ``Detections`` -> cameras, alternated
             with the offsets (:func:`mvmocap.sync.workflows.joints_calibrator`); None: coarse offsets only.
-        everyone: the sub-frame refinement with cameras sums every tracked person's residual
+        everyone: the sub-frame refinement with cameras averages every tracked person's residual
             (:func:`people_track_sets`); False: the main person's alone.
     Returns:
         The people on the common timeline, the :class:`SyncResult`, and the rig the offsets were
@@ -189,7 +189,7 @@ def _synchronise_with_cameras(people: PeopleDetections, assignments: list[np.nda
         start[c] = value
     fixed_list = sorted(fixed) if fixed else [reference]
     track_sets = people_track_sets(people, rig, start, ratios, tracks) if everyone else []
-    if len(track_sets) > 1:  # every person tracked in 3D at the whole-frame offsets: one summed residual
+    if len(track_sets) > 1:  # every person tracked in 3D at the whole-frame offsets: their residuals together
         offsets, sigma, cost = refine_offsets_jointly(track_sets, rig, ratios, start, fixed_list)
     else:
         offsets, sigma, cost = refine_offsets(tracks, rig, ratios, start, fixed_list)
