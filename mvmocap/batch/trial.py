@@ -134,7 +134,8 @@ def _reconstruct(task: TrialTask) -> TrialResult:
         calibration=task.calibration, calibrate_from_joints=task.calibration is None,
         keypoints_dir=task.keypoints_dir, config=config, progress=False,
     )
-    return _result(task.name, OK, output.summary, output.timings)
+    people = getattr(output, "people", None)  # several people (--max-people): the row holds person 0's figures
+    return _result(task.name, OK, people[0] if people else output.summary, output.timings)
 
 
 def _detect_only(task: TrialTask) -> TrialResult:

@@ -86,3 +86,18 @@ def test_batch_max_people_option_is_a_config_layer_and_zero_is_refused(session, 
                                       "--calibrate-from-joints"])
     assert result.exit_code == 2 and "max_people (--max-people) must be an integer >= 1" in result.output
     assert "Traceback" not in result.output and not (tmp_path / "out").exists()
+
+
+def test_a_several_people_trial_s_row_holds_person_0_s_figures(monkeypatch, tmp_path):
+    import mvmocap.reconstruct
+    from mvmocap.batch.trial import TrialTask, _reconstruct
+    from mvmocap.reconstruct.people import PeopleResult
+
+    persons = [{"frames": 100, "valid_frames": 98, "median_reprojection_fit_px": 11.3,
+                "median_reprojection_triangulation_px": 8.3, "height_m": 1.72},
+               {"frames": 100, "valid_frames": 92, "median_reprojection_fit_px": 8.0, "height_m": 1.43}]
+    monkeypatch.setattr(mvmocap.reconstruct, "run", lambda *a, **k: PeopleResult(tmp_path, persons, {"people": 2},
+                                                                                  {"detect": 1.0}))
+    row = _reconstruct(TrialTask("T", str(tmp_path), str(tmp_path), {"detect": {"max_people": 2}}))
+    assert (row.frames, row.valid_frames, row.reprojection_px, row.triangulation_reprojection_px, row.height_m) == (
+        100, 98, 11.3, 8.3, 1.72)
