@@ -87,7 +87,13 @@ def _newest_mtime_ns(path: Path) -> int:
 
 
 def result_from_report(name: str, run_dir: str | Path, status: str = REUSED) -> TrialResult:
-    """The summary row of a finished run, read back from its ``report.json``."""
+    """The summary row of a finished run, read back from its ``report.json`` (several people: ``people.json``,
+    person 0's figures, as :func:`_reconstruct` gives them)."""
+    people = Path(run_dir) / "people.json"
+    if people.is_file() and not (Path(run_dir) / "report.json").is_file():
+        record = json.loads(people.read_text(encoding="utf-8"))
+        persons = record.get("persons") or [record.get("summary", {})]
+        return _result(name, status, persons[0], record.get("timings_s", {}))
     report = json.loads((Path(run_dir) / "report.json").read_text(encoding="utf-8"))
     return _result(name, status, report["summary"], report.get("timings_s", {}))
 

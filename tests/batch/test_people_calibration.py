@@ -101,3 +101,15 @@ def test_a_several_people_trial_s_row_holds_person_0_s_figures(monkeypatch, tmp_
     row = _reconstruct(TrialTask("T", str(tmp_path), str(tmp_path), {"detect": {"max_people": 2}}))
     assert (row.frames, row.valid_frames, row.reprojection_px, row.triangulation_reprojection_px, row.height_m) == (
         100, 98, 11.3, 8.3, 1.72)
+
+
+def test_resume_reads_a_several_people_trial_s_row_back_from_people_json(tmp_path):
+    from mvmocap.batch.trial import result_from_report
+
+    record = {"summary": {"people": 2}, "timings_s": {"total": 3.5},
+              "persons": [{"frames": 100, "valid_frames": 98, "median_reprojection_fit_px": 11.3, "height_m": 1.72},
+                          {"frames": 100, "valid_frames": 92, "median_reprojection_fit_px": 8.0, "height_m": 1.43}]}
+    (tmp_path / "people.json").write_text(json.dumps(record))
+    row = result_from_report("T", tmp_path)
+    assert (row.status, row.frames, row.valid_frames, row.reprojection_px, row.height_m, row.seconds) == (
+        "reused", 100, 98, 11.3, 1.72, {"total": 3.5})
