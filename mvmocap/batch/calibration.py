@@ -30,17 +30,7 @@ def concatenate_trials(per_trial: list[Detections]) -> Detections:
     from some trial is dropped with a warning; cameras whose image size differs between
     trials are an :class:`InputError` (a different camera, or a resized video).
     """
-    if not per_trial:
-        raise InputError("no trial detections to calibrate from")
-    common = [n for n in per_trial[0].camera_names if all(n in d.camera_names for d in per_trial)]
-    dropped = sorted({n for d in per_trial for n in d.camera_names} - set(common))
-    if dropped:
-        warnings.warn(f"camera(s) {', '.join(dropped)} missing from some trials: not used for the session calibration",
-                      stacklevel=2)
-    if len(common) < 2:
-        raise InputError(f"the trials share {len(common)} camera(s); a session calibration needs at least 2")
-    parts = [d.subset_cameras(common) for d in per_trial]
-    sizes = session_image_sizes(parts, common)
+    common, parts, sizes = common_cameras(per_trial)
     frames = sum(d.num_frames for d in parts)
     return Detections(
         camera_names=tuple(common),
@@ -51,6 +41,24 @@ def concatenate_trials(per_trial: list[Detections]) -> Detections:
         fps=np.asarray(parts[0].fps),
         detector=parts[0].detector,
     )
+
+
+def common_cameras(per_trial: list) -> tuple[list[str], list, np.ndarray]:
+    """The cameras every trial has (in the first trial's order), each trial restricted to them
+    (``subset_cameras``: :class:`Detections` or :class:`~mvmocap.detect.people.PeopleDetections`), and their
+    image sizes (:func:`session_image_sizes`). A camera missing from some trial is dropped with a warning; fewer
+    than 2 common cameras, or no trial, is an :class:`InputError`."""
+    if not per_trial:
+        raise InputError("no trial detections to calibrate from")
+    common = [n for n in per_trial[0].camera_names if all(n in d.camera_names for d in per_trial)]
+    dropped = sorted({n for d in per_trial for n in d.camera_names} - set(common))
+    if dropped:
+        warnings.warn(f"camera(s) {', '.join(dropped)} missing from some trials: not used for the session calibration",
+                      stacklevel=3)
+    if len(common) < 2:
+        raise InputError(f"the trials share {len(common)} camera(s); a session calibration needs at least 2")
+    parts = [d.subset_cameras(common) for d in per_trial]
+    return common, parts, session_image_sizes(parts, common)
 
 
 def session_image_sizes(parts, names) -> np.ndarray:
@@ -69,7 +77,7 @@ def session_image_sizes(parts, names) -> np.ndarray:
         seen = [" / ".join(sorted({f"{w}x{h}" for w, h in every[:, c]})) for c in changed]
         warnings.warn("camera(s) " + ", ".join(f"{names[c]} ({s} px)" for c, s in zip(changed, seen))
                       + " change image size between trials: taken as the same pixels cropped at the edge",
-                      stacklevel=3)
+                      stacklevel=4)
     return sizes
 
 

@@ -15,14 +15,12 @@ frames between two trials end the per-camera 2D tracks of the bootstrap (``mvmoc
 from __future__ import annotations
 
 import json
-import warnings
 from pathlib import Path
 
 import numpy as np
 
-from mvmocap.batch.calibration import session_image_sizes
+from mvmocap.batch.calibration import common_cameras
 from mvmocap.detect.people import PeopleDetections
-from mvmocap.errors import InputError
 from mvmocap.io.atomic import atomic_write_text
 from mvmocap.reconstruct.stage_cache import stage_key
 
@@ -33,18 +31,8 @@ def concatenate_people_trials(per_trial: list[PeopleDetections],
                               separator: int = SEPARATOR_FRAMES) -> PeopleDetections:
     """The trials' people end to end over the cameras they all have, ``separator`` empty frames between
     two trials (frame ids renumbered 0..F-1). The slot axis is padded to the widest trial. A camera missing
-    from some trial is dropped with a warning; image sizes as :func:`mvmocap.batch.calibration.session_image_sizes`."""
-    if not per_trial:
-        raise InputError("no trial detections to calibrate from")
-    common = [n for n in per_trial[0].camera_names if all(n in d.camera_names for d in per_trial)]
-    dropped = sorted({n for d in per_trial for n in d.camera_names} - set(common))
-    if dropped:
-        warnings.warn(f"camera(s) {', '.join(dropped)} missing from some trials: not used for the session calibration",
-                      stacklevel=2)
-    if len(common) < 2:
-        raise InputError(f"the trials share {len(common)} camera(s); a session calibration needs at least 2")
-    parts = [d.subset_cameras(common) for d in per_trial]
-    sizes = session_image_sizes(parts, common)
+    from some trial is dropped with a warning (:func:`mvmocap.batch.calibration.common_cameras`)."""
+    common, parts, sizes = common_cameras(per_trial)
     C, P = len(common), max(d.num_slots for d in parts)
     keypoints, boxes = [], []
     for k, d in enumerate(parts):

@@ -21,13 +21,7 @@ from dataclasses import replace
 import numpy as np
 
 from mvmocap.geometry.camera import CameraRig
-from mvmocap.sync.refine import (
-    RefineSettings,
-    ResidualCost,
-    _bootstrap_sigma,
-    evaluation_frames,
-    minimise_one,
-)
+from mvmocap.sync.refine import RefineSettings, ResidualCost, evaluation_frames, search_offsets
 from mvmocap.sync.smooth import unswap_in_time
 from mvmocap.sync.swaps import unswap_with_cameras
 from mvmocap.sync.tracks import CameraTrack
@@ -62,7 +56,8 @@ def refine_offsets_jointly(track_sets: list[list[CameraTrack]], rig: CameraRig, 
                            ) -> tuple[np.ndarray, np.ndarray, float]:
     """Sub-frame offsets ``(C,)`` from every person's tracks, their bootstrap standard deviations ``(C,)`` (0 for
     ``fixed`` cameras) and the final cost (px^2); arguments as :func:`mvmocap.sync.refine.refine_offsets`, with one
-    list of per-camera tracks per person (``track_sets[0]``, the main person, sets the evaluated frames)."""
+    list of per-camera tracks per person (each over the cameras' own frames; ``track_sets[0]`` sets the evaluated
+    timeline frames)."""
     s = settings or RefineSettings()
     offsets = np.asarray(start, np.float64).copy()
     frames = evaluation_frames(track_sets[0], offsets, ratios, s.window + 1, s.max_frames)
@@ -75,17 +70,4 @@ def refine_offsets_jointly(track_sets: list[list[CameraTrack]], rig: CameraRig, 
         costs.append(ResidualCost(tracks, rig, ratios, frames, s))
     cost = SummedCost(costs)
     cost.scale_truncation(offsets)
-    free = [c for c in range(len(offsets)) if c not in fixed]
-    for sweep in range(s.sweeps):
-        previous = offsets.copy()
-        window = s.window if sweep == 0 else max(s.window / 2 ** sweep, 0.5)
-        step = s.grid_step if sweep == 0 else 0.25
-        for c in free:
-            offsets[c] = minimise_one(cost, offsets, c, offsets[c], replace(s, window=window, grid_step=step))
-        if np.abs(offsets - previous).max() < s.tolerance:
-            break
-    sigma = np.zeros(len(offsets))
-    rng = np.random.default_rng(s.seed)
-    for c in free:
-        sigma[c] = _bootstrap_sigma(cost, offsets, c, s, rng)
-    return offsets, sigma, cost(offsets)
+    return search_offsets(cost, offsets, fixed, s)
