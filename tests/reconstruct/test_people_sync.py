@@ -103,7 +103,10 @@ def test_with_cameras_every_person_is_taken_back_to_each_camera_s_own_frames_and
     assert len(owners) == 8  # two different people in every camera
     assert people_track_sets(people, rig, OFFSETS + 0.5, np.ones(4), main) == []  # not whole frames: none
     start = OFFSETS + np.array([0, 1, -1, 1])
-    offsets, sigma, _ = refine_offsets_jointly(sets, rig, np.ones(4), start.astype(float), [0])
+    from mvmocap.sync.refine import RefineSettings
+
+    offsets, sigma, _ = refine_offsets_jointly(sets, rig, np.ones(4), start.astype(float), [0],
+                                               RefineSettings(bootstrap=50, sweeps=3))
     np.testing.assert_allclose(offsets, OFFSETS, atol=0.1)
     assert sigma[0] == 0 and (sigma[1:] < 0.2).all()
 
