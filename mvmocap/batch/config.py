@@ -59,7 +59,7 @@ def resolve(*layers: dict[str, Any], source: str = "config") -> ReconstructConfi
 
 
 def cli_layer(*, method: str | None = None, device: str | None = None, frames: str | None = None,
-              height: float | None = None, body_model: str | None = None) -> dict:
+              height: float | None = None, body_model: str | None = None, max_people: int | None = None) -> dict:
     """The command-line options that were given, as a config layer."""
     layer: dict[str, Any] = {}
     if method is not None:
@@ -72,4 +72,6 @@ def cli_layer(*, method: str | None = None, device: str | None = None, frames: s
         layer["subject_height_m"] = height
     if frames is not None:
         layer["detect"] = {"frames": frames}
+    if max_people is not None:
+        layer.setdefault("detect", {})["max_people"] = max_people
     return layer

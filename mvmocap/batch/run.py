@@ -90,7 +90,8 @@ def run_batch(
     run = dict(engine=engine, workers=workers, address=address, cpus_per_task=threads, gpus_per_task=gpus_per_trial)
 
     if calibrate_from_joints and tasks:
-        cameras = _calibrate_session(tasks, results, out, base.subject_height_m, run, progress)
+        cameras = _calibrate_session(tasks, results, out, base.subject_height_m, run, progress,
+                                     base.detect.max_people)
         tasks = {name: replace(task, calibration=str(cameras)) for name, task in tasks.items()}
 
     todo = []
@@ -155,8 +156,9 @@ def _run(tasks: list[TrialTask], run: dict, progress: bool, label: str) -> dict[
 
 
 def _calibrate_session(tasks: dict[str, TrialTask], results: dict[str, TrialResult], out: Path, height_m: float,
-                       run: dict, progress: bool) -> Path:
-    """Detect every trial (cached for its reconstruct run), then calibrate once from all of them."""
+                       run: dict, progress: bool, max_people: int = 1) -> Path:
+    """Detect every trial (cached for its reconstruct run), then calibrate once from all of them (from every
+    person's joints with ``max_people`` > 1: :mod:`mvmocap.batch.people_calibration`)."""
     from mvmocap import detect
     from mvmocap.batch.calibration import calibrate_session
 
@@ -170,10 +172,18 @@ def _calibrate_session(tasks: dict[str, TrialTask], results: dict[str, TrialResu
             del tasks[name]
     if not usable:
         raise InputError("--calibrate-from-joints: detection failed in every trial; nothing to calibrate from")
-    per_trial = [detect.load(Path(tasks[name].out) / "work") for name in usable]
+    if max_people > 1:  # every person of every trial
+        from mvmocap.batch.people_calibration import calibrate_session_people
+        from mvmocap.detect.people_run import load_people
+
+        per_trial = [load_people(Path(tasks[name].out) / "work") for name in usable]
+    else:
+        per_trial = [detect.load(Path(tasks[name].out) / "work") for name in usable]
     if progress:
         console.print(f"[bold cyan]batch[/] calibrating the cameras once from {len(usable)} trials "
                       f"({sum(d.num_frames for d in per_trial)} frames)", highlight=False)
+    if max_people > 1:
+        return calibrate_session_people(per_trial, out / "calibration", height_m, max_people, progress=progress)
     return calibrate_session(per_trial, out / "calibration", height_m, progress=progress)
 
 

@@ -87,7 +87,13 @@ def _newest_mtime_ns(path: Path) -> int:
 
 
 def result_from_report(name: str, run_dir: str | Path, status: str = REUSED) -> TrialResult:
-    """The summary row of a finished run, read back from its ``report.json``."""
+    """The summary row of a finished run, read back from its ``report.json`` (several people: ``people.json``,
+    person 0's figures, as :func:`_reconstruct` gives them)."""
+    people = Path(run_dir) / "people.json"
+    if people.is_file() and not (Path(run_dir) / "report.json").is_file():
+        record = json.loads(people.read_text(encoding="utf-8"))
+        persons = record.get("persons") or [record.get("summary", {})]
+        return _result(name, status, persons[0], record.get("timings_s", {}))
     report = json.loads((Path(run_dir) / "report.json").read_text(encoding="utf-8"))
     return _result(name, status, report["summary"], report.get("timings_s", {}))
 
@@ -134,7 +140,8 @@ def _reconstruct(task: TrialTask) -> TrialResult:
         calibration=task.calibration, calibrate_from_joints=task.calibration is None,
         keypoints_dir=task.keypoints_dir, config=config, progress=False,
     )
-    return _result(task.name, OK, output.summary, output.timings)
+    people = getattr(output, "people", None)  # several people (--max-people): the row holds person 0's figures
+    return _result(task.name, OK, people[0] if people else output.summary, output.timings)
 
 
 def _detect_only(task: TrialTask) -> TrialResult:
@@ -149,7 +156,7 @@ def _detect_only(task: TrialTask) -> TrialResult:
         task.inputs_dir, out=Path(task.out) / "work",
         detector="openpose-json" if task.keypoints_dir is not None else d.detector,
         frames=d.frames, offsets=list(d.offsets), strict=d.strict, device=config.device,
-        progress=False, openpose_dir=task.keypoints_dir, scale=d.scale,
+        progress=False, openpose_dir=task.keypoints_dir, scale=d.scale, max_people=d.max_people,
     )
     return TrialResult(task.name, OK, frames=detections.num_frames,
                        seconds={"detect": round(time.perf_counter() - tick, 3)})

@@ -27,6 +27,7 @@ def batch(
     device: Optional[str] = typer.Option(None, "--device", help="cpu or cuda (overrides the configs)."),
     frames: Optional[str] = typer.Option(None, "--frames", help="start:stop:step in every trial (overrides the configs)."),
     height: Optional[float] = typer.Option(None, "--height", help="Subject height in metres (scale for --calibrate-from-joints)."),
+    max_people: Optional[int] = typer.Option(None, "--max-people", help="Reconstruct up to N people per trial; with --calibrate-from-joints the cameras come from everyone's joints (overrides the configs)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output or table."),
 ) -> None:
     """Reconstruct every trial of a session. Exit 0: all trials done; 3: some failed (see summary.csv); 2: bad session."""
@@ -35,7 +36,7 @@ def batch(
 
     result = run_batch(
         session_dir, out, config=config,
-        overrides=cli_layer(method=method, device=device, frames=frames, height=height),
+        overrides=cli_layer(method=method, device=device, frames=frames, height=height, max_people=max_people),
         engine=engine, workers=workers, address=address, cpus_per_trial=cpus_per_trial, gpus_per_trial=gpus_per_trial,
         resume=resume, calibration=calibration, calibrate_from_joints=calibrate_from_joints, progress=not quiet,
     )

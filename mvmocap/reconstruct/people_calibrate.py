@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import itertools
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -86,7 +86,8 @@ class PeopleCameras:
 
 def calibrate_people_cameras(people, intrinsics=None, *, height_m: float = 1.70, max_people: int = 2,
                              min_track_frames: int = 10, rounds: int = ROUNDS, force: bool = False,
-                             same_focal: bool = False, progress=False) -> PeopleCameras:
+                             same_focal: bool = False, progress=False,
+                             segments: list[slice] | None = None, max_overlap: float | None = None) -> PeopleCameras:
     """Cameras from every person's joints; see the module docstring (steps 1-6).
 
     Args:
@@ -96,6 +97,10 @@ def calibrate_people_cameras(people, intrinsics=None, *, height_m: float = 1.70,
         max_people, min_track_frames: which 3D tracks calibrate (as ``reconstruct --max-people``).
         rounds: association + calibration rounds after the bootstrap (>= 1).
         force: keep the final cameras even when a sanity check fails (the rounds before are always kept).
+        segments: frame ranges associated and tracked on their own (several trials end to end: the same cameras,
+            other people), ``max_people`` kept in each; None: one.
+        max_overlap: a person's joints in a view where another detection's box covers more than this share of
+            the person's box are left out of the calibration (:func:`unoccluded`); None: every joint is used.
     Raises:
         InputError: no person seen by every camera, or nobody tracked in 3D.
         CalibrationRefused: the bootstrap or the final calibration was refused.
@@ -108,20 +113,51 @@ def calibrate_people_cameras(people, intrinsics=None, *, height_m: float = 1.70,
     bootstrap = calibrate_from_people(people, intrinsics, height_m=height_m, same_focal=same_focal)
     rig, history = bootstrap.result.rig, []
     for round_ in range(rounds):
-        tracking = track(associate(people.keypoints, people.boxes, rig), people.keypoints, people.boxes, rig)
-        kept, _ = select_tracks(tracking, max_people, min_track_frames)
+        kept = []  # (frames in 3D, slots (C, F)) per kept person
+        for segment in segments or [slice(0, people.num_frames)]:  # each tracked on its own: no identity crosses
+            kp, boxes = people.keypoints[:, segment], people.boxes[:, segment]
+            tracking = track(associate(kp, boxes, rig), kp, boxes, rig)
+            for t in sorted(select_tracks(tracking, max_people, min_track_frames)[0], key=lambda t: t.id):
+                slots = np.full((people.num_cameras, people.num_frames), -1, np.int64)
+                slots[:, segment] = t.slots
+                kept.append((t.frames_3d, slots))
         if not kept:
             raise InputError("calibration from joints: with the first cameras, nobody was tracked in 3D "
                              f"for {min_track_frames} frames or more")
-        kept.sort(key=lambda t: (-t.frames_3d, t.id))  # person 0, seen longest, gives the scale
+        kept.sort(key=lambda t: -t[0])  # person 0, seen longest, gives the scale (stable: first seen first)
         last = round_ == rounds - 1
-        result = calibrate_from_people_joints([people.select(t.slots) for t in kept], intrinsics, height_m=height_m,
-                                              force=force or not last, progress=progress if last else False,
-                                              same_focal=same_focal)
+        persons = [unoccluded(people, slots, max_overlap) for _, slots in kept]
+        result = calibrate_from_people_joints(persons, intrinsics, height_m=height_m, force=force or not last,
+                                              progress=progress if last else False, same_focal=same_focal)
         rig = result.rig
-        history.append({"people": len(kept), "frames_3d": [t.frames_3d for t in kept], "rig": rig,
-                        "frames_per_camera": [[int((s >= 0).sum()) for s in t.slots] for t in kept]})
-    return PeopleCameras(result, bootstrap, history, np.stack([t.slots for t in kept]))
+        history.append({"people": len(kept), "frames_3d": [frames for frames, _ in kept], "rig": rig,
+                        "frames_per_camera": [[int((s >= 0).sum()) for s in slots] for _, slots in kept]})
+    return PeopleCameras(result, bootstrap, history, np.stack([slots for _, slots in kept]))
+
+
+def unoccluded(people, slots: np.ndarray, max_overlap: float | None):
+    """``people.select(slots)`` (one person's :class:`~mvmocap.detect.detections.Detections`) with confidence 0 in
+    every camera and frame where another detection's box covers more than ``max_overlap`` of the person's box
+    (two people overlapping in a view: the detector mixes their joints). ``slots (C, F)`` int, -1 unseen."""
+    from mvmocap.associate.tracks_2d import box_iou
+
+    person = people.select(slots)
+    if max_overlap is None:
+        return person
+    keypoints = person.keypoints.copy()
+    for c, f in zip(*np.nonzero(slots >= 0)):
+        own = people.boxes[c, f, slots[c, f]]
+        others = np.delete(people.boxes[c, f], slots[c, f], axis=0)
+        others = others[others[:, 4] > 0]
+        if others.size == 0:
+            continue
+        area = max((own[2] - own[0]) * (own[3] - own[1]), 1e-9)
+        iou = box_iou(own[None], others)[0]
+        other_area = (others[:, 2] - others[:, 0]) * (others[:, 3] - others[:, 1])
+        covered = iou * (area + other_area) / (1 + iou) / area  # intersection = iou (a + b) / (1 + iou), over a
+        if covered.max() > max_overlap:
+            keypoints[c, f, :, 2] = 0.0
+    return replace(person, keypoints=keypoints)
 
 
 def calibrate_from_people(people, intrinsics=None, *, height_m: float = 1.70, candidates: int = CANDIDATES,

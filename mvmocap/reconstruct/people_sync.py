@@ -18,9 +18,11 @@ person seen by every camera is enough to find it:
    first the check that the coarse search's pairwise lags agree (:func:`mvmocap.sync.agreement.check_lag_agreement`:
    every loop of three cameras closes within 9 frames; otherwise refused, one line: give the cameras or
    ``--offset``; on the shared two-person capture the loops miss by 73-79 frames, and the offsets this path
-   returned before the check were 5-31 frames off), then :func:`mvmocap.sync.synchronise` (coarse search,
-   alternated with a calibration from the main person's joints), then ``ROUNDS_WITHOUT_CAMERAS`` times: the
-   known-camera steps with the estimated cameras, and the main person's calibration again on the
+   returned before the check were 5-31 frames off. The main person is matched right there; the fitted
+   fundamental matrices of the lag search absorb the motion of people who barely move, see
+   ``benchmarks/multiperson_calibration.py --diagnose`` and the README), then
+   :func:`mvmocap.sync.synchronise` (coarse search, alternated with a calibration from the main person's
+   joints), then ``ROUNDS_WITHOUT_CAMERAS`` times: the known-camera steps with the estimated cameras, and the main person's calibration again on the
    synchronised tracks;
 4. every 2D track of every camera is resampled onto the common timeline
    (:func:`mvmocap.sync.resample.interpolate`, per track so that two people are never blended), and
@@ -47,12 +49,17 @@ from mvmocap.sync.result import SyncResult
 ASSIGNMENTS = 4  # main-person assignments compared with known cameras
 ROUNDS_WITHOUT_CAMERAS = 1  # without cameras: lags and refinement with the estimated cameras, then recalibration
 MAX_LAG = 12  # frames of offset allowed when the main person is matched across cameras
+# with cameras, the sub-frame refinement of every tracked person's residual (mvmocap.sync.refine_people) instead of
+# the main person's: off by default, since on the shared two-person capture its offsets agreed with the cut less
+# well (README, "Several people": 1.21 / 0.62 frames against 0.82 / 0.99)
+EVERYONE = False
 MIN_OVERLAP = 0.6  # a lag is scored only when the tracks share this fraction of the joints the best-overlapping lag shares
 
 
 def synchronise_people(people: PeopleDetections, rig: CameraRig | None = None, *,
                        pinned: Mapping[str, float] | None = None,
-                       calibrate: Callable | None = None) -> tuple[PeopleDetections, SyncResult, CameraRig | None]:
+                       calibrate: Callable | None = None,
+                       everyone: bool = EVERYONE) -> tuple[PeopleDetections, SyncResult, CameraRig | None]:
     """Estimate each camera's offset from the main person and resample every person; see the module docstring.
 
     Args:
@@ -62,6 +69,8 @@ def synchronise_people(people: PeopleDetections, rig: CameraRig | None = None, *
         pinned: camera name -> offset in timeline frames, kept as given (``--offset``).
         calibrate: without ``rig``: synchronised single-person ``Detections`` -> cameras, alternated
             with the offsets (:func:`mvmocap.sync.workflows.joints_calibrator`); None: coarse offsets only.
+        everyone: the sub-frame refinement with cameras averages every tracked person's residual
+            (:func:`people_track_sets`); False: the main person's alone.
     Returns:
         The people on the common timeline, the :class:`SyncResult`, and the rig the offsets were
         refined with (``rig``, the main person's last calibration, or None).
@@ -80,12 +89,12 @@ def synchronise_people(people: PeopleDetections, rig: CameraRig | None = None, *
     assignments = [slots for slots, _ in ranked[:ASSIGNMENTS]]
     if rig is not None:
         rig = rig.subset(people.camera_names)
-        sync, used_rig, _ = _synchronise_with_cameras(people, assignments, rig, pinned)
+        sync, used_rig, _ = _synchronise_with_cameras(people, assignments, rig, pinned, everyone)
     else:  # without cameras, only offsets the pairs of cameras agree on (a wrong sync is refused, not returned)
         check_lag_agreement(tracks, rate_ratios(tracks, reference_camera(tracks)), _pinned_indices(tracks, pinned))
         _, sync, used_rig = synchronise(tracks, pinned=pinned, detector=people.detector, calibrate=calibrate)
         for _ in range(ROUNDS_WITHOUT_CAMERAS if used_rig is not None else 0):  # then as with known cameras
-            sync, _, main = _synchronise_with_cameras(people, assignments, used_rig, pinned)
+            sync, _, main = _synchronise_with_cameras(people, assignments, used_rig, pinned, everyone)
             used_rig = calibrate(resample_detections(main, sync.offsets, sync.ratios, detector=people.detector,
                                                      timeline_fps=sync.timeline_fps)).subset(people.camera_names)
         if used_rig is not None:
@@ -155,12 +164,15 @@ def _pair_costs(a_kp, b_kp, a_norm, b_norm, essential, focal: float, lags: np.nd
 
 
 def _synchronise_with_cameras(people: PeopleDetections, assignments: list[np.ndarray], rig: CameraRig,
-                              pinned: Mapping[str, float] | None) -> tuple[SyncResult, CameraRig, list]:
+                              pinned: Mapping[str, float] | None,
+                              everyone: bool = EVERYONE) -> tuple[SyncResult, CameraRig, list]:
     """Offsets with known cameras: among the main-person ``assignments`` (``(C, F)`` slots each, best first by
     the fitted epipolar cost), the one whose tracks fit the known cameras best at their best whole-frame lags
-    (:func:`known_camera_lags`), then the sub-frame refinement of its tracks. Returns the offsets, ``rig`` and
+    (:func:`known_camera_lags`), then the sub-frame refinement: of every person tracked in 3D at those lags
+    (:func:`people_track_sets`, ``everyone``), or of the main person's tracks. Returns the offsets, ``rig`` and
     the chosen tracks."""
     from mvmocap.sync.refine import refine_offsets
+    from mvmocap.sync.refine_people import refine_offsets_jointly
     from mvmocap.sync.stage import _pinned_indices
     from mvmocap.sync.tracks import rate_ratios, reference_camera, tracks_from_detections
 
@@ -176,7 +188,11 @@ def _synchronise_with_cameras(people: PeopleDetections, assignments: list[np.nda
     for c, value in fixed.items():
         start[c] = value
     fixed_list = sorted(fixed) if fixed else [reference]
-    offsets, sigma, cost = refine_offsets(tracks, rig, ratios, start, fixed_list)
+    track_sets = people_track_sets(people, rig, start, ratios, tracks) if everyone else []
+    if len(track_sets) > 1:  # every person tracked in 3D at the whole-frame offsets: their residuals together
+        offsets, sigma, cost = refine_offsets_jointly(track_sets, rig, ratios, start, fixed_list)
+    else:
+        offsets, sigma, cost = refine_offsets(tracks, rig, ratios, start, fixed_list)
     for c in fixed_list:
         sigma[c] = 0.0
     result = SyncResult(camera_names=names, offsets=offsets, uncertainty=sigma, coarse=start, ratios=ratios,
@@ -184,6 +200,39 @@ def _synchronise_with_cameras(people: PeopleDetections, assignments: list[np.nda
                         reference=names[reference], method="known cameras", pinned=tuple(names[c] for c in fixed),
                         residual_px=float(np.sqrt(cost)) if np.isfinite(cost) else np.nan)
     return result, rig, tracks
+
+
+def people_track_sets(people: PeopleDetections, rig: CameraRig, offsets: np.ndarray, ratios: np.ndarray,
+                      main: list, max_people: int | None = None, min_track_frames: int = 10) -> list[list]:
+    """Every person's per-camera tracks over each camera's own frames, for the joint refinement: the people are
+    put on the timeline at the whole-frame ``offsets (C,)``, associated across cameras and tracked in 3D with
+    ``rig`` (:mod:`mvmocap.associate`), and each kept 3D track (``max_people``, default ``people.num_slots``;
+    ``min_track_frames``) is taken back to the cameras' own frames: ``list[CameraTrack]`` per person, confidence
+    0 where a camera does not see that person. Empty when the frame rates differ or the offsets are not whole
+    frames (a timeline frame is then no camera frame). ``main``: the main person's tracks (names, rates, sizes)."""
+    from mvmocap.associate import associate, select_tracks, track
+
+    offsets = np.asarray(offsets, np.float64)
+    if not (np.allclose(ratios, 1.0) and np.allclose(offsets, np.round(offsets))):
+        return []
+    offsets = np.round(offsets).astype(np.int64)
+    timeline = common_timeline(main, offsets, ratios)
+    synced = resample_people(people, offsets, ratios, timeline, float(main[0].fps or people.fps[0]))
+    tracking = track(associate(synced.keypoints, synced.boxes, rig), synced.keypoints, synced.boxes, rig)
+    kept, _ = select_tracks(tracking, max_people or people.num_slots, min_track_frames)
+    sets = []
+    for person in sorted(kept, key=lambda t: (-t.frames_3d, t.id)):
+        cameras = []
+        for c, template in enumerate(main):
+            keypoints = np.zeros_like(template.keypoints)
+            boxes = np.zeros_like(template.boxes)
+            seen = np.flatnonzero(person.slots[c] >= 0)
+            own = timeline[seen] - offsets[c]  # the camera's own frames (rate ratio 1)
+            keypoints[own] = synced.keypoints[c, seen, person.slots[c, seen]]
+            boxes[own] = synced.boxes[c, seen, person.slots[c, seen]]
+            cameras.append(replace(template, keypoints=keypoints, boxes=boxes, mono3d=None))
+        sets.append(cameras)
+    return sets
 
 
 def detect_and_synchronise(videos_dir, out, keypoints_dir, cfg, rig: CameraRig | None,

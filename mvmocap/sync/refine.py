@@ -178,7 +178,17 @@ def refine_offsets(
                                         threshold_px=s.truncate_px)
     cost = ResidualCost(tracks, rig, ratios, frames, s)
     cost.scale_truncation(offsets)
-    free = [c for c in range(len(tracks)) if c not in fixed]
+    return search_offsets(cost, offsets, fixed, s)
+
+
+def search_offsets(cost, offsets: np.ndarray, fixed: list[int],
+                   s: RefineSettings) -> tuple[np.ndarray, np.ndarray, float]:
+    """The offsets minimising ``cost`` (a function of the ``(C,)`` offsets with ``per_frame``, as
+    :class:`ResidualCost`) from ``offsets``, the ``fixed`` cameras held: sweeps over the free cameras, one at a time
+    (:func:`minimise_one`, the window halved each sweep), then each free offset's block-bootstrap standard deviation.
+    Returns ``(offsets, sigma, final cost)``."""
+    offsets = np.asarray(offsets, np.float64).copy()
+    free = [c for c in range(len(offsets)) if c not in fixed]
     for sweep in range(s.sweeps):
         previous = offsets.copy()
         window = s.window if sweep == 0 else max(s.window / 2 ** sweep, 0.5)
@@ -187,7 +197,7 @@ def refine_offsets(
             offsets[c] = minimise_one(cost, offsets, c, offsets[c], replace(s, window=window, grid_step=step))
         if np.abs(offsets - previous).max() < s.tolerance:
             break
-    sigma = np.zeros(len(tracks))
+    sigma = np.zeros(len(offsets))
     rng = np.random.default_rng(s.seed)
     for c in free:
         sigma[c] = _bootstrap_sigma(cost, offsets, c, s, rng)

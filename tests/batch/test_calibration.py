@@ -29,7 +29,11 @@ def test_concatenation_keeps_common_cameras_in_order():
 
 
 def test_concatenation_refuses_changed_sizes_and_too_few_cameras():
-    with pytest.raises(InputError, match="cam01, cam02 change image size between trials"):
-        concatenate_trials([detections(["cam01", "cam02"], 2, 0), detections(["cam01", "cam02"], 2, 1, width=1080)])
+    with pytest.raises(InputError, match="cam01, cam02 change image size between trials by more than 5%"):
+        concatenate_trials([detections(["cam01", "cam02"], 2, 0), detections(["cam01", "cam02"], 2, 1, width=1000)])
+    # Pose2Sim's batch trials: 1080 and 1088 px wide, the same pixels cropped at the edge: the larger, a warning
+    with pytest.warns(UserWarning, match=r"cam01 \(1080x1920 / 1088x1920 px\), cam02 .* taken as the same pixels"):
+        joined = concatenate_trials([detections(["cam01", "cam02"], 2, 0), detections(["cam01", "cam02"], 2, 1, width=1080)])
+    np.testing.assert_array_equal(joined.image_sizes, [[1088, 1920]] * 2)
     with pytest.raises(InputError, match="share 1 camera"), pytest.warns(UserWarning):
         concatenate_trials([detections(["cam01", "cam02"], 2, 0), detections(["cam01", "cam03"], 2, 1)])

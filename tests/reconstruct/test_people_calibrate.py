@@ -96,3 +96,22 @@ def test_every_person_calibrates_the_rig_after_association(scene):
     assert errors.mean_rotation_error_deg < 0.5 and errors.mean_center_error_pct < 2.0
     with pytest.raises(InputError, match="rounds must be >= 1"):
         calibrate_people_cameras(people, rounds=0)
+
+
+def test_joints_of_a_person_covered_by_another_box_are_left_out():
+    """Camera 0: the person's box half covered by a second detection in frame 1 only; camera 1: alone."""
+    from mvmocap.reconstruct.people_calibrate import unoccluded
+
+    keypoints = np.zeros((2, 3, 2, 23, 3), np.float32)
+    keypoints[..., 2] = 0.9
+    boxes = np.zeros((2, 3, 2, 5), np.float32)
+    boxes[:, :, 0] = [100, 100, 200, 300, 0.9]  # the person, slot 0 (area 20000)
+    boxes[0, 1, 1] = [150, 100, 250, 300, 0.9]  # covers half of it
+    boxes[0, 2, 1] = [190, 100, 290, 300, 0.9]  # covers a tenth
+    people = PeopleDetections(("a", "b"), np.arange(3), keypoints, boxes, np.array([[640, 480]] * 2),
+                              np.full(2, 30.0), "t")
+    slots = np.zeros((2, 3), np.int64)
+    kept = unoccluded(people, slots, 0.3).keypoints[..., 2]  # (C, F, 23)
+    np.testing.assert_allclose(kept.max(-1), [[0.9, 0.0, 0.9], [0.9, 0.9, 0.9]], rtol=1e-6)
+    assert unoccluded(people, slots, 0.05).keypoints[0, 2, :, 2].max() == 0  # a tenth > 5 %
+    np.testing.assert_array_equal(unoccluded(people, slots, None).keypoints, people.select(slots).keypoints)

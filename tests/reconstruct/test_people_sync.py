@@ -78,6 +78,39 @@ def test_offsets_without_cameras_alternate_with_the_main_person_s_calibration(un
     assert used is not None and sync.method == "calibration from joints"
 
 
+def test_with_cameras_every_person_is_taken_back_to_each_camera_s_own_frames_and_refined_jointly(unsynced):
+    """At the whole-frame offsets each tracked person's per-camera tracks hold exactly that camera's own
+    detections of one true person; the refinement of both people's residuals recovers the offsets."""
+    from mvmocap.reconstruct.people_sync import people_track_sets
+    from mvmocap.sync.refine_people import refine_offsets_jointly
+    from mvmocap.sync.tracks import CameraTrack
+
+    rig, scene, base, people = unsynced
+    main = [CameraTrack(n, np.zeros((LENGTH, 23, 3)), np.zeros((LENGTH, 5)), 30.0, (1920, 1080)) for n in rig.names]
+    sets = people_track_sets(people, rig, OFFSETS.astype(float), np.ones(4), main)
+    assert len(sets) == 2
+    owners = set()
+    for tracks in sets:
+        for c, tr in enumerate(tracks):
+            seen = np.flatnonzero(tr.keypoints[:, :, 2].max(-1) > 0)
+            assert len(seen) >= LENGTH - (OFFSETS.max() - OFFSETS.min()) - 1  # every frame all cameras recorded
+            scene_frames = seen + OFFSETS[c] + base  # own frame i = scene frame OFFSETS[c] + base + i
+            truth = scene.keypoints[c, scene_frames]  # (S, P, 23, 3): the detections there
+            gaps = np.abs(truth[..., :2] - tr.keypoints[seen][:, None, :, :2]).max((-1, -2))  # (S, P)
+            who = set(scene.truth[c, scene_frames, np.argmin(gaps, 1)].tolist())  # the true person per frame
+            assert len(who) == 1 and gaps.min(1).max() < 1e-3  # one person, copied exactly
+            owners |= {(c, who.pop())}
+    assert len(owners) == 8  # two different people in every camera
+    assert people_track_sets(people, rig, OFFSETS + 0.5, np.ones(4), main) == []  # not whole frames: none
+    start = OFFSETS + np.array([0, 1, -1, 1])
+    from mvmocap.sync.refine import RefineSettings
+
+    offsets, sigma, _ = refine_offsets_jointly(sets, rig, np.ones(4), start.astype(float), [0],
+                                               RefineSettings(bootstrap=50, sweeps=3))
+    np.testing.assert_allclose(offsets, OFFSETS, atol=0.1)
+    assert sigma[0] == 0 and (sigma[1:] < 0.2).all()
+
+
 def test_resampling_follows_each_track_and_never_blends_two_people():
     """One camera, two people crossing the image in opposite directions, their slots swapped in frame 1."""
     keypoints = np.zeros((1, 3, 2, 23, 3), np.float32)
