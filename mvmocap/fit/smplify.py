@@ -51,6 +51,7 @@ from mvmocap.fit.energy import FitData, lower_energy
 from mvmocap.fit.frames import fit_frames, with_threads
 from mvmocap.fit.initialise import initial_params
 from mvmocap.fit.model import KeypointModel
+from mvmocap.fit.single_view import choose_frames, single_view_frames
 from mvmocap.body.params import BodyParams, fill_invalid_frames
 from mvmocap.geometry.camera import CameraRig
 from mvmocap.geometry.frame_rig import FrameRig
@@ -255,13 +256,16 @@ def _fit_sequence(keypoints_2d, rig, body_model, joints3d, joints3d_confidence, 
         raise InputError(
             f"no frame has at least {cfg.min_joints} joints seen by two cameras: nobody to fit in {F} frames"
         )
+    keys = _keyframes(frame_valid, cfg.shape_frames)
+    # A refinement also fits the frames one camera sees, from the regressor (mvmocap.fit.single_view).
+    single = None if init is None else single_view_frames(init, conf2d, frame_valid, keys, cfg.min_joints, dtype, device)
+    fitted = frame_valid if single is None else frame_valid | single.mask
     # Invalid frames carry no evidence at all (a few stray points would only pull them astray).
-    conf2d = conf2d * frame_valid[:, None, None]
+    conf2d = conf2d * fitted[:, None, None]
     conf3d = conf3d * frame_valid[:, None]
 
     # 1. initialisation
     t0 = time.perf_counter()
-    keys = _keyframes(frame_valid, cfg.shape_frames)
     init_keys_only = callable(init) and cfg.refine_start == "anchors"  # the other frames start as in the plain fit
     with torch.no_grad():
         if init is None or init_keys_only:
@@ -278,8 +282,14 @@ def _fit_sequence(keypoints_2d, rig, body_model, joints3d, joints3d_confidence, 
         pose_mean = None
         if init is not None and cfg.refine_pose_prior == "regressor":
             pose_mean = _regressed_pose_mean(F, keys, key_start if init_keys_only else start, init_keys_only)
+        if single is not None:
+            start = single.into_start(start)
+            if cfg.refine_pose_prior == "regressor":
+                pose_mean = single.into_pose_mean(pose_mean, start.body_pose)
     timings["initialise"] = time.perf_counter() - t0
-    _log(progress, f"initialised {F} frames ({int(frame_valid.sum())} with a person) in {timings['initialise']:.2f} s")
+    seen_once = "" if single is None else f", {int(single.mask.sum())} seen by one camera"
+    _log(progress, f"initialised {F} frames ({int(frame_valid.sum())} with a person{seen_once}) in "
+                   f"{timings['initialise']:.2f} s")
 
     # 2. shape on key frames
     t0 = time.perf_counter()
@@ -299,16 +309,18 @@ def _fit_sequence(keypoints_2d, rig, body_model, joints3d, joints3d_confidence, 
 
     # 3. pose, chunk by chunk (a single frame was fitted completely as its own key frame)
     t0 = time.perf_counter()
+    if single is not None:
+        j3d, conf3d = single.with_anchors(model, betas, j3d, conf3d)
     evidence = FitData(observed, conf2d, j3d, conf3d, consecutive=True, pose_mean=pose_mean)
     if F == 1:
         parts = [fitted_keys]
     else:
-        parts = _fit_chunks(model, rig_f, cfg, evidence, start, fitted_keys, keys, frame_valid,
+        parts = _fit_chunks(model, rig_f, cfg, evidence, start, fitted_keys, keys, fitted,
                             start_mode="anchors" if init is None else cfg.refine_start,
-                            history=history, progress=progress)
+                            history=history, progress=progress, own_start=None if single is None else single.mask)
     timings["pose"] = time.perf_counter() - t0
 
-    params = fill_invalid_frames(BodyParams.concatenate(parts), frame_valid)
+    params = fill_invalid_frames(BodyParams.concatenate(parts), fitted)
     with torch.no_grad():
         points = model(axis_angle_to_matrix(params.global_orient), params.body_pose, params.betas, params.transl)
         reprojection = (rig_f.project(points) - observed).norm(dim=-1)
@@ -340,6 +352,7 @@ def _fit_chunks(
     start_mode: str,
     history: list[dict],
     progress: bool,
+    own_start: Tensor | None = None,
 ) -> list[BodyParams]:
     """Fit all frames, ``cfg.chunk_size`` at a time, each chunk one batch; returns the chunks' parameters.
 
@@ -348,7 +361,8 @@ def _fit_chunks(
     frame rather starts from the nearest already fitted frame (see
     ``FitConfig.warm_start``); ``"init"``: the key frames start from their fitted
     values and the others from ``start``; ``"best"``: each frame from whichever of
-    the two has the lower data energy.
+    the two has the lower data energy. Frames marked in ``own_start (F,)`` (single-view frames) keep
+    their own start from ``start`` whatever the mode.
     """
     F = start.num_frames
     warm_from_anchors = start_mode != "init"
@@ -386,6 +400,9 @@ def _fit_chunks(
                 chunk_start = lower_energy(model, chunk_rig, cfg, data, chunk_start, from_anchors, betas)
             else:
                 chunk_start = from_anchors
+        if own_start is not None and bool(own_start[c0:c1].any()):
+            keep = own_start[c0:c1]
+            chunk_start = choose_frames(chunk_start, own_starts.frames(slice(c0, c1)), keep)
         chunk_start = BodyParams(
             chunk_start.global_orient, chunk_start.body_pose, betas, chunk_start.transl, frame_valid[c0:c1]
         )

@@ -1,0 +1,142 @@
+"""Frames seen by one camera in a fit started from a regressor (``NAME+fit``).
+
+The plain fit needs triangulated joints: a frame with fewer than ``FitConfig.min_joints`` of them is
+invalid and gets parameters interpolated from its neighbours. A regressor that reads single views
+(CRA) gives a body there too, so a fit started from it keeps such a frame when the person is seen
+by at least one camera (``min_joints`` confident 2D joints in some view) and the regressor's
+estimate there is valid. Such a frame is fitted with the rest of the sequence, with:
+
+* the 2D term in the views that see it (depth is weakly observed: one camera);
+* the regressor's pose as the pose prior's mean (``refine_pose_prior="regressor"``);
+* the temporal terms with its neighbours, as every frame;
+* the regressor's start as its start, whatever ``refine_start`` (its neighbours have no
+  triangulated torso to correct);
+* its translation kept near that start: the start's two hips enter the 3D joint term as weakly
+  confident targets (:data:`ANCHOR_CONFIDENCE`), the robust pull that holds the depth the single
+  camera hardly sees while the 2D term moves the body across the image.
+
+Key frames, and so the shape, come from the multi-view frames only. Without such frames, or without
+a regressor, the fit is exactly the plain one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from torch import Tensor
+
+from mvmocap.body.params import BodyParams
+from mvmocap.errors import InputError
+from mvmocap.fit.model import KeypointModel
+from mvmocap.geometry.rotations import axis_angle_to_matrix
+from mvmocap.keypoints import COCO23
+
+# Confidence of each hip's anchor: a 10 cm drift of both costs 2 * 0.1 * 0.5 = 0.1, about what 17
+# joints 1.5 px off cost in the 2D term (sigma 25 px), the image shift of 10 cm in depth at 4 m.
+ANCHOR_CONFIDENCE = 0.1
+ANCHOR_JOINTS = (COCO23.index("left_hip"), COCO23.index("right_hip"))
+
+
+@dataclass(frozen=True)
+class SingleViewFrames:
+    """The frames a refinement fits from one view, and the regressor's estimate there.
+
+    Attributes:
+        mask: ``(F,)`` bool, the single-view frames kept.
+        start: :class:`BodyParams` of those ``S`` frames (the regressor's, in the fit's dtype).
+    """
+
+    mask: Tensor
+    start: BodyParams
+
+    @property
+    def frames(self) -> Tensor:
+        return torch.nonzero(self.mask).flatten()
+
+    def into_start(self, start: BodyParams) -> BodyParams:
+        """Every frame's start with the single-view frames' replaced by the regressor's."""
+        idx = self.frames
+
+        def put(target: Tensor, value: Tensor) -> Tensor:
+            target = target.clone()
+            target[idx] = value.to(target)
+            return target
+
+        return BodyParams(put(start.global_orient, self.start.global_orient), put(start.body_pose, self.start.body_pose),
+                          start.betas, put(start.transl, self.start.transl), start.valid | self.mask)
+
+    def into_pose_mean(self, pose_mean: Tensor | None, like: Tensor) -> Tensor:
+        """``(F, 23, 3)``: the pose prior's mean with the regressor's pose on the single-view frames
+        (zeros, the rest pose, elsewhere when there was no mean); ``like`` gives shape, dtype, device."""
+        mean = torch.zeros_like(like) if pose_mean is None else pose_mean.clone()
+        mean[self.frames] = self.start.body_pose.to(mean)
+        return mean
+
+    def with_anchors(self, model: KeypointModel, betas: Tensor, joints3d: Tensor,
+                     confidence: Tensor) -> tuple[Tensor, Tensor]:
+        """``joints3d (F, 23, 3)`` and ``confidence (F, 23)`` with the start's hips as weak targets on the
+        single-view frames (their other joints have no 3D evidence); ``betas (nb,)`` the fit's shape."""
+        idx = self.frames
+        s = self.start
+        with torch.no_grad():
+            points = model(axis_angle_to_matrix(s.global_orient).to(joints3d), s.body_pose.to(joints3d), betas,
+                           s.transl.to(joints3d))
+        joints3d, confidence = joints3d.clone(), confidence.clone()
+        hips = list(ANCHOR_JOINTS)
+        confidence[idx] = 0.0
+        joints3d[idx[:, None], hips] = points[:, hips]
+        confidence[idx[:, None], hips] = ANCHOR_CONFIDENCE * model.available[hips].to(confidence)
+        return joints3d, confidence
+
+
+def choose_frames(a: BodyParams, b: BodyParams, take_b: Tensor) -> BodyParams:
+    """Frame by frame, ``b``'s parameters where ``take_b (F,)`` and ``a``'s elsewhere (``a``'s betas and validity)."""
+    pick = lambda x, y: torch.where(take_b.view(-1, *([1] * (x.dim() - 1))), y.to(x), x)  # noqa: E731
+    return BodyParams(pick(a.global_orient, b.global_orient), pick(a.body_pose, b.body_pose), a.betas,
+                      pick(a.transl, b.transl), a.valid)
+
+
+def seen_by_one_camera(conf2d: Tensor, frame_valid: Tensor, min_joints: int) -> Tensor:
+    """``(F,)`` bool: frames not valid for the plain fit (``frame_valid (F,)``) in which some camera sees
+    at least ``min_joints`` joints (``conf2d (F, C, J)`` > 0)."""
+    return ((conf2d > 0).sum(-1) >= min_joints).any(-1) & ~frame_valid
+
+
+def single_view_frames(init: BodyParams | Callable[[Tensor], BodyParams], conf2d: Tensor, frame_valid: Tensor,
+                       keys: Tensor, min_joints: int, dtype: torch.dtype, device) -> SingleViewFrames | None:
+    """The single-view frames of a refinement from ``init`` (all frames' :class:`BodyParams`, or a function
+    of frame indices, as :func:`mvmocap.fit.smplify.fit_sequence` takes it), or None when there is none.
+
+    A function is asked once for the key frames ``keys (K,)`` and the candidate frames together, so that
+    a regressor that sizes single-view bodies from the multi-view frames sees some. Frames where the
+    regressor's estimate is not valid stay invalid.
+    """
+    candidates = seen_by_one_camera(conf2d, frame_valid, min_joints)
+    if not bool(candidates.any()):
+        return None
+    wanted = torch.nonzero(candidates).flatten().to(keys.device)
+    if callable(init):
+        asked = torch.unique(torch.cat([keys, wanted]))  # sorted
+        params = init(asked)
+        position = torch.searchsorted(asked, wanted)
+    else:
+        params, position = init, wanted
+    if not isinstance(params, BodyParams):
+        raise InputError(f"init must give BodyParams, got {type(params).__name__}")
+    expected = asked.numel() if callable(init) else frame_valid.numel()
+    if params.num_frames != expected:
+        raise InputError(f"init has {params.num_frames} frames, expected {expected}")
+    params = params.to(dtype=dtype, device=device).frames(position.to(device))
+    mask = torch.zeros_like(frame_valid)
+    mask[wanted[params.valid.to(wanted.device)]] = True
+    if not bool(mask.any()):
+        return None
+    kept = params.valid
+    start = BodyParams(params.global_orient[kept], params.body_pose[kept], params.betas, params.transl[kept],
+                       params.valid[kept])
+    return SingleViewFrames(mask, start)
+
+
+__all__ = ["ANCHOR_CONFIDENCE", "SingleViewFrames", "choose_frames", "seen_by_one_camera", "single_view_frames"]
