@@ -34,7 +34,6 @@ import argparse
 import dataclasses
 import json
 import os
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -71,7 +70,8 @@ def method_inputs(detections, rig, body_model):
     settings = ReconstructConfig()
     repaired, _ = fix_left_right(detections, rig)
     keypoints = keypoints_tensor(repaired, settings.triangulation.min_confidence)
-    tri = rig.triangulate_robust(keypoints[..., :2], keypoints[..., 2], threshold_px=settings.triangulation.threshold_px)
+    tri = rig.triangulate_robust(keypoints[..., :2], keypoints[..., 2],
+                                 threshold_px=settings.triangulation.threshold_px)
     return MethodInputs(keypoints_2d=keypoints, rig=rig, body_model=body_model, joints3d=tri.points,
                         joints3d_confidence=tri.confidence, config=settings.fit_config(),
                         extras={"detections": repaired}, progress=False)
@@ -180,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
         median = f"{float(errors.median()):.2f}" if errors.numel() else "no body"
         per_fold = [f["rows"][row]["median_px"] for f in folds]
         cells = " | ".join("no body" if v != v else f"{v:.2f}" for v in per_fold)
-        print(f"| {row} | {100 * sum(coverage[row]) / len(coverage[row]):.0f} % | {median} | {errors.numel()} | {cells} |")
+        covered = 100 * sum(coverage[row]) / len(coverage[row])
+        print(f"| {row} | {covered:.0f} % | {median} | {errors.numel()} | {cells} |")
     for note in notes:
         print(f"\n{note}")
     print("\n(`fit, interpolated`: the plain fit's invalid frames as it fills them; `fit, all cameras`: not held out, "

@@ -33,9 +33,13 @@ from mvmocap.fit.model import KeypointModel
 from mvmocap.geometry.rotations import axis_angle_to_matrix
 from mvmocap.keypoints import COCO23
 
-# Confidence of each hip's anchor: a 10 cm drift of both costs 2 * 0.1 * 0.5 = 0.1, about what 17
-# joints 1.5 px off cost in the 2D term (sigma 25 px), the image shift of 10 cm in depth at 4 m.
-ANCHOR_CONFIDENCE = 0.1
+# Confidence of each hip's anchor: a 10 cm drift of both costs 2 * 0.03 * 0.5 = 0.03 (a tenth of the
+# 2D term's cost of 17 joints 3 px off, sigma 25 px), a weak guard against drifting in depth. Measured on
+# the coverage benchmark's stand-in (benchmarks/cra_coverage.py, tuning seed 1, 3 clips; the handoff
+# docs/cra_multiview_handoff.md): the anchor costs position accuracy there, whose starts sit 0.5 m too
+# near (PnP of a noisy pose): anchors 0 / 0.03 / 0.1 / 0.3 gave single-view mid-hip errors 103 / 112 /
+# 129 / 165 mm and PA-MPJPE 37.5 / 37.7 / 38.1 / 39.4 mm; 0 switches it off.
+ANCHOR_CONFIDENCE = 0.03
 ANCHOR_JOINTS = (COCO23.index("left_hip"), COCO23.index("right_hip"))
 
 
@@ -64,8 +68,9 @@ class SingleViewFrames:
             target[idx] = value.to(target)
             return target
 
-        return BodyParams(put(start.global_orient, self.start.global_orient), put(start.body_pose, self.start.body_pose),
-                          start.betas, put(start.transl, self.start.transl), start.valid | self.mask)
+        return BodyParams(put(start.global_orient, self.start.global_orient),
+                          put(start.body_pose, self.start.body_pose), start.betas,
+                          put(start.transl, self.start.transl), start.valid | self.mask)
 
     def into_pose_mean(self, pose_mean: Tensor | None, like: Tensor) -> Tensor:
         """``(F, 23, 3)``: the pose prior's mean with the regressor's pose on the single-view frames

@@ -258,7 +258,9 @@ def _fit_sequence(keypoints_2d, rig, body_model, joints3d, joints3d_confidence, 
         )
     keys = _keyframes(frame_valid, cfg.shape_frames)
     # A refinement also fits the frames one camera sees, from the regressor (mvmocap.fit.single_view).
-    single = None if init is None else single_view_frames(init, conf2d, frame_valid, keys, cfg.min_joints, dtype, device)
+    single = None
+    if init is not None:
+        single = single_view_frames(init, conf2d, frame_valid, keys, cfg.min_joints, dtype, device)
     fitted = frame_valid if single is None else frame_valid | single.mask
     # Invalid frames carry no evidence at all (a few stray points would only pull them astray).
     conf2d = conf2d * fitted[:, None, None]

@@ -52,7 +52,9 @@ from mvmocap.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angl
 from mvmocap.keypoints import COCO23
 from mvmocap.regressors.cra.views import ViewBodies
 
-RESIDUAL_SCALE = 0.05  # w = 1 / (residual + RESIDUAL_SCALE): the residual (in the network's units) of a half-weight view
+# w = 1 / (residual + RESIDUAL_SCALE): a view whose residual (the network's units) is RESIDUAL_SCALE weighs half
+# as much as a perfect one
+RESIDUAL_SCALE = 0.05
 MIN_PIXEL_JOINTS = 4  # confident 2D joints (over the cameras) for the translation from pixels (3 unknowns, 2 rows each)
 PNP_REWEIGHTS = 2  # re-solves of the PnP with each row divided by its point's depth (the algebraic -> image error)
 HIPS = (COCO23.index("left_hip"), COCO23.index("right_hip"))
@@ -130,16 +132,19 @@ def translation_from_joints(posed: Tensor, joints3d: Tensor, confidence: Tensor)
 
 
 def body_scale(posed: Tensor, joints3d: Tensor, confidence: Tensor) -> Tensor:
-    """Size of the triangulated body over the posed one, ``()``: per frame the least-squares scale ``s``
-    of ``s (X - mean X) ~ (Y - mean Y)`` over the confident joints (``posed X``, ``joints3d Y``:
-    ``(F, J, 3)``, ``confidence (F, J)``), then the median over frames (1 if there is no frame)."""
+    """Size of the triangulated body over the posed one, ``()``: per frame the ratio of their RMS spreads
+    about their centroids, ``sqrt(sum w |Y - mean Y|^2 / sum w |X - mean X|^2)`` over the confident joints
+    (``posed X``, ``joints3d Y``: ``(F, J, 3)``, ``confidence (F, J)``), then the median over frames (1 if
+    there is no frame). Not the least-squares scale ``<X, Y> / |X|^2``: a per-view network's pose errors
+    turn limbs without changing their lengths, and would shrink that one (regression dilution)."""
     if posed.shape[0] == 0:
         return posed.new_ones(())
     w = confidence.clamp(min=0)[..., None]
     total = w.sum(-2, keepdim=True).clamp(min=torch.finfo(posed.dtype).tiny)
     X = posed - (posed * w).sum(-2, keepdim=True) / total
     Y = joints3d - (joints3d * w).sum(-2, keepdim=True) / total
-    scale = (w * X * Y).sum((-1, -2)) / (w * X * X).sum((-1, -2)).clamp(min=torch.finfo(posed.dtype).tiny)
+    tiny = torch.finfo(posed.dtype).tiny
+    scale = ((w * Y * Y).sum((-1, -2)) / (w * X * X).sum((-1, -2)).clamp(min=tiny)).clamp(min=tiny).sqrt()
     return scale.median()
 
 
@@ -308,7 +313,8 @@ def fuse_views(views: ViewBodies, inputs: MethodInputs,
     params = BodyParams(matrix_to_axis_angle(orient), pose_aa, betas, transl, seen)
     if bool(seen.any()) and not bool(seen.all()):
         params = fill_invalid_frames(params, seen)
-    info = FusionInfo(weights=weights, translation_source=source, multi_view=multi_view, body_scale=float(scale.detach()))
+    info = FusionInfo(weights=weights, translation_source=source, multi_view=multi_view,
+                      body_scale=float(scale.detach()))
     return params, info
 
 
