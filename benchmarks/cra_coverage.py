@@ -10,6 +10,8 @@ gives): only camera 1 sees those 30 frames. Every row runs in this process on th
 as ``reconstruct`` feeds them (:func:`mvmocap.evaluate.sequence_methods.calibrated_inputs`):
 
 * ``fit``: the plain fit; it gives nothing on the single-view frames (fewer than two views);
+* ``fit, interpolated``: the same run's parameters on the frames it marks invalid, which it fills by
+  interpolating across the gap (scored as if valid): what the gap shows without a single-view method;
 * ``oracle+fit``: a DEVELOPMENT STAND-IN, NOT A RESULT FOR CRA: per-view bodies (``ViewBodies``)
   made from the ground truth with noise (each view's root and joint rotations turned by
   ``--oracle-noise-deg`` degrees per axis (s.d.), betas +- 0.3, the weak camera's scale +- 5 %,
@@ -50,6 +52,7 @@ LOST = slice(30, 60)  # the frames cameras 2-4 lose the person
 LOST_CAMERAS = (1, 2, 3)
 SEED_OFFSET = 9_100_000  # apart from the sequence benchmark's and the training seeds
 MIN_VIEW_JOINTS = 6  # detections a view needs for the stand-in to "run" on it
+INTERPOLATED = "fit, interpolated"
 HIPS = (11, 12)  # COCO-17 left and right hip: their midpoint is the body's position
 
 
@@ -189,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     body = load_body(None)
     config = SequenceConfig(cameras=CAMERAS, condition=args.condition,
                             motion=MotionConfig(frames=FRAMES, fps=FPS))
+    methods.insert(1, INTERPOLATED)  # scored from fit's run, not run itself
     results: dict[str, list[dict]] = {m: [] for m in methods}
     failures: dict[str, list[str]] = {m: [] for m in methods}
     start = time.perf_counter()
@@ -198,13 +202,17 @@ def main(argv: list[str] | None = None) -> int:
         g = torch.Generator().manual_seed(SEED_OFFSET + 1000 * args.seed + index)
         register_oracle(oracle_views(capture, inputs.keypoints_2d, args.oracle_noise_deg, g))
         truth = capture.joints17.double()
-        for method in methods:
+        for method in (m for m in methods if m != INTERPOLATED):
             try:
                 estimate = run_method(method, inputs)
             except MethodFailed as exc:
                 failures[method].append(f"clip {index}: {exc}")
                 continue
             results[method].append(score(estimate, truth))
+            if method == "fit":
+                every = torch.ones_like(estimate.valid)
+                filled = dataclasses.replace(estimate, valid=every, known=every[:, None].expand_as(estimate.known))
+                results[INTERPOLATED].append(score(filled, truth))
         print(f"clip {index + 1}/{args.clips} done ({time.perf_counter() - start:.0f} s)", file=sys.stderr, flush=True)
 
     summary = {m: summarise(r) for m, r in results.items() if r}

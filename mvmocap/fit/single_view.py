@@ -37,8 +37,8 @@ from mvmocap.keypoints import COCO23
 # 2D term's cost of 17 joints 3 px off, sigma 25 px), a weak guard against drifting in depth. Measured on
 # the coverage benchmark's stand-in (benchmarks/cra_coverage.py, tuning seed 1, 3 clips; the handoff
 # docs/cra_multiview_handoff.md): the anchor costs position accuracy there, whose starts sit 0.5 m too
-# near (PnP of a noisy pose): anchors 0 / 0.03 / 0.1 / 0.3 gave single-view mid-hip errors 103 / 112 /
-# 129 / 165 mm and PA-MPJPE 37.5 / 37.7 / 38.1 / 39.4 mm; 0 switches it off.
+# near (PnP of a noisy pose): anchors 0 / 0.03 / 0.1 / 0.3 gave single-view mid-hip errors 103 / 105 /
+# 113 / 137 mm and PA-MPJPE 37.5 / 37.4 / 37.4 / 38.1 mm; 0 switches it off.
 ANCHOR_CONFIDENCE = 0.03
 ANCHOR_JOINTS = (COCO23.index("left_hip"), COCO23.index("right_hip"))
 
