@@ -1,7 +1,7 @@
 """Coverage when only one camera sees the person for a stretch (issue #23, acceptance 3).
 
 Usage: python benchmarks/cra_coverage.py [--clips 3] [--seed 0] [--condition noisy]
-           [--oracle-noise-deg 10] [--cra] [--checkpoint CRA.pt] [--json OUT.json]
+           [--oracle-noise-deg 10] [--cra] [--checkpoint CRA.pt] [--anchors 0 0.03 0.1] [--json OUT.json]
 
 Synthetic sequence benchmark clips (:func:`mvmocap.synth.sequence.synthetic_capture`: 90 frames at
 30 fps, 4 cameras of the training rig families, the ``--condition`` detector model), then cameras
@@ -19,6 +19,8 @@ as ``reconstruct`` feeds them (:func:`mvmocap.evaluate.sequence_methods.calibrat
   the fit with its single-view frames (:mod:`mvmocap.fit.single_view`). It exercises the
   multi-view use of a per-view regressor, not a network;
 * ``oracle``: the same stand-in's fused bodies alone, without the fit (what ``oracle+fit`` starts from);
+* ``oracle+fit, anchor A`` (``--anchors``, tuning): ``oracle+fit`` with the single-view hips' anchor
+  confidence set to ``A`` (:data:`mvmocap.fit.single_view.ANCHOR_CONFIDENCE`);
 * ``cra+fit`` (``--cra``): the registry's ``cra`` regressor, once the CRA network is built and
   registered (``--checkpoint`` sets ``$MVMOCAP_CRA_CHECKPOINT``); without it the row says so.
 
@@ -53,6 +55,7 @@ LOST_CAMERAS = (1, 2, 3)
 SEED_OFFSET = 9_100_000  # apart from the sequence benchmark's and the training seeds
 MIN_VIEW_JOINTS = 6  # detections a view needs for the stand-in to "run" on it
 INTERPOLATED = "fit, interpolated"
+ANCHOR_ROW = "oracle+fit, anchor"
 HIPS = (11, 12)  # COCO-17 left and right hip: their midpoint is the body's position
 
 
@@ -127,6 +130,21 @@ def register_oracle(views) -> None:
                                      "DEVELOPMENT STAND-IN: ground truth + noise as per-view bodies"))
 
 
+def run_with_anchor(method: str, inputs, run_method):
+    """``run_method(method, inputs)``; an ``ANCHOR_ROW <confidence>`` row runs ``oracle+fit`` with the fit's
+    single-view anchor confidence set to ``<confidence>`` for this call only (a tuning aid)."""
+    import mvmocap.fit.single_view as single_view
+
+    if not method.startswith(ANCHOR_ROW):
+        return run_method(method, inputs)
+    kept = single_view.ANCHOR_CONFIDENCE
+    single_view.ANCHOR_CONFIDENCE = float(method.split()[-1])
+    try:
+        return run_method("oracle+fit", inputs)
+    finally:
+        single_view.ANCHOR_CONFIDENCE = kept
+
+
 def score(estimate, truth: torch.Tensor) -> dict:
     """Coverage and PA-MPJPE (mm) of a method's :class:`SequenceEstimate` on the single- and multi-view frames."""
     from mvmocap.evaluate.sequence_scores import calibrated_frame_errors
@@ -176,10 +194,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--oracle-noise-deg", type=float, default=10.0)
     parser.add_argument("--cra", action="store_true", help="also run cra+fit (the CRA network, once registered)")
     parser.add_argument("--checkpoint", type=Path, default=None, help="the CRA checkpoint for --cra")
+    parser.add_argument("--anchors", type=float, nargs="*", default=[],
+                        help="tuning: also run oracle+fit with these single-view anchor confidences "
+                             "(mvmocap.fit.single_view.ANCHOR_CONFIDENCE, set for that row only)")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
 
-    methods = ["fit", "oracle", "oracle+fit"]
+    methods = ["fit", "oracle", "oracle+fit"] + [f"{ANCHOR_ROW} {a:g}" for a in args.anchors]
     notes = []
     if args.cra or args.checkpoint:
         if args.checkpoint:
@@ -204,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
         truth = capture.joints17.double()
         for method in (m for m in methods if m != INTERPOLATED):
             try:
-                estimate = run_method(method, inputs)
+                estimate = run_with_anchor(method, inputs, run_method)
             except MethodFailed as exc:
                 failures[method].append(f"clip {index}: {exc}")
                 continue

@@ -309,6 +309,7 @@ def fuse_views(views: ViewBodies, inputs: MethodInputs,
     source = torch.where(seen, source, torch.full_like(source, NO_VIEW))
     transl = torch.where((source == FROM_PIXELS)[:, None], from_pixels, from_weak)
     transl = torch.where((source == TRIANGULATED)[:, None], from_joints, transl)
+    transl = torch.where(seen[:, None], transl, torch.zeros_like(transl))  # unseen: filled from neighbours below
 
     params = BodyParams(matrix_to_axis_angle(orient), pose_aa, betas, transl, seen)
     if bool(seen.any()) and not bool(seen.all()):

@@ -34,7 +34,7 @@ def scene():
 def exact_views(rig, truth, points, residual=None, valid=None) -> ViewBodies:
     """ViewBodies a perfect network would give: the true body in each camera's axes, weak cameras that
     reproduce the mid-hip's image and scale."""
-    C = len(rig)
+    F, C = points.shape[0], len(rig)
     R_world = axis_angle_to_matrix(truth.global_orient)  # (F, 3, 3)
     global_orient = rig.R[None] @ R_world[:, None]  # (F, C, 3, 3)
     body_pose = axis_angle_to_matrix(truth.body_pose)[:, None].expand(F, C, 23, 3, 3)
