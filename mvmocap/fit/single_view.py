@@ -10,7 +10,8 @@ estimate there is valid. Such a frame is fitted with the rest of the sequence, w
 * the regressor's pose as the pose prior's mean (``refine_pose_prior="regressor"``);
 * the temporal terms with its neighbours, as every frame;
 * the regressor's start as its start, whatever ``refine_start`` (its neighbours have no
-  triangulated torso to correct);
+  triangulated torso to correct), shifted so that each stretch of such frames joins the triangulated
+  frames around it (:meth:`SingleViewFrames.bridged`: a per-view regressor's depth error drifts slowly);
 * its translation kept near that start: the start's two hips enter the 3D joint term as weakly
   confident targets (:data:`ANCHOR_CONFIDENCE`), the robust pull that holds the depth the single
   camera hardly sees while the 2D term moves the body across the image.
@@ -33,13 +34,13 @@ from mvmocap.fit.model import KeypointModel
 from mvmocap.geometry.rotations import axis_angle_to_matrix
 from mvmocap.keypoints import COCO23
 
-# Confidence of each hip's anchor: a 10 cm drift of both costs 2 * 0.03 * 0.5 = 0.03 (a tenth of the
-# 2D term's cost of 17 joints 3 px off, sigma 25 px), a weak guard against drifting in depth. Measured on
-# the coverage benchmark's stand-in (benchmarks/cra_coverage.py, tuning seed 1, 3 clips; the handoff
-# docs/cra_multiview_handoff.md): the anchor costs position accuracy there, whose starts sit 0.5 m too
-# near (PnP of a noisy pose): anchors 0 / 0.03 / 0.1 / 0.3 gave single-view mid-hip errors 103 / 105 /
-# 113 / 137 mm and PA-MPJPE 37.5 / 37.4 / 37.4 / 38.1 mm; 0 switches it off.
-ANCHOR_CONFIDENCE = 0.03
+# Confidence of each hip's anchor: a 10 cm drift of both costs 2 * 0.1 * 0.5 = 0.1, about what 17 joints
+# 1.5 px off cost in the 2D term (sigma 25 px). Chosen on the coverage benchmark's stand-in
+# (`python benchmarks/cra_coverage.py --clips 3 --seed 1 --anchors ...`, seed 1 for tuning, seed 0 reported;
+# docs/cra_multiview_handoff.md), the starts bridged (SingleViewFrames.bridged): anchors 0 / 0.03 / 0.1 /
+# 0.15 / 0.3 / 1 / 3 gave single-view mid-hip errors 102 / 89 / 77 / 80 / 90 / 112 / 174 mm and PA-MPJPE
+# 37.3 / 36.3 / 35.4 / 35.5 / 35.2 / 35.0 / 40.9 mm. 0 switches it off.
+ANCHOR_CONFIDENCE = 0.1
 ANCHOR_JOINTS = (COCO23.index("left_hip"), COCO23.index("right_hip"))
 
 
@@ -79,6 +80,41 @@ class SingleViewFrames:
         mean[self.frames] = self.start.body_pose.to(mean)
         return mean
 
+    def bridged(self, model: KeypointModel, betas: Tensor, joints3d: Tensor, confidence: Tensor) -> "SingleViewFrames":
+        """The starts shifted so that each stretch of single-view frames joins its triangulated neighbours.
+
+        For a stretch ``a..b`` the offsets ``e_a`` = the triangulated mid-hip of the last frame before it
+        minus the start's mid-hip at ``a`` (likewise ``e_b`` with the first frame after it) are spread
+        linearly over the stretch (one side only: held) and added to the starts' translations. A single
+        camera sees depth badly and a per-view regressor's depth error drifts slowly, so the error at a
+        stretch's ends, where the neighbours are triangulated, is the best guess for it inside.
+        ``joints3d (F, 23, 3)`` / ``confidence (F, 23)``: the triangulated joints (before the anchors);
+        ``betas (nb,)``: the fit's shape. Without triangulated hips around a stretch it is left as it is."""
+        hips = list(ANCHOR_JOINTS)
+        s = self.start
+        with torch.no_grad():
+            points = model(axis_angle_to_matrix(s.global_orient).to(joints3d), s.body_pose.to(joints3d), betas,
+                           s.transl.to(joints3d))
+        start_hip = points[:, hips].mean(-2)  # (S, 3)
+        known = (confidence[:, hips] > 0).all(-1) & ~self.mask  # (F,) multi-view frames with both hips
+        tri_hip = joints3d[:, hips].mean(-2)
+        frames = self.frames.tolist()
+        slot = {f: i for i, f in enumerate(frames)}
+        transl = s.transl.clone()
+        for a, b in _stretches(frames):
+            before = [f for f in range(a - 1, -1, -1) if bool(known[f])][:1]
+            after = [f for f in range(b + 1, known.numel()) if bool(known[f])][:1]
+            if not before and not after:
+                continue
+            e_a = tri_hip[before[0]] - start_hip[slot[a]] if before else None
+            e_b = tri_hip[after[0]] - start_hip[slot[b]] if after else None
+            e_a = e_b if e_a is None else e_a
+            e_b = e_a if e_b is None else e_b
+            for f in range(a, b + 1):
+                w = (f - a) / max(b - a, 1)
+                transl[slot[f]] += ((1 - w) * e_a + w * e_b).to(transl)
+        return SingleViewFrames(self.mask, BodyParams(s.global_orient, s.body_pose, s.betas, transl, s.valid))
+
     def with_anchors(self, model: KeypointModel, betas: Tensor, joints3d: Tensor,
                      confidence: Tensor) -> tuple[Tensor, Tensor]:
         """``joints3d (F, 23, 3)`` and ``confidence (F, 23)`` with the start's hips as weak targets on the
@@ -94,6 +130,17 @@ class SingleViewFrames:
         joints3d[idx[:, None], hips] = points[:, hips]
         confidence[idx[:, None], hips] = ANCHOR_CONFIDENCE * model.available[hips].to(confidence)
         return joints3d, confidence
+
+
+def _stretches(frames: list[int]) -> list[tuple[int, int]]:
+    """Runs of consecutive frame indices ``(first, last)`` in the sorted ``frames``."""
+    runs: list[tuple[int, int]] = []
+    for f in frames:
+        if runs and f == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], f)
+        else:
+            runs.append((f, f))
+    return runs
 
 
 def choose_frames(a: BodyParams, b: BodyParams, take_b: Tensor) -> BodyParams:

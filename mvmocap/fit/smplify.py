@@ -311,7 +311,9 @@ def _fit_sequence(keypoints_2d, rig, body_model, joints3d, joints3d_confidence, 
 
     # 3. pose, chunk by chunk (a single frame was fitted completely as its own key frame)
     t0 = time.perf_counter()
-    if single is not None:
+    if single is not None:  # the starts joined to the triangulated neighbours, then held there in depth
+        single = single.bridged(model, betas, j3d, conf3d)
+        start = single.into_start(start)
         j3d, conf3d = single.with_anchors(model, betas, j3d, conf3d)
     evidence = FitData(observed, conf2d, j3d, conf3d, consecutive=True, pose_mean=pose_mean)
     if F == 1:

@@ -97,3 +97,27 @@ def test_frames_the_regressor_misses_stay_as_the_plain_fit_leaves_them(synthetic
     assert not bool(a.params.valid[SINGLE].any())
     torch.testing.assert_close(a.params.transl, b.params.transl, rtol=0, atol=0)
     torch.testing.assert_close(a.params.body_pose, b.params.body_pose, rtol=0, atol=0)
+
+
+def test_bridging_removes_a_constant_depth_bias_of_the_starts(synthetic):
+    from mvmocap.fit.model import KeypointModel
+
+    truth = synthetic.params
+    biased = BodyParams(truth.global_orient.clone(), truth.body_pose.clone(), truth.betas.clone(),
+                        truth.transl.clone(), truth.valid.clone())
+    bias = torch.tensor([0.3, -0.2, 0.1], dtype=torch.float64)
+    biased.transl[SINGLE] += bias
+    F = truth.num_frames
+    conf2d = synthetic.keypoints_2d[..., 2].clone()
+    conf2d[SINGLE, 1:] = 0.0
+    frame_valid = torch.ones(F, dtype=torch.bool)
+    frame_valid[SINGLE] = False
+    single = single_view_frames(biased, conf2d, frame_valid, torch.tensor([0, 20]), 6, torch.float64, "cpu")
+    model = KeypointModel(synthetic.model, dtype=torch.float64)
+    confidence = frame_valid[:, None].to(torch.float64).expand(F, 23).clone()
+    bridged = single.bridged(model, truth.betas, synthetic.keypoints3d, confidence)
+    before = (single.start.transl - truth.transl[SINGLE]).norm(dim=-1)
+    after = (bridged.start.transl - truth.transl[SINGLE]).norm(dim=-1)
+    assert float(before.min()) > 0.35
+    assert float(after.max()) < 0.02  # metres: the true motion between a stretch's end and its neighbour
+    torch.testing.assert_close(bridged.start.global_orient, single.start.global_orient)
