@@ -19,8 +19,9 @@ as ``reconstruct`` feeds them (:func:`mvmocap.evaluate.sequence_methods.calibrat
   the fit with its single-view frames (:mod:`mvmocap.fit.single_view`). It exercises the
   multi-view use of a per-view regressor, not a network;
 * ``oracle``: the same stand-in's fused bodies alone, without the fit (what ``oracle+fit`` starts from);
-* ``oracle+fit, anchor A`` (``--anchors``, tuning): ``oracle+fit`` with the single-view hips' anchor
-  confidence set to ``A`` (:data:`mvmocap.fit.single_view.ANCHOR_CONFIDENCE`);
+* ``oracle+fit, anchor A[/nobridge]`` (``--anchors``, tuning): ``oracle+fit`` with the single-view hips'
+  anchor confidence set to ``A`` (:data:`mvmocap.fit.single_view.ANCHOR_CONFIDENCE`), and with
+  ``/nobridge`` the starts not bridged to their triangulated neighbours (``BRIDGE_STRETCHES``);
 * ``cra+fit`` (``--cra``): the registry's ``cra`` regressor, once the CRA network is built and
   registered (``--checkpoint`` sets ``$MVMOCAP_CRA_CHECKPOINT``); without it the row says so.
 
@@ -137,12 +138,13 @@ def run_with_anchor(method: str, inputs, run_method):
 
     if not method.startswith(ANCHOR_ROW):
         return run_method(method, inputs)
-    kept = single_view.ANCHOR_CONFIDENCE
-    single_view.ANCHOR_CONFIDENCE = float(method.split()[-1])
+    kept = single_view.ANCHOR_CONFIDENCE, single_view.BRIDGE_STRETCHES
+    anchor, _, bridge = method.split()[-1].partition("/")
+    single_view.ANCHOR_CONFIDENCE, single_view.BRIDGE_STRETCHES = float(anchor), bridge != "nobridge"
     try:
         return run_method("oracle+fit", inputs)
     finally:
-        single_view.ANCHOR_CONFIDENCE = kept
+        single_view.ANCHOR_CONFIDENCE, single_view.BRIDGE_STRETCHES = kept
 
 
 def score(estimate, truth: torch.Tensor) -> dict:
@@ -194,13 +196,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--oracle-noise-deg", type=float, default=10.0)
     parser.add_argument("--cra", action="store_true", help="also run cra+fit (the CRA network, once registered)")
     parser.add_argument("--checkpoint", type=Path, default=None, help="the CRA checkpoint for --cra")
-    parser.add_argument("--anchors", type=float, nargs="*", default=[],
+    parser.add_argument("--anchors", nargs="*", default=[],
                         help="tuning: also run oracle+fit with these single-view anchor confidences "
-                             "(mvmocap.fit.single_view.ANCHOR_CONFIDENCE, set for that row only)")
+                             "(mvmocap.fit.single_view.ANCHOR_CONFIDENCE, set for that row only); "
+                             "A/nobridge also turns BRIDGE_STRETCHES off")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
 
-    methods = ["fit", "oracle", "oracle+fit"] + [f"{ANCHOR_ROW} {a:g}" for a in args.anchors]
+    methods = ["fit", "oracle", "oracle+fit"] + [f"{ANCHOR_ROW} {a}" for a in args.anchors]
     notes = []
     if args.cra or args.checkpoint:
         if args.checkpoint:

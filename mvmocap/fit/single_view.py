@@ -39,8 +39,11 @@ from mvmocap.keypoints import COCO23
 # (`python benchmarks/cra_coverage.py --clips 3 --seed 1 --anchors ...`, seed 1 for tuning, seed 0 reported;
 # docs/cra_multiview_handoff.md), the starts bridged (SingleViewFrames.bridged): anchors 0 / 0.03 / 0.1 /
 # 0.15 / 0.3 / 1 / 3 gave single-view mid-hip errors 102 / 89 / 77 / 80 / 90 / 112 / 174 mm and PA-MPJPE
-# 37.3 / 36.3 / 35.4 / 35.5 / 35.2 / 35.0 / 40.9 mm. 0 switches it off.
+# 37.3 / 36.3 / 35.4 / 35.5 / 35.2 / 35.0 / 40.9 mm; on seed 2 (6 clips, `--anchors 0.03/nobridge 0/nobridge
+# 0.03 0.3`) 0.1 / 0.03 / 0.3 bridged gave 68 / 65 / 114 mm, unbridged 0.03 / 0 gave 65 / 66 mm: within the
+# clips' spread, except that strong anchors hurt. 0 switches it off.
 ANCHOR_CONFIDENCE = 0.1
+BRIDGE_STRETCHES = True  # shift the starts to join the triangulated neighbours (SingleViewFrames.bridged)
 ANCHOR_JOINTS = (COCO23.index("left_hip"), COCO23.index("right_hip"))
 
 
@@ -90,6 +93,8 @@ class SingleViewFrames:
         stretch's ends, where the neighbours are triangulated, is the best guess for it inside.
         ``joints3d (F, 23, 3)`` / ``confidence (F, 23)``: the triangulated joints (before the anchors);
         ``betas (nb,)``: the fit's shape. Without triangulated hips around a stretch it is left as it is."""
+        if not BRIDGE_STRETCHES:
+            return self
         hips = list(ANCHOR_JOINTS)
         s = self.start
         with torch.no_grad():
