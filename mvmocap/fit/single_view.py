@@ -63,19 +63,6 @@ class SingleViewFrames:
     def frames(self) -> Tensor:
         return torch.nonzero(self.mask).flatten()
 
-    def into_start(self, start: BodyParams) -> BodyParams:
-        """Every frame's start with the single-view frames' replaced by the regressor's."""
-        idx = self.frames
-
-        def put(target: Tensor, value: Tensor) -> Tensor:
-            target = target.clone()
-            target[idx] = value.to(target)
-            return target
-
-        return BodyParams(put(start.global_orient, self.start.global_orient),
-                          put(start.body_pose, self.start.body_pose), start.betas,
-                          put(start.transl, self.start.transl), start.valid | self.mask)
-
     def into_pose_mean(self, pose_mean: Tensor | None, like: Tensor) -> Tensor:
         """``(F, 23, 3)``: the pose prior's mean with the regressor's pose on the single-view frames
         (zeros, the rest pose, elsewhere when there was no mean); ``like`` gives shape, dtype, device."""
@@ -148,13 +135,6 @@ def _stretches(frames: list[int]) -> list[tuple[int, int]]:
     return runs
 
 
-def choose_frames(a: BodyParams, b: BodyParams, take_b: Tensor) -> BodyParams:
-    """Frame by frame, ``b``'s parameters where ``take_b (F,)`` and ``a``'s elsewhere (``a``'s betas and validity)."""
-    pick = lambda x, y: torch.where(take_b.view(-1, *([1] * (x.dim() - 1))), y.to(x), x)  # noqa: E731
-    return BodyParams(pick(a.global_orient, b.global_orient), pick(a.body_pose, b.body_pose), a.betas,
-                      pick(a.transl, b.transl), a.valid)
-
-
 def seen_by_one_camera(conf2d: Tensor, frame_valid: Tensor, min_joints: int) -> Tensor:
     """``(F,)`` bool: frames not valid for the plain fit (``frame_valid (F,)``) in which some camera sees
     at least ``min_joints`` joints (``conf2d (F, C, J)`` > 0)."""
@@ -196,4 +176,4 @@ def single_view_frames(init: BodyParams | Callable[[Tensor], BodyParams], conf2d
     return SingleViewFrames(mask, start)
 
 
-__all__ = ["ANCHOR_CONFIDENCE", "SingleViewFrames", "choose_frames", "seen_by_one_camera", "single_view_frames"]
+__all__ = ["ANCHOR_CONFIDENCE", "SingleViewFrames", "seen_by_one_camera", "single_view_frames"]

@@ -51,7 +51,7 @@ from mvmocap.fit.energy import FitData, lower_energy
 from mvmocap.fit.frames import fit_frames, with_threads
 from mvmocap.fit.initialise import initial_params
 from mvmocap.fit.model import KeypointModel
-from mvmocap.fit.single_view import choose_frames, single_view_frames
+from mvmocap.fit.single_view import single_view_frames
 from mvmocap.body.params import BodyParams, fill_invalid_frames
 from mvmocap.geometry.camera import CameraRig
 from mvmocap.geometry.frame_rig import FrameRig
@@ -256,18 +256,11 @@ def _fit_sequence(keypoints_2d, rig, body_model, joints3d, joints3d_confidence, 
         raise InputError(
             f"no frame has at least {cfg.min_joints} joints seen by two cameras: nobody to fit in {F} frames"
         )
-    keys = _keyframes(frame_valid, cfg.shape_frames)
-    # A refinement also fits the frames one camera sees, from the regressor (mvmocap.fit.single_view).
-    single = None
-    if init is not None:
-        single = single_view_frames(init, conf2d, frame_valid, keys, cfg.min_joints, dtype, device)
-    fitted = frame_valid if single is None else frame_valid | single.mask
-    # Invalid frames carry no evidence at all (a few stray points would only pull them astray).
-    conf2d = conf2d * fitted[:, None, None]
     conf3d = conf3d * frame_valid[:, None]
 
     # 1. initialisation
     t0 = time.perf_counter()
+    keys = _keyframes(frame_valid, cfg.shape_frames)
     init_keys_only = callable(init) and cfg.refine_start == "anchors"  # the other frames start as in the plain fit
     with torch.no_grad():
         if init is None or init_keys_only:
@@ -284,10 +277,14 @@ def _fit_sequence(keypoints_2d, rig, body_model, joints3d, joints3d_confidence, 
         pose_mean = None
         if init is not None and cfg.refine_pose_prior == "regressor":
             pose_mean = _regressed_pose_mean(F, keys, key_start if init_keys_only else start, init_keys_only)
-        if single is not None:
-            start = single.into_start(start)
-            if cfg.refine_pose_prior == "regressor":
-                pose_mean = single.into_pose_mean(pose_mean, start.body_pose)
+        # A refinement also fits the frames one camera sees, from the regressor (mvmocap.fit.single_view).
+        single = None
+        if init is not None:
+            single = single_view_frames(init if init_keys_only else start, conf2d, frame_valid, keys, cfg.min_joints,
+                                        dtype, device)
+    fitted = frame_valid if single is None else frame_valid | single.mask
+    # Invalid frames carry no evidence at all (a few stray points would only pull them astray).
+    conf2d = conf2d * fitted[:, None, None]
     timings["initialise"] = time.perf_counter() - t0
     seen_once = "" if single is None else f", {int(single.mask.sum())} seen by one camera"
     _log(progress, f"initialised {F} frames ({int(frame_valid.sum())} with a person{seen_once}) in "
@@ -311,9 +308,11 @@ def _fit_sequence(keypoints_2d, rig, body_model, joints3d, joints3d_confidence, 
 
     # 3. pose, chunk by chunk (a single frame was fitted completely as its own key frame)
     t0 = time.perf_counter()
-    if single is not None:  # the starts joined to the triangulated neighbours, then held there in depth
+    if single is not None:  # the regressor's starts joined to the triangulated neighbours, held there in depth
         single = single.bridged(model, betas, j3d, conf3d)
-        start = single.into_start(start)
+        start = _replace_frames(start, single.frames, single.start)
+        if cfg.refine_pose_prior == "regressor":
+            pose_mean = single.into_pose_mean(pose_mean, start.body_pose)
         j3d, conf3d = single.with_anchors(model, betas, j3d, conf3d)
     evidence = FitData(observed, conf2d, j3d, conf3d, consecutive=True, pose_mean=pose_mean)
     if F == 1:
@@ -404,9 +403,9 @@ def _fit_chunks(
                 chunk_start = lower_energy(model, chunk_rig, cfg, data, chunk_start, from_anchors, betas)
             else:
                 chunk_start = from_anchors
-        if own_start is not None and bool(own_start[c0:c1].any()):
-            keep = own_start[c0:c1]
-            chunk_start = choose_frames(chunk_start, own_starts.frames(slice(c0, c1)), keep)
+        own = torch.empty(0, dtype=torch.long) if own_start is None else torch.nonzero(own_start[c0:c1]).flatten()
+        if own.numel():
+            chunk_start = _replace_frames(chunk_start, own, own_starts.frames(own + c0))
         chunk_start = BodyParams(
             chunk_start.global_orient, chunk_start.body_pose, betas, chunk_start.transl, frame_valid[c0:c1]
         )
