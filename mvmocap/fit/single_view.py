@@ -70,7 +70,16 @@ class SingleViewFrames:
         mean[self.frames] = self.start.body_pose.to(mean)
         return mean
 
-    def bridged(self, model: KeypointModel, betas: Tensor, joints3d: Tensor, confidence: Tensor) -> "SingleViewFrames":
+    def start_hips(self, model: KeypointModel, betas: Tensor, like: Tensor) -> Tensor:
+        """``(S, 2, 3)`` metres: the starts' two hips with the shape ``betas (nb,)``, as ``like``'s dtype."""
+        s = self.start
+        with torch.no_grad():
+            rotation = axis_angle_to_matrix(s.global_orient).to(like)
+            points = model(rotation, s.body_pose.to(like), betas, s.transl.to(like))
+        return points[:, list(ANCHOR_JOINTS)]
+
+    def bridged(self, model: KeypointModel, betas: Tensor, joints3d: Tensor,
+                confidence: Tensor) -> "SingleViewFrames":
         """The starts shifted so that each stretch of single-view frames joins its triangulated neighbours.
 
         For a stretch ``a..b`` the offsets ``e_a`` = the triangulated mid-hip of the last frame before it
@@ -84,10 +93,7 @@ class SingleViewFrames:
             return self
         hips = list(ANCHOR_JOINTS)
         s = self.start
-        with torch.no_grad():
-            points = model(axis_angle_to_matrix(s.global_orient).to(joints3d), s.body_pose.to(joints3d), betas,
-                           s.transl.to(joints3d))
-        start_hip = points[:, hips].mean(-2)  # (S, 3)
+        start_hip = self.start_hips(model, betas, joints3d).mean(-2)  # (S, 3)
         known = (confidence[:, hips] > 0).all(-1) & ~self.mask  # (F,) multi-view frames with both hips
         tri_hip = joints3d[:, hips].mean(-2)
         frames = self.frames.tolist()
@@ -112,14 +118,10 @@ class SingleViewFrames:
         """``joints3d (F, 23, 3)`` and ``confidence (F, 23)`` with the start's hips as weak targets on the
         single-view frames (their other joints have no 3D evidence); ``betas (nb,)`` the fit's shape."""
         idx = self.frames
-        s = self.start
-        with torch.no_grad():
-            points = model(axis_angle_to_matrix(s.global_orient).to(joints3d), s.body_pose.to(joints3d), betas,
-                           s.transl.to(joints3d))
         joints3d, confidence = joints3d.clone(), confidence.clone()
         hips = list(ANCHOR_JOINTS)
         confidence[idx] = 0.0
-        joints3d[idx[:, None], hips] = points[:, hips]
+        joints3d[idx[:, None], hips] = self.start_hips(model, betas, joints3d)
         confidence[idx[:, None], hips] = ANCHOR_CONFIDENCE * model.available[hips].to(confidence)
         return joints3d, confidence
 

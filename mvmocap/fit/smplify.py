@@ -320,7 +320,8 @@ def _fit_sequence(keypoints_2d, rig, body_model, joints3d, joints3d_confidence, 
     else:
         parts = _fit_chunks(model, rig_f, cfg, evidence, start, fitted_keys, keys, fitted,
                             start_mode="anchors" if init is None else cfg.refine_start,
-                            history=history, progress=progress, own_start=None if single is None else single.mask)
+                            history=history, progress=progress,
+                            own_start=None if single is None else single.mask)
     timings["pose"] = time.perf_counter() - t0
 
     params = fill_invalid_frames(BodyParams.concatenate(parts), fitted)
