@@ -198,3 +198,21 @@ def test_regress_with_and_mismatched_inputs(scene):
     torch.testing.assert_close(params.transl, truth.transl, atol=1e-6, rtol=0)
     with pytest.raises(InputError, match="frames"):
         fuse_views(views, _inputs(model, rig, keypoints[:3], with_joints=False))
+
+
+def test_per_frame_cameras_give_the_same_fusion(scene):
+    from dataclasses import replace
+
+    from mvmocap.geometry.frame_rig import FrameRig
+
+    model, rig, truth, points, keypoints = scene
+    kp = keypoints.clone()
+    kp[3, 1:, :, 2] = 0.0  # a single-view frame too
+    views = exact_views(rig, truth, points)
+    static = _inputs(model, rig, kp, with_joints=True)
+    moving = replace(static, rig=FrameRig.static(rig, F))
+    a, info_a = fuse_views(views, static)
+    b, info_b = fuse_views(views, moving)
+    assert torch.equal(info_a.translation_source, info_b.translation_source)
+    torch.testing.assert_close(b.transl, a.transl)
+    torch.testing.assert_close(b.global_orient, a.global_orient)
