@@ -11,8 +11,8 @@ axes. :func:`fuse_views` turns them into one :class:`~mvmocap.body.params.BodyPa
   refined by one step of the geodesic mean (:func:`average_rotations`),
   each view weighted by its alignment residual ``r >= 0`` (the network's misalignment with its own
   evidence): ``w = 1 / (r + residual_scale)``, normalised per frame, 0 for views that did not see
-  the person. A view twice as misaligned counts about half as much; ``residual_scale`` keeps a
-  perfect view from taking all the weight;
+  the person. ``residual_scale`` (0.1, the network's typical residual) keeps a perfect view from
+  taking all the weight: a view with the typical residual counts half as much as a perfect one;
 * **shape**: one ``betas`` for the sequence, the weighted mean over every (frame, view);
 * **translation**, by what the frame offers:
 
@@ -53,8 +53,9 @@ from mvmocap.keypoints import COCO23
 from mvmocap.regressors.cra.views import ViewBodies
 
 # w = 1 / (residual + RESIDUAL_SCALE): a view whose residual (the network's units) is RESIDUAL_SCALE weighs half
-# as much as a perfect one
-RESIDUAL_SCALE = 0.05
+# as much as a perfect one. The CRA network's mean residual is about 0.1 (0.097 on synthetic views, 0.165 on
+# the real capture: helper cra's docs/cra_handoff.md, benchmarks/cra_demo_views.py on branch cra).
+RESIDUAL_SCALE = 0.1
 MIN_PIXEL_JOINTS = 4  # confident 2D joints (over the cameras) for the translation from pixels (3 unknowns, 2 rows each)
 PNP_REWEIGHTS = 2  # re-solves of the PnP with each row divided by its point's depth (the algebraic -> image error)
 HIPS = (COCO23.index("left_hip"), COCO23.index("right_hip"))
