@@ -77,7 +77,7 @@ def test_a_bad_view_is_outweighed_by_good_ones():
     views = torch.stack([R, R, R, wrong], 1)  # (1, 4, 3, 3)
     residual = torch.tensor([[0.01, 0.01, 0.01, 2.0]], dtype=torch.float64)
     mean = average_rotations(views, view_weights(residual, torch.ones(1, 4, dtype=torch.bool)))
-    assert float(rotation_angle_between(mean, R)) < 0.01  # radians; the bad view alone would be 0.6 off
+    assert float(rotation_angle_between(mean, R)) < 0.02  # radians; the bad view alone would be 0.6 off
 
 
 def test_world_orientation_through_a_known_camera(scene):
