@@ -22,8 +22,10 @@ as ``reconstruct`` feeds them (:func:`mvmocap.evaluate.sequence_methods.calibrat
 * ``oracle+fit, anchor A[/nobridge]`` (``--anchors``, tuning): ``oracle+fit`` with the single-view hips'
   anchor confidence set to ``A`` (:data:`mvmocap.fit.single_view.ANCHOR_CONFIDENCE`), and with
   ``/nobridge`` the starts not bridged to their triangulated neighbours (``BRIDGE_STRETCHES``);
-* ``cra+fit`` (``--cra``): the registry's ``cra`` regressor, once the CRA network is built and
-  registered (``--checkpoint`` sets ``$MVMOCAP_CRA_CHECKPOINT``); without it the row says so.
+* ``cra`` and ``cra+fit`` (``--cra``): the registry's ``cra`` regressor (views fused, then refined), once
+  the CRA network is built and registered (``--checkpoint`` sets ``$MVMOCAP_CRA_CHECKPOINT``); without it
+  the row says so. With ``--cra`` the captures carry person masks (the silhouettes CRA-S reads, rendered
+  at the sequence benchmark's size), cleared where the person is lost.
 
 Columns: coverage (frames with a body, of 90), PA-MPJPE (mm, COCO-17, per-frame similarity
 alignment) on the single-view frames 30-59 and on the multi-view frames (the other 60), and the
@@ -182,6 +184,7 @@ def summarise(per_clip: list[dict]) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from mvmocap.evaluate.sequence import MASK_SIDE
     from mvmocap.evaluate.sequence_methods import MethodFailed, calibrated_inputs, run_method
     from mvmocap.io.atomic import atomic_write_text
     from mvmocap.methods import regressor_specs
@@ -209,13 +212,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.checkpoint:
             os.environ["MVMOCAP_CRA_CHECKPOINT"] = str(args.checkpoint)
         if "cra" in regressor_specs():
-            methods.append("cra+fit")
+            methods += ["cra", "cra+fit"]
         else:
             notes.append("cra+fit: not run, no 'cra' regressor is registered in this build (the CRA network's "
                          "inference is not wired to the registry yet)")
     body = load_body(None)
+    masks = MASK_SIDE if "cra+fit" in methods else 0  # CRA-S reads the person's silhouette, as the sequence benchmark
     config = SequenceConfig(cameras=CAMERAS, condition=args.condition,
-                            motion=MotionConfig(frames=FRAMES, fps=FPS))
+                            motion=MotionConfig(frames=FRAMES, fps=FPS), mask_side=masks)
     methods.insert(1, INTERPOLATED)  # scored from fit's run, not run itself
     results: dict[str, list[dict]] = {m: [] for m in methods}
     failures: dict[str, list[str]] = {m: [] for m in methods}

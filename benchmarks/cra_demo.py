@@ -22,8 +22,8 @@ Rows:
   single-view method;
 * ``fit, all cameras``: the plain fit on the unblanked detections, NOT held out (it saw the
   detections it is scored on): the floor a method seeing one camera can approach, for scale;
-* ``cra+fit`` (``--cra``): the registry's ``cra`` regressor once it is registered (``--checkpoint``
-  sets ``$MVMOCAP_CRA_CHECKPOINT``).
+* ``cra`` and ``cra+fit`` (``--cra``): the registry's ``cra`` regressor (views fused; then refined) once
+  it is registered (``--checkpoint`` sets ``$MVMOCAP_CRA_CHECKPOINT``).
 
 No oracle row: real data has no ground truth to build one from.
 """
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.checkpoint:
             os.environ["MVMOCAP_CRA_CHECKPOINT"] = str(args.checkpoint)
         if "cra" in regressor_specs():
-            methods.append("cra+fit")
+            methods += ["cra", "cra+fit"]
         else:
             notes.append("cra+fit: not run, no 'cra' regressor is registered in this build")
     detections, rig = demo_detections_and_rig(SHARED, args.work / "work")
