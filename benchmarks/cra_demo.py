@@ -2,7 +2,7 @@
 where three of the four cameras lost the person.
 
 Usage: python benchmarks/cra_demo.py [--work /tmp/cra_demo] [--kept cam01 cam02 cam03 cam04]
-           [--methods fit volumetric+fit] [--cra] [--checkpoint CRA.pt] [--json OUT.json]
+           [--methods fit volumetric+fit] [--cra] [--checkpoint CRA.pt] [--demo DIR] [--json OUT.json]
 
 ``../shared/data/pose2sim_demo`` (4 cameras, 100 frames at 60 fps, Qualisys calibration): the
 BlazePose detections (detected once into ``--work``, then reused), then for each camera ``k`` of
@@ -119,10 +119,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--methods", nargs="+", default=["fit", "volumetric+fit"])
     parser.add_argument("--cra", action="store_true")
     parser.add_argument("--checkpoint", type=Path, default=None)
+    parser.add_argument("--demo", type=Path, default=SHARED, help="the capture (default: ../shared's pose2sim_demo)")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
-    if not SHARED.is_dir():
-        print(f"error: {SHARED}: the shared demo is missing", file=sys.stderr)
+    if not args.demo.is_dir():
+        print(f"error: {args.demo}: the shared demo is missing", file=sys.stderr)
         return 2
 
     methods = list(args.methods)
@@ -134,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
             methods += ["cra", "cra+fit"]
         else:
             notes.append("cra+fit: not run, no 'cra' regressor is registered in this build")
-    detections, rig = demo_detections_and_rig(SHARED, args.work / "work")
+    detections, rig = demo_detections_and_rig(args.demo, args.work / "work")
     rig = rig.to(torch.float64)
     body = load_body_model()
     min_confidence = ReconstructConfig().triangulation.min_confidence
