@@ -19,8 +19,8 @@ as ``reconstruct`` feeds them (:func:`mvmocap.evaluate.sequence_methods.calibrat
   the fit with its single-view frames (:mod:`mvmocap.fit.single_view`). It exercises the
   multi-view use of a per-view regressor, not a network;
 * ``oracle``: the same stand-in's fused bodies alone, without the fit (what ``oracle+fit`` starts from);
-* ``oracle+fit, anchor A[/nobridge]`` (``--anchors``, tuning): ``oracle+fit`` with the single-view hips'
-  anchor confidence set to ``A`` (:data:`mvmocap.fit.single_view.ANCHOR_CONFIDENCE`), and with
+* ``oracle+fit, anchor A[/nobridge]`` (``--anchors``, tuning; ``cra+fit, ...`` with ``--cra``): that
+  method with the single-view hips' anchor confidence set to ``A`` (:data:`mvmocap.fit.single_view.ANCHOR_CONFIDENCE`), and with
   ``/nobridge`` the starts not bridged to their triangulated neighbours (``BRIDGE_STRETCHES``);
 * ``cra`` and ``cra+fit`` (``--cra``): the registry's ``cra`` regressor (views fused, then refined), once
   the CRA network is built and registered (``--checkpoint`` sets ``$MVMOCAP_CRA_CHECKPOINT``); without it
@@ -58,7 +58,7 @@ LOST_CAMERAS = (1, 2, 3)
 SEED_OFFSET = 9_100_000  # apart from the sequence benchmark's and the training seeds
 MIN_VIEW_JOINTS = 6  # detections a view needs for the stand-in to "run" on it
 INTERPOLATED = "fit, interpolated"
-ANCHOR_ROW = "oracle+fit, anchor"
+ANCHOR_ROW = "+fit, anchor"  # tuning rows: "<regressor>+fit, anchor A[/nobridge]"
 HIPS = (11, 12)  # COCO-17 left and right hip: their midpoint is the body's position
 
 
@@ -134,17 +134,17 @@ def register_oracle(views) -> None:
 
 
 def run_with_anchor(method: str, inputs, run_method):
-    """``run_method(method, inputs)``; an ``ANCHOR_ROW <confidence>`` row runs ``oracle+fit`` with the fit's
-    single-view anchor confidence set to ``<confidence>`` for this call only (a tuning aid)."""
+    """``run_method(method, inputs)``; a ``<regressor>+fit, anchor A[/nobridge]`` row runs ``<regressor>+fit``
+    with the fit's single-view anchor confidence ``A`` (and no bridging) for this call only (a tuning aid)."""
     import mvmocap.fit.single_view as single_view
 
-    if not method.startswith(ANCHOR_ROW):
+    if ANCHOR_ROW not in method:
         return run_method(method, inputs)
     kept = single_view.ANCHOR_CONFIDENCE, single_view.BRIDGE_STRETCHES
     anchor, _, bridge = method.split()[-1].partition("/")
     single_view.ANCHOR_CONFIDENCE, single_view.BRIDGE_STRETCHES = float(anchor), bridge != "nobridge"
     try:
-        return run_method("oracle+fit", inputs)
+        return run_method(method.split(",")[0], inputs)
     finally:
         single_view.ANCHOR_CONFIDENCE, single_view.BRIDGE_STRETCHES = kept
 
@@ -206,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
 
-    methods = ["fit", "oracle", "oracle+fit"] + [f"{ANCHOR_ROW} {a}" for a in args.anchors]
+    methods = ["fit", "oracle", "oracle+fit"]
     notes = []
     if args.cra or args.checkpoint:
         if args.checkpoint:
@@ -220,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     masks = MASK_SIDE if "cra+fit" in methods else 0  # CRA-S reads the person's silhouette, as the sequence benchmark
     config = SequenceConfig(cameras=CAMERAS, condition=args.condition,
                             motion=MotionConfig(frames=FRAMES, fps=FPS), mask_side=masks)
+    tuned = "cra" if "cra+fit" in methods else "oracle"
+    methods += [f"{tuned}{ANCHOR_ROW} {a}" for a in args.anchors]
     methods.insert(1, INTERPOLATED)  # scored from fit's run, not run itself
     results: dict[str, list[dict]] = {m: [] for m in methods}
     failures: dict[str, list[str]] = {m: [] for m in methods}
