@@ -51,6 +51,7 @@ from mvmocap.fit.energy import FitData, lower_energy
 from mvmocap.fit.frames import fit_frames, with_threads
 from mvmocap.fit.initialise import initial_params
 from mvmocap.fit.model import KeypointModel
+from mvmocap.fit.single_view import single_view_frames
 from mvmocap.body.params import BodyParams, fill_invalid_frames
 from mvmocap.geometry.camera import CameraRig
 from mvmocap.geometry.frame_rig import FrameRig
@@ -255,8 +256,6 @@ def _fit_sequence(keypoints_2d, rig, body_model, joints3d, joints3d_confidence, 
         raise InputError(
             f"no frame has at least {cfg.min_joints} joints seen by two cameras: nobody to fit in {F} frames"
         )
-    # Invalid frames carry no evidence at all (a few stray points would only pull them astray).
-    conf2d = conf2d * frame_valid[:, None, None]
     conf3d = conf3d * frame_valid[:, None]
 
     # 1. initialisation
@@ -278,8 +277,18 @@ def _fit_sequence(keypoints_2d, rig, body_model, joints3d, joints3d_confidence, 
         pose_mean = None
         if init is not None and cfg.refine_pose_prior == "regressor":
             pose_mean = _regressed_pose_mean(F, keys, key_start if init_keys_only else start, init_keys_only)
+        # A refinement also fits the frames one camera sees, from the regressor (mvmocap.fit.single_view).
+        single = None
+        if init is not None:
+            single = single_view_frames(init if init_keys_only else start, conf2d, frame_valid, keys, cfg.min_joints,
+                                        dtype, device)
+    fitted = frame_valid if single is None else frame_valid | single.mask
+    # Invalid frames carry no evidence at all (a few stray points would only pull them astray).
+    conf2d = conf2d * fitted[:, None, None]
     timings["initialise"] = time.perf_counter() - t0
-    _log(progress, f"initialised {F} frames ({int(frame_valid.sum())} with a person) in {timings['initialise']:.2f} s")
+    seen_once = "" if single is None else f", {int(single.mask.sum())} seen by one camera"
+    _log(progress, f"initialised {F} frames ({int(frame_valid.sum())} with a person{seen_once}) in "
+                   f"{timings['initialise']:.2f} s")
 
     # 2. shape on key frames
     t0 = time.perf_counter()
@@ -299,16 +308,23 @@ def _fit_sequence(keypoints_2d, rig, body_model, joints3d, joints3d_confidence, 
 
     # 3. pose, chunk by chunk (a single frame was fitted completely as its own key frame)
     t0 = time.perf_counter()
+    if single is not None:  # the regressor's starts joined to the triangulated neighbours, held there in depth
+        single = single.bridged(model, betas, j3d, conf3d)
+        start = _replace_frames(start, single.frames, single.start)
+        if cfg.refine_pose_prior == "regressor":
+            pose_mean = single.into_pose_mean(pose_mean, start.body_pose)
+        j3d, conf3d = single.with_anchors(model, betas, j3d, conf3d)
     evidence = FitData(observed, conf2d, j3d, conf3d, consecutive=True, pose_mean=pose_mean)
     if F == 1:
         parts = [fitted_keys]
     else:
-        parts = _fit_chunks(model, rig_f, cfg, evidence, start, fitted_keys, keys, frame_valid,
+        parts = _fit_chunks(model, rig_f, cfg, evidence, start, fitted_keys, keys, fitted,
                             start_mode="anchors" if init is None else cfg.refine_start,
-                            history=history, progress=progress)
+                            history=history, progress=progress,
+                            own_start=None if single is None else single.mask)
     timings["pose"] = time.perf_counter() - t0
 
-    params = fill_invalid_frames(BodyParams.concatenate(parts), frame_valid)
+    params = fill_invalid_frames(BodyParams.concatenate(parts), fitted)
     with torch.no_grad():
         points = model(axis_angle_to_matrix(params.global_orient), params.body_pose, params.betas, params.transl)
         reprojection = (rig_f.project(points) - observed).norm(dim=-1)
@@ -340,6 +356,7 @@ def _fit_chunks(
     start_mode: str,
     history: list[dict],
     progress: bool,
+    own_start: Tensor | None = None,
 ) -> list[BodyParams]:
     """Fit all frames, ``cfg.chunk_size`` at a time, each chunk one batch; returns the chunks' parameters.
 
@@ -348,7 +365,8 @@ def _fit_chunks(
     frame rather starts from the nearest already fitted frame (see
     ``FitConfig.warm_start``); ``"init"``: the key frames start from their fitted
     values and the others from ``start``; ``"best"``: each frame from whichever of
-    the two has the lower data energy.
+    the two has the lower data energy. Frames marked in ``own_start (F,)`` (single-view frames) keep
+    their own start from ``start`` whatever the mode.
     """
     F = start.num_frames
     warm_from_anchors = start_mode != "init"
@@ -386,6 +404,9 @@ def _fit_chunks(
                 chunk_start = lower_energy(model, chunk_rig, cfg, data, chunk_start, from_anchors, betas)
             else:
                 chunk_start = from_anchors
+        own = torch.empty(0, dtype=torch.long) if own_start is None else torch.nonzero(own_start[c0:c1]).flatten()
+        if own.numel():
+            chunk_start = _replace_frames(chunk_start, own, own_starts.frames(own + c0))
         chunk_start = BodyParams(
             chunk_start.global_orient, chunk_start.body_pose, betas, chunk_start.transl, frame_valid[c0:c1]
         )
