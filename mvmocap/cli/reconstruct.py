@@ -13,7 +13,8 @@ from mvmocap.cli.common import handle_errors
 # the registry here would load the regressors, and torch, on every --help).
 METHOD_HELP = ("fit (default: multi-view SMPLify) | volumetric (the learned regressor + closed-form shape and limbs) | "
                "volumetric+fit (the regressor starts the fit) | volumetric-net (the network alone) | volumetric-net+fit | "
-               "metapose | metapose+fit (no calibration: cameras per frame from MetaPose, scale from --height).")
+               "metapose | metapose+fit (no calibration: cameras per frame from MetaPose, scale from --height) | "
+               "cra | cra+fit (a body per view, fused; +fit also fits the frames one camera sees).")
 
 
 @handle_errors

@@ -12,9 +12,7 @@ from mvmocap.errors import InputError
 from mvmocap.regressors.spec import RegressorSpec
 
 # Every shipped regressor package; each declares REGRESSORS, ESTIMATORS and TRAINING_METHODS.
-REGRESSOR_PACKAGES = ("mvmocap.regressors.volumetric", "mvmocap.regressors.metapose")
-# Packages whose ``--method`` is not wired yet: only their ``TRAINING_METHODS`` are collected.
-TRAINING_ONLY_PACKAGES = ("mvmocap.regressors.cra",)
+REGRESSOR_PACKAGES = ("mvmocap.regressors.volumetric", "mvmocap.regressors.metapose", "mvmocap.regressors.cra")
 
 _ADDED: dict[str, RegressorSpec] = {}
 
@@ -41,8 +39,7 @@ def estimators() -> dict[str, Callable]:
 
 def training_methods() -> dict[str, type]:
     """The regressors' ``train-synthetic`` methods (:mod:`mvmocap.train.methods` adds ``mlp``)."""
-    packages = _packages() + tuple(importlib.import_module(name) for name in TRAINING_ONLY_PACKAGES)
-    return {name: cls for package in packages for name, cls in package.TRAINING_METHODS.items()}
+    return {name: cls for package in _packages() for name, cls in package.TRAINING_METHODS.items()}
 
 
 def adaptation_methods() -> dict[str, Callable]:

@@ -9,11 +9,22 @@ GroupNorm ResNet + the paper's perceptrons), ``alignment`` (D_J, D_M and the sof
 ``train-synthetic`` method ``cra``), ``inference`` (checkpoints, ``predict_views``), ``views``
 (:class:`ViewBodies`, the per-view output's contract with its multi-view use, ``multiview``).
 
-What the package offers (:mod:`mvmocap.regressors.spec`): ``TRAINING_METHODS`` only, so far; the
-``--method cra`` wiring (``regress = fuse_views(predict_views(...))``) is added with the multi-view
-use (see docs/cra_handoff.md).
+What the package offers (:mod:`mvmocap.regressors.spec`): ``--method cra`` (each view's body from
+``predict_views``, fused into the world by ``multiview.fuse_views``; ``cra+fit`` also fits the frames
+one camera sees, :mod:`mvmocap.fit.single_view`) and the ``train-synthetic`` method ``cra``. No
+synthetic-benchmark estimator yet (``benchmarks/cra_table4.py`` scores the views directly).
 """
 
+from mvmocap.regressors.cra.inference import predict_views
+from mvmocap.regressors.cra.multiview import regress_with
 from mvmocap.regressors.cra.training import CRAMethod
+from mvmocap.regressors.spec import RegressorSpec
+
+REGRESSORS = (
+    RegressorSpec("cra", regress_with(predict_views), "CRA per-view network (keypoint heatmaps + silhouette/IUV), "
+                  "views fused in the world; with +fit also the frames one camera sees", needs_masks=True),
+)
+
+ESTIMATORS: dict = {}
 
 TRAINING_METHODS = {"cra": CRAMethod}
