@@ -217,10 +217,11 @@ def fit_views(body_model, keypoints: Tensor, focal: Tensor, principal: Tensor, s
         return total if per_frame else total.sum()
 
     optimizer = torch.optim.Adam([orient, pose, betas], lr=config.lr)  # step 2: eq. 2, the translations fixed
-    for _ in range(config.iterations):
-        optimizer.zero_grad()
-        energy().backward()
-        optimizer.step()
+    with torch.enable_grad():  # also when called under no_grad (e.g. to make training targets)
+        for _ in range(config.iterations):
+            optimizer.zero_grad()
+            energy().backward()
+            optimizer.step()
 
     with torch.no_grad():
         projected = project(joints_of(orient, pose, betas) + transl[..., None, :], focal, principal)
