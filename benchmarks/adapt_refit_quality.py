@@ -4,7 +4,12 @@ multi-view fit and of the uncalibrated MV-SMPLify / per-view SMPLify refits star
 
     python benchmarks/adapt_refit_quality.py
 """
+import sys
+from pathlib import Path
+
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from mvmocap.adapt.captures import capture_from_detections
 from mvmocap.adapt.view_fits import view_refit
 from mvmocap.evaluate.metrics import pa_mpjpe
@@ -17,6 +22,7 @@ def err(p, truth):
     F = p.global_orient.shape[0]
     j = b64(global_orient=p.global_orient.double(), body_pose=p.body_pose.double(), betas=p.betas.double().expand(F, -1), transl=p.transl.double()).coco23[:, :17]
     return float(pa_mpjpe(j[p.valid], truth[p.valid]).mean())
+torch.set_num_threads(1)
 for index in range(3):
     sc = synthetic_capture(body, SequenceConfig(cameras=4, condition="noisy", motion=MotionConfig(frames=30)), seed=7, index=index)
     cap = capture_from_detections(f"c{index}", sc.detections, sc.rig, body)
