@@ -151,7 +151,7 @@ def adapt(method, train_config: dict, captures: list[Capture], out: Path, config
         start = int(saved["step"])
     else:
         torch.manual_seed(config.seed)
-        caches = [initial_cache(c, fit_config.sigma_2d_px) for c in captures]
+        caches = [initial_cache(c, fit_config.sigma_2d_px, config.fit_mode) for c in captures]
     synthetic = _synthetic_stream(method, train_config, config) if config.synthetic_every else None
 
     out.mkdir(parents=True, exist_ok=True)

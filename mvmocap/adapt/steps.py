@@ -28,8 +28,12 @@ from mvmocap.fit.inputs import evaluate_params, run_fit
 from mvmocap.geometry.rotations import axis_angle_to_matrix
 
 
-def initial_cache(capture: Capture, sigma_px: float) -> FitCache:
-    """The cache's first entries: the run's own fit, with its energy."""
+def initial_cache(capture: Capture, sigma_px: float, fit_mode: str = "calibrated") -> FitCache:
+    """The cache's first entries: the run's own fit, with its energy. With another ``fit_mode`` the
+    cache starts empty (SPIN's dictionary starts from fits of the same kind; the run's calibrated fit,
+    lower in 2D energy, would otherwise keep supervising): the step-0 refit fills it."""
+    if fit_mode != "calibrated":
+        return FitCache.from_fit(capture.fit, torch.full((capture.fit.num_frames,), float("inf")))
     result = evaluate_params(capture.inputs, capture.fit)
     return FitCache.from_fit(capture.fit, frame_energy(result, capture.inputs.keypoints_2d, capture.inputs.rig, sigma_px))
 

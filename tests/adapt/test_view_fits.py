@@ -73,5 +73,7 @@ def test_adapt_with_the_uncalibrated_refit(run_dir, checkpoint, tmp_path):
     lines = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     refits = [r for r in lines if r["split"] == "refit"]
     assert refits and all(r["cached_frames"] > 0 for r in refits)
+    # the cache starts empty (not with the run's calibrated fit): every cached frame is an uncalibrated refit
+    assert refits[0]["replaced_frames"] == refits[0]["cached_frames"]
     bad = CliRunner().invoke(app, ["adapt", str(run_dir), "--out", str(tmp_path / "bad"), "--fit", "sideways"])
     assert bad.exit_code == 2 and "fit mode must be one of" in bad.output and not (tmp_path / "bad").exists()
