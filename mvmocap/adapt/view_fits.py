@@ -40,9 +40,7 @@ def pinhole_keypoints(inputs: MethodInputs) -> tuple[Tensor, Tensor, Tensor]:
     ``principal (C, 2)`` pixels (float64)."""
     rig = inputs.rig.to(dtype=torch.float64, device="cpu")
     kp = torch.as_tensor(inputs.keypoints_2d).to(torch.float64)
-    K = rig.K[None, :, None]  # (1, C, 1, 3, 3): per camera, against points (F, C, J, 1, 2)
-    xy = undistort_points(kp[..., None, :2], K, rig.dist[None, :, None])
-    uv = normalized_to_pixels(xy, K)[..., 0, :]
+    uv = normalized_to_pixels(undistort_points(kp[..., :2], rig.K, rig.dist), rig.K)  # K (C, 3, 3) against (F, C, J, 2)
     focal = 0.5 * (rig.K[:, 0, 0] + rig.K[:, 1, 1])
     return torch.cat([uv, kp[..., 2:]], -1), focal, rig.K[:, :2, 2]
 
