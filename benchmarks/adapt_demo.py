@@ -10,7 +10,11 @@ shape and limb IK), project their COCO-17 joints into ``h`` and compare with ``h
 a paired moving-block bootstrap interval (:func:`mvmocap.evaluate.bootstrap.median_ratio_interval`,
 blocks of 10 frames), all in one process.
 
+``--test-run``: score on another reconstruct folder of the same rig (adaptation to a rig, not to one
+clip: adapt on ``Trial_1``, score ``Trial_2`` of ``../shared/data/pose2sim_batch``); default: ``--run``.
+
     python benchmarks/adapt_demo.py --run /tmp/bench_demo --out /tmp/adapt_demo [--steps 150] [--lr 1e-4] [--synthetic-every N] [--folds cam01 ...]
+    python benchmarks/adapt_demo.py --run /tmp/a2/Trial_1 --test-run /tmp/a2/Trial_2 --adapt-frames 0:100 --test-frames 0:100 --out /tmp/a2/trials ...
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", type=Path, required=True, help="a reconstruct output folder of the demo")
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--test-run", type=Path, default=None, help="score on this reconstruct folder of the same rig (default: --run)")
     parser.add_argument("--folds", nargs="*", default=None)
     parser.add_argument("--adapt-frames", type=_frames, default=(0, 60))
     parser.add_argument("--test-frames", type=_frames, default=(60, 100))
@@ -72,9 +77,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     names = list(load_rig(args.run / "cameras.yaml").names)
+    test_run = args.test_run or args.run
+    test_names = list(load_rig(test_run / "cameras.yaml").names)
+    if sorted(test_names) != sorted(names):
+        raise SystemExit(f"--test-run has cameras {test_names}, --run {names}: not the same rig")
     body = load_body(None)
-    print(f"adapt on frames {args.adapt_frames[0]}:{args.adapt_frames[1]}, test on {args.test_frames[0]}:"
-          f"{args.test_frames[1]} in the held-out camera; {args.steps} steps, lr {args.lr}, batch {args.batch_size}, "
+    print(f"adapt on {args.run} frames {args.adapt_frames[0]}:{args.adapt_frames[1]}, test on {test_run} frames "
+          f"{args.test_frames[0]}:{args.test_frames[1]} in the held-out camera; {args.steps} steps, lr {args.lr}, batch {args.batch_size}, "
           f"refit every {args.refit_every}, synthetic every {args.synthetic_every or '-'}, betas weight {args.betas_weight}, seed {args.seed}")
     print(f"{'fold':6} {'variant':15} {'shipped px':>10} {'adapted px':>10} {'ratio':>7} {'95% interval':>15}  adapt s  self-sup. loss")
     for h in args.folds or names:
@@ -90,8 +99,8 @@ def main(argv: list[str] | None = None) -> int:
         seconds = time.perf_counter() - began
         loss = f"{result['eval_start']['loss']:.3f} -> {result['eval_end']['loss']:.3f}"
         for variant, ik in (("volumetric-net", False), ("volumetric", True)):
-            e0, m0 = score(args.run, body, cameras, h, args.test_frames, None, ik)
-            e1, m1 = score(args.run, body, cameras, h, args.test_frames, out / "checkpoint.pt", ik)
+            e0, m0 = score(test_run, body, cameras, h, args.test_frames, None, ik)
+            e1, m1 = score(test_run, body, cameras, h, args.test_frames, out / "checkpoint.pt", ik)
             shared = m0 & m1
             low, high = median_ratio_interval(e0, shared, e1, shared, block=10,
                                               generator=torch.Generator().manual_seed(0))

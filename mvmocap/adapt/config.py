@@ -10,7 +10,7 @@ from mvmocap.errors import InputError
 # Settings that must not change when resuming (the rest, e.g. steps or log_every, may).
 FROZEN_ON_RESUME = ("method", "seed", "batch_size", "refit_every", "lr", "weights", "betas_weight", "min_confidence",
                     "synthetic_every", "synthetic_batch", "fit", "frames", "cameras", "vertex_stride",
-                    "deep_supervision")
+                    "deep_supervision", "fit_mode")
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,9 @@ class AdaptConfig:
         synthetic_batch: samples per synthetic batch; w_synthetic: its weight.
         fit: :class:`mvmocap.fit.FitConfig` options of the refits (default: every frame starts from
             the regressor, ``refine_start: init``).
+        fit_mode: the refit: ``calibrated`` (the project's multi-view fit), ``uncalibrated`` (the paper's
+            MV-SMPLify, per-view orientation, shared pose and shape) or ``single-view`` (SMPLify on
+            each view alone), see :mod:`mvmocap.adapt.view_fits`.
         frames: ``[start, stop)`` frame positions of every capture to adapt on (None: all).
         cameras: the cameras of every capture to adapt on (None: all; a subset is re-triangulated
             and the run's own fit, which saw the others, is left out of the fit cache).
@@ -59,6 +62,7 @@ class AdaptConfig:
     synthetic_batch: int = 8
     w_synthetic: float = 1.0
     fit: dict[str, Any] = field(default_factory=lambda: {"refine_start": "init"})
+    fit_mode: str = "calibrated"
     frames: tuple[int, int] | None = None
     cameras: tuple[str, ...] | None = None
     log_every: int = 10
@@ -86,6 +90,9 @@ class AdaptConfig:
         from mvmocap.fit.smplify import FitConfig
 
         FitConfig.from_dict(dict(self.fit))  # unknown or bad fit options fail before any work
+        from mvmocap.adapt.view_fits import check_fit_mode
+
+        check_fit_mode(self.fit_mode)
 
     def fit_config(self):
         """The refits' :class:`FitConfig` (one thread, no per-stage lines)."""

@@ -107,7 +107,8 @@ def _check_resume(saved: dict, config: AdaptConfig, file: Path) -> None:
     if not isinstance(previous, dict):
         raise InputError(f"{file}: not an adapt checkpoint (a train-synthetic run?); choose another --out")
     current = config.to_dict()
-    changed = [k for k in FROZEN_ON_RESUME if previous.get(k) != current.get(k)]
+    defaults = AdaptConfig().to_dict()  # a setting added since the checkpoint was written had its default
+    changed = [k for k in FROZEN_ON_RESUME if previous.get(k, defaults.get(k)) != current.get(k)]
     if changed:
         raise InputError(f"cannot resume: the settings changed in {', '.join(changed)} since the checkpoint")
     if saved["step"] > config.steps:
@@ -150,7 +151,7 @@ def adapt(method, train_config: dict, captures: list[Capture], out: Path, config
         start = int(saved["step"])
     else:
         torch.manual_seed(config.seed)
-        caches = [initial_cache(c, fit_config.sigma_2d_px) for c in captures]
+        caches = [initial_cache(c, fit_config.sigma_2d_px, config.fit_mode) for c in captures]
     synthetic = _synthetic_stream(method, train_config, config) if config.synthetic_every else None
 
     out.mkdir(parents=True, exist_ok=True)
@@ -188,7 +189,7 @@ def adapt(method, train_config: dict, captures: list[Capture], out: Path, config
                 for capture, prep, cache in zip(captures, prepared, caches):
                     bar.update(task, status=f"refit {capture.name}")
                     log({"step": step_index, "split": "refit", "capture": capture.name,
-                         **refit(method, capture, prep, cache, fit_config)})
+                         **refit(method, capture, prep, cache, fit_config, config.fit_mode)})
                 bar.update(task, status="")
                 if step_index == 0:  # the unadapted network against the first refit's cache
                     eval_start = evaluate(method, captures, prepared, caches, config)

@@ -23,22 +23,32 @@ from torch import Tensor
 from mvmocap.adapt import losses
 from mvmocap.adapt.captures import Capture
 from mvmocap.adapt.fit_cache import FitCache, frame_energy
+from mvmocap.adapt.view_fits import view_refit
 from mvmocap.fit.inputs import evaluate_params, run_fit
 from mvmocap.geometry.rotations import axis_angle_to_matrix
 
 
-def initial_cache(capture: Capture, sigma_px: float) -> FitCache:
-    """The cache's first entries: the run's own fit, with its energy."""
+def initial_cache(capture: Capture, sigma_px: float, fit_mode: str = "calibrated") -> FitCache:
+    """The cache's first entries: the run's own fit, with its energy. With another ``fit_mode`` the
+    cache starts empty (SPIN's dictionary starts from fits of the same kind; the run's calibrated fit,
+    lower in 2D energy, would otherwise keep supervising): the step-0 refit fills it."""
+    if fit_mode != "calibrated":
+        return FitCache.from_fit(capture.fit, torch.full((capture.fit.num_frames,), float("inf")))
     result = evaluate_params(capture.inputs, capture.fit)
     return FitCache.from_fit(capture.fit, frame_energy(result, capture.inputs.keypoints_2d, capture.inputs.rig, sigma_px))
 
 
-def refit(method, capture: Capture, prepared, cache: FitCache, fit_config) -> dict[str, float]:
-    """One refit of every frame of ``capture`` from the regressor; updates ``cache``; returns figures
-    for the metrics (the new fit's and the cache's mean energy, frames replaced, seconds)."""
+def refit(method, capture: Capture, prepared, cache: FitCache, fit_config, fit_mode: str = "calibrated") -> dict[str, float]:
+    """One refit of every frame of ``capture`` from the regressor (``fit_mode``: the calibrated
+    multi-view fit, or :mod:`mvmocap.adapt.view_fits`' uncalibrated / per-view SMPLify); updates
+    ``cache``; returns figures for the metrics (the new fit's and the cache's mean energy, frames
+    replaced, seconds)."""
     began = time.perf_counter()
     start = method.sequence_params(capture.inputs, prepared)
-    result = run_fit(replace(capture.inputs, config=fit_config, progress=False), init=start)
+    if fit_mode == "calibrated":
+        result = run_fit(replace(capture.inputs, config=fit_config, progress=False), init=start)
+    else:
+        result = evaluate_params(capture.inputs, view_refit(capture.inputs, start, fit_mode))
     energy = frame_energy(result, capture.inputs.keypoints_2d, capture.inputs.rig, fit_config.sigma_2d_px)
     replaced = cache.update(result.params, energy)
     finite = torch.isfinite(energy)

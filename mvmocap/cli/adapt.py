@@ -30,6 +30,7 @@ def adapt(
     batch_size: int = typer.Option(8, "--batch-size", help="Frame-sets per step."),
     lr: float = typer.Option(3e-5, "--lr", help="Adam learning rate (the paper's 3e-5)."),
     refit_every: int = typer.Option(50, "--refit-every", help="Refit every frame with SMPLify from the regressor every N steps."),
+    fit: str = typer.Option("calibrated", "--fit", help="The refit: calibrated (multi-view SMPLify on the rig) | uncalibrated (the paper's MV-SMPLify: per-view orientation, shared pose and shape) | single-view (SMPLify on each view alone)."),
     synthetic_every: int = typer.Option(0, "--synthetic-every", help="Drift guard: add a labelled synthetic batch every N steps (0 = off)."),
     frames: Optional[str] = typer.Option(None, "--frames", help="Adapt on these frame positions of every run, START:STOP."),
     cameras: Optional[str] = typer.Option(None, "--cameras", help="Adapt on these cameras only (comma-separated)."),
@@ -44,7 +45,7 @@ def adapt(
     check_output(out, "folder")
     config = AdaptConfig(method=method, checkpoint=None if checkpoint is None else str(checkpoint), seed=seed,
                          steps=steps, batch_size=batch_size, lr=lr, refit_every=refit_every,
-                         synthetic_every=synthetic_every, frames=_frames(frames),
+                         synthetic_every=synthetic_every, fit_mode=fit, frames=_frames(frames),
                          cameras=None if cameras is None else tuple(c.strip() for c in cameras.split(",") if c.strip()))
     result = run(run_dirs, out, config, resume=resume, progress=not quiet)
     start, end = result.get("eval_start"), result["eval_end"]

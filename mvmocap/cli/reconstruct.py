@@ -26,6 +26,7 @@ def reconstruct(
     calibrate_from_joints: bool = typer.Option(False, "--calibrate-from-joints", help="Estimate the cameras from the person instead."),
     static_rig: bool = typer.Option(False, "--static-rig", help="With --calibrate-from-joints or --method metapose: the cameras did not move; MetaPose's per-frame cameras, averaged, start the calibration."),
     method: Optional[str] = typer.Option(None, "--method", help=METHOD_HELP),
+    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="The weights --method NAME[+fit] runs with (e.g. an `mvmocap adapt` run's checkpoint.pt); default: $MVMOCAP_<NAME>_CHECKPOINT, else the shipped one."),
     detector: Optional[str] = typer.Option(None, "--detector", "-d", help="blazepose (default, CPU) | detectron2 | openpose-json (with --keypoints)."),
     body_model: Optional[str] = typer.Option(
         None, "--body-model", help="open_neutral/open_male/open_female or an official SMPL file (default: $MVMOCAP_BODY_MODEL, else open_neutral)."
@@ -51,6 +52,8 @@ def reconstruct(
     cfg = ReconstructConfig.load(config) if config else ReconstructConfig()
     if method is not None:
         cfg.method = method
+    if checkpoint is not None:
+        cfg.checkpoint = str(checkpoint.resolve())
     if body_model is not None:
         cfg.body_model = body_model
     if device is not None:

@@ -56,6 +56,7 @@ class ReconstructConfig:
     device: str = "cpu"
     subject_height_m: float = 1.70  # used by --calibrate-from-joints for the metric scale
     static_rig: bool = False  # --static-rig: MetaPose starts the calibration from joints (mvmocap.reconstruct.static_rig)
+    checkpoint: str | None = None  # --checkpoint: the learned --method's weights (mvmocap.methods.checkpoints)
     detect: DetectSettings = field(default_factory=DetectSettings)
     triangulation: TriangulationSettings = field(default_factory=TriangulationSettings)
     fit: dict[str, Any] = field(default_factory=dict)
@@ -79,6 +80,8 @@ class ReconstructConfig:
             raise InputError(f"detect.sync must be 'none' or 'auto', got {self.detect.sync!r}")
         if not 0 <= self.triangulation.min_confidence < 1:
             raise InputError("triangulation.min_confidence must be in [0, 1)")
+        if self.checkpoint is not None and self.method.strip() == "fit":
+            raise InputError("--checkpoint gives a learned regressor's weights; --method fit has none (use --method NAME or NAME+fit)")
         self.fit_config()  # validate the fit options early
 
     def fit_config(self):

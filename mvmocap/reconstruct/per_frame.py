@@ -102,7 +102,8 @@ def estimate_cameras(detections, body_model, cfg, keypoints: torch.Tensor) -> Pe
 
     placeholder = nominal_rig(detections.camera_names, torch.as_tensor(detections.image_sizes))
     inputs = MethodInputs(keypoints_2d=keypoints, rig=placeholder, body_model=body_model, config=cfg.fit_config(),
-                          extras={"detections": detections, "subject_height_m": cfg.subject_height_m}, progress=False)
+                          extras={"detections": detections, "subject_height_m": cfg.subject_height_m,
+                                  "checkpoint": cfg.checkpoint}, progress=False)
     scene = method_spec(cfg.method).cameras(inputs)
     rig = scene.rig.subset(detections.camera_names)
     order = [scene.rig.names.index(n) for n in detections.camera_names]

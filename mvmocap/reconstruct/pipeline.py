@@ -113,6 +113,10 @@ def _preflight(videos_dir, calibration, calibrate_from_joints: bool, keypoints_d
     from mvmocap.io.video import discover_cameras
 
     resolve_method(cfg.method)  # an unknown --method fails before any long work
+    if cfg.checkpoint is not None:
+        from mvmocap.methods.checkpoints import check_checkpoint
+
+        check_checkpoint(cfg.method, cfg.checkpoint)  # and a checkpoint it cannot load
     if cfg.export.formats:
         from mvmocap.export.formats import validate_formats
 
@@ -338,19 +342,26 @@ def _rig_for(rig: CameraRig, calibration, detections: Detections) -> CameraRig:
     return rig
 
 
+def _checkpoint_key(cfg: ReconstructConfig) -> tuple[str, ...]:
+    """The stage caches' share of ``--checkpoint``: its file's digest (nothing without one, as before)."""
+    from mvmocap.methods.checkpoints import checkpoint_digest
+
+    return (checkpoint_digest(cfg.checkpoint),) if cfg.checkpoint is not None else ()
+
+
 def _calibrate_from_joints(detections: Detections, out: Path, cfg: ReconstructConfig, progress: bool) -> CameraRig:
     cache = StageCache(out)
     key = stage_key("calibration/1", detections.keypoints, detections.image_sizes, cfg.subject_height_m,
-                    *(("static-rig",) if cfg.static_rig else ()))
+                    *(("static-rig", *_checkpoint_key(cfg)) if cfg.static_rig else ()))
     cached = cache.load("calibration", key)
     if cached is not None:
         names = tuple(str(n) for n in cached["names"])
         return CameraRig(names, *(torch.from_numpy(cached[k]) for k in ("K", "dist", "R", "t", "sizes")))
     from mvmocap.calibrate.from_joints import calibrate_from_joints
 
-    from mvmocap.reconstruct.static_rig import static_rig_start
+    from mvmocap.reconstruct.static_rig import metapose_checkpoint, static_rig_start
 
-    start = static_rig_start(functools.partial(log_stage, progress)) if cfg.static_rig else None
+    start = static_rig_start(functools.partial(log_stage, progress), metapose_checkpoint(cfg)) if cfg.static_rig else None
     result = calibrate_from_joints(detections, None, height_m=cfg.subject_height_m, progress=progress, frame_cameras=start)
     rig = result.rig
     cache.save("calibration", key, {"names": np.array(rig.names), **{k: getattr(rig, k).numpy() for k in ("K", "dist", "R", "t", "sizes")}})
@@ -380,13 +391,14 @@ def _fit(keypoints, rig, body_model, tri, detections, cfg: ReconstructConfig, ou
         joints3d=tri.points,
         joints3d_confidence=tri.confidence,
         config=fit_config,
-        extras={"detections": detections},
+        extras={"detections": detections, "checkpoint": cfg.checkpoint},
         progress=progress,
     )
     cache = StageCache(out)
     key = stage_key(
         "fit/1", cfg.method, fit_config.to_dict(), body_model.file_hash, keypoints.numpy(),
         *(getattr(rig, k).numpy() for k in ("K", "dist", "R", "t")), cfg.triangulation.threshold_px,
+        *_checkpoint_key(cfg),
     )
     cached = cache.load("fit", key)
     if cached is not None:

@@ -27,17 +27,23 @@ def check_static_rig(cfg, calibration, calibrate_from_joints: bool) -> bool:
         raise InputError("--static-rig works for one person in synchronised videos (no --max-people N, no --sync auto)")
     if cfg.detect.detector != "blazepose":
         raise InputError(f"--static-rig needs the blazepose detector (MetaPose uses its monocular 3D), got {cfg.detect.detector!r}")
-    static_rig_start()  # a damaged checkpoint fails now
+    static_rig_start(checkpoint=metapose_checkpoint(cfg))  # a damaged checkpoint fails now
     return True
 
 
-def static_rig_start(log: Callable[[str], None] = lambda line: None):
+def metapose_checkpoint(cfg) -> str | None:
+    """``reconstruct --checkpoint`` when it is MetaPose's (``--method metapose[+fit]``), else None (the default one)."""
+    return cfg.checkpoint if cfg.method.strip().partition("+")[0] == "metapose" else None
+
+
+def static_rig_start(log: Callable[[str], None] = lambda line: None, checkpoint: str | None = None):
     """The per-frame camera estimator handed to :func:`mvmocap.calibrate.calibrate_from_joints`: MetaPose
-    S1+S2 (``--init metapose``), or stage 1 alone (``metapose-s1``) when there is no checkpoint."""
+    S1+S2 (``--init metapose``; ``checkpoint``: ``reconstruct --checkpoint``, None: the default one), or
+    stage 1 alone (``metapose-s1``) when there is no checkpoint."""
     from mvmocap.methods.registry import calibration_start
 
     try:
-        start = calibration_start("metapose")
+        start = calibration_start("metapose", checkpoint)
     except MissingFileError as missing:
         log(f"static rig: MetaPose stage 1 starts the calibration ({missing})")
         return calibration_start("metapose-s1")

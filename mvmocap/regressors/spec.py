@@ -44,6 +44,11 @@ class RegressorSpec:
             frame, ``scene.summary`` a dict for the report. The inputs''
             ``rig`` is then a placeholder (names and image sizes) and ``extras["subject_height_m"]``
             the subject's height.
+        checkpoint: ``f(path)`` checks that ``path`` is a checkpoint this method loads (a regular file of
+            a sane size, weights only, this method's, loadable), raising the project's errors; None: the
+            method takes no checkpoint. ``reconstruct --checkpoint`` calls it before any long work and
+            hands the path to ``regress`` / ``cameras`` as ``MethodInputs.extras["checkpoint"]`` (None
+            there: the method's own default, e.g. its ``$MVMOCAP_<NAME>_CHECKPOINT`` or the shipped one).
     """
 
     name: str
@@ -53,6 +58,7 @@ class RegressorSpec:
     needs_images: bool = False
     needs_masks: bool = False
     cameras: Callable | None = None
+    checkpoint: Callable | None = None
 
     def __post_init__(self) -> None:
         valid = self.name and self.name != "fit" and all(ch.isalnum() or ch in "_-" for ch in self.name)

@@ -17,13 +17,14 @@ The trained optimizer comes from ``$MVMOCAP_METAPOSE_CHECKPOINT`` or ``models/re
 """
 
 from mvmocap.regressors.metapose.body import estimate_scene, regress
+from mvmocap.regressors.metapose.inference import check_checkpoint
 from mvmocap.regressors.metapose.static_rig import CALIBRATION_STARTS
 from mvmocap.regressors.metapose.training import MetaPoseMethod
 from mvmocap.regressors.spec import RegressorSpec
 
 REGRESSORS = (
     RegressorSpec("metapose", regress, "MetaPose: per-frame cameras and 3D joints from uncalibrated views",
-                  needs_calibration=False, cameras=estimate_scene),
+                  needs_calibration=False, cameras=estimate_scene, checkpoint=check_checkpoint),
 )
 
 ESTIMATORS: dict = {}  # the calibrated synthetic benchmark does not apply: MetaPose returns no metric world pose

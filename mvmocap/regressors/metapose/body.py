@@ -103,7 +103,7 @@ def estimate_scene(method_inputs, solver: str = "s2", optimizer=None, smooth_s: 
     inputs = frame_sets(method_inputs, order)  # checks the inputs before anything else
     names, sizes = _cameras_of(method_inputs)
     if solver == "s2" and optimizer is None:
-        optimizer = trained_optimizer()
+        optimizer = trained_optimizer(method_inputs.extras.get("checkpoint"))  # reconstruct --checkpoint
     joints, cameras = estimate(inputs, solver, optimizer)
     sizes = sizes[order]
     focal, principal = default_intrinsics(sizes)

@@ -54,7 +54,9 @@ def load_optimizer(path: str | Path | None = None) -> tuple[NeuralOptimizer, dic
     if not file.is_file():
         raise MissingFileError(file, "metapose checkpoint")
     payload = load_checkpoint_file(file, "metapose checkpoint")  # weights_only: no code runs
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT or payload.get("name") != "metapose":
+    if isinstance(payload, dict) and payload.get("format") == FORMAT and payload.get("name") != "metapose":
+        raise FileFormatError(file, f"a checkpoint of method {payload.get('name')!r}, not metapose")
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise FileFormatError(file, f"not a metapose {FORMAT} checkpoint")
     try:
         o = payload["options"]
@@ -107,10 +109,15 @@ def frame_sets(method_inputs, order: list[int] | None = None) -> MetaPoseInputs:
     return prepare_inputs(kp[..., :2], kp[..., 2], mono[..., :3], weight)
 
 
-def trained_optimizer() -> NeuralOptimizer:
-    """The optimizer of :func:`checkpoint_file` (``$MVMOCAP_METAPOSE_CHECKPOINT`` or the shipped one);
-    :class:`InputError` saying how to get one when there is none."""
-    file = checkpoint_file()
+def check_checkpoint(path: str | Path) -> None:
+    """``RegressorSpec.checkpoint``: ``path`` loads as a metapose optimizer (weights only), else the project's error."""
+    load_optimizer(Path(path))
+
+
+def trained_optimizer(path: str | Path | None = None) -> NeuralOptimizer:
+    """The optimizer of :func:`checkpoint_file` (``path``, else ``$MVMOCAP_METAPOSE_CHECKPOINT``, else the
+    shipped one); :class:`InputError` saying how to get one when there is none."""
+    file = checkpoint_file(path)
     if not file.is_file():
         raise InputError(f"metapose checkpoint {file} is missing: set {CHECKPOINT_ENV} to one, or train one with "
                          "`mvmocap train-synthetic --config examples/configs/metapose.yaml` (models/regressors/METAPOSE.md)")

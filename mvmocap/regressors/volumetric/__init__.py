@@ -15,13 +15,14 @@ What the package offers (:mod:`mvmocap.regressors.spec`), collected by :mod:`mvm
 
 from mvmocap.regressors.spec import RegressorSpec
 from mvmocap.regressors.volumetric.adaptation import load_for_adaptation
-from mvmocap.regressors.volumetric.inference import benchmark_estimator, regress_full, regress_network_only
+from mvmocap.regressors.volumetric.inference import benchmark_estimator, check_checkpoint, regress_full, regress_network_only
 from mvmocap.regressors.volumetric.training import VolumetricMethod
 
 REGRESSORS = (
     RegressorSpec("volumetric", regress_full, "volumetric progressive-aggregation network, then the bone-length "
-                  "shape and the limb IK", needs_masks=True),
-    RegressorSpec("volumetric-net", regress_network_only, "the volumetric network alone", needs_masks=True),
+                  "shape and the limb IK", needs_masks=True, checkpoint=check_checkpoint),
+    RegressorSpec("volumetric-net", regress_network_only, "the volumetric network alone", needs_masks=True,
+                  checkpoint=check_checkpoint),
 )
 
 ESTIMATORS = {

@@ -92,6 +92,7 @@ def load_network(path: str | Path | None = None, overrides: dict | None = None) 
     if not isinstance(payload, dict):
         raise FileFormatError(file, f"not a {FORMAT} checkpoint")
     try:
+        _check_volumetric(payload, file)
         if payload.get("format") == FORMAT:
             options, weights = payload["options"], payload["weights"]
         elif payload.get("format") == "mvmocap-train-checkpoint/1":  # a run's checkpoint.pt directly
@@ -108,6 +109,25 @@ def load_network(path: str | Path | None = None, overrides: dict | None = None) 
     meta = {k: v for k, v in payload.items() if k not in ("weights", "model", "optimizer", "torch_rng")}
     _CACHE[key] = (net, meta)
     return net, meta
+
+
+def _check_volumetric(payload: dict, file: Path) -> None:
+    """:class:`FileFormatError` when ``payload`` is another method's checkpoint (slim: its ``name``;
+    a ``train-synthetic`` / ``adapt`` run's: its config's ``method``)."""
+    if payload.get("format") == FORMAT:
+        owner = payload.get("name", "volumetric")
+    elif payload.get("format") == "mvmocap-train-checkpoint/1":
+        config = payload.get("config")
+        owner = config.get("method", "volumetric") if isinstance(config, dict) else "volumetric"
+    else:
+        return
+    if owner != "volumetric":
+        raise FileFormatError(file, f"a checkpoint of method {owner!r}, not volumetric")
+
+
+def check_checkpoint(path: str | Path) -> None:
+    """``RegressorSpec.checkpoint``: ``path`` loads as a volumetric network (weights only), else the project's error."""
+    load_network(Path(path))
 
 
 # -- batched prediction ----------------------------------------------------------------------------
@@ -274,7 +294,7 @@ def _hold_invalid(values: Tensor, ok: Tensor) -> Tensor:
 
 def regress(inputs, checkpoint: str | Path | None = None, batch_size: int = 64, keypoint_ik: bool = True):
     """``MethodInputs`` -> :class:`mvmocap.body.params.BodyParams` (see the module docstring)."""
-    net, _ = load_network(checkpoint)
+    net, _ = load_network(checkpoint or inputs.extras.get("checkpoint"))  # reconstruct --checkpoint
     body = inputs.body_model.to(dtype=torch.float32, device="cpu")
     views, ok = real_views(inputs, net.options)
     if not bool(ok.any()):
