@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from mvmocap.regressors.slim import FORMAT
 from mvmocap.regressors.volumetric import inference
 from mvmocap.regressors.volumetric.training import VolumetricMethod
 from mvmocap.synth.dataset import SynthConfig, SyntheticMultiView, load_body
@@ -94,7 +95,7 @@ def test_regress_on_method_inputs(tiny_checkpoint, monkeypatch):
 @pytest.mark.skipif(not inference.SHIPPED.is_file(), reason="no shipped checkpoint models/regressors/volumetric.pt")
 def test_shipped_checkpoint_loads():
     net, meta = inference.load_network(inference.SHIPPED)
-    assert meta["format"] == inference.FORMAT
+    assert meta["format"] == FORMAT
     assert inference.SHIPPED.stat().st_size <= 20 * 1024 * 1024
 
 

@@ -15,14 +15,15 @@ one camera sees, :mod:`mvmocap.fit.single_view`) and the ``train-synthetic`` met
 synthetic-benchmark estimator yet (``benchmarks/cra_table4.py`` scores the views directly).
 """
 
-from mvmocap.regressors.cra.inference import predict_views
+from mvmocap.regressors.cra.inference import check_checkpoint, predict_views
 from mvmocap.regressors.cra.multiview import regress_with
 from mvmocap.regressors.cra.training import CRAMethod
 from mvmocap.regressors.spec import RegressorSpec
 
 REGRESSORS = (
     RegressorSpec("cra", regress_with(predict_views), "CRA per-view network (keypoint heatmaps + silhouette/IUV), "
-                  "views fused in the world; with +fit also the frames one camera sees", needs_masks=True),
+                  "views fused in the world; with +fit also the frames one camera sees", needs_masks=True,
+                  checkpoint=check_checkpoint),
 )
 
 ESTIMATORS: dict = {}

@@ -23,15 +23,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from mvmocap.errors import FileFormatError, InputError, MissingFileError
-from mvmocap.io.torch_files import load_checkpoint_file
+from mvmocap.errors import InputError
 from mvmocap.regressors.cra.alignment import joint_discrepancy
 from mvmocap.regressors.cra.encoder import FEATURE_SIDE
 from mvmocap.regressors.cra.inputs import IUV_PARTS, ViewEvidence, silhouette_labels, view_evidence
 from mvmocap.regressors.cra.model import DEFAULT_OPTIONS, BodyDecoder, CRANet
 from mvmocap.regressors.cra.views import ViewBodies
-from mvmocap.regressors.slim import FORMAT, resolve_checkpoint, write_slim_checkpoint
-from mvmocap.regressors.volumetric.inference import keypoint_crops, mask_crops, masks_into_crops
+from mvmocap.regressors.slim import export_run, load_network_file, resolve_checkpoint
+from mvmocap.regressors.crops import keypoint_crops, mask_crops, masks_into_crops
 from mvmocap.synth.evidence import crop_transform, to_crop
 
 CHECKPOINT_ENV = "MVMOCAP_CRA_CHECKPOINT"
@@ -49,15 +48,7 @@ _CACHE: dict[str, Any] = {}
 def export_checkpoint(run: str | Path, out: str | Path, extra: dict | None = None) -> Path:
     """Write the slim checkpoint (network options + float32 weights + training config) of a
     ``train-synthetic`` run (folder or ``checkpoint.pt``) to ``out`` (atomically)."""
-    from mvmocap.train.checkpoint import load_checkpoint
-
-    state = load_checkpoint(run)
-    weights = {k[len("net."):]: v.float() for k, v in state["model"].items() if k.startswith("net.")}
-    options = {k: v for k, v in state["config"]["model"].items() if k in DEFAULT_OPTIONS}
-    payload = {"format": FORMAT, "name": "cra", "options": {**DEFAULT_OPTIONS, **options}, "weights": weights,
-               "train_config": state["config"], "step": int(state["step"]),
-               "body_model_name": state.get("body_model_name"), **(extra or {})}
-    return write_slim_checkpoint(payload, out)
+    return export_run(run, out, "cra", DEFAULT_OPTIONS, extra)
 
 
 def checkpoint_file(path: str | Path | None = None, iuv: bool = False) -> Path:
@@ -72,29 +63,14 @@ def load_network(path: str | Path | None = None) -> tuple[CRANet, dict]:
     key = str(file)
     if key in _CACHE:
         return _CACHE[key]
-    if not file.is_file():
-        raise MissingFileError(file, "CRA regressor checkpoint")
-    payload = load_checkpoint_file(file, "CRA regressor checkpoint")
-    if not isinstance(payload, dict):
-        raise FileFormatError(file, f"not a {FORMAT} checkpoint")
-    try:
-        if payload.get("format") == FORMAT and payload.get("name") == "cra":
-            options, weights = payload["options"], payload["weights"]
-        elif payload.get("format") == "mvmocap-train-checkpoint/1" and payload["config"]["method"] == "cra":
-            options = {k: v for k, v in payload["config"]["model"].items() if k in DEFAULT_OPTIONS}
-            weights = {k[len("net."):]: v for k, v in payload["model"].items() if k.startswith("net.")}
-        else:
-            raise FileFormatError(file, f"not a CRA {FORMAT} checkpoint")
-        net = CRANet({**DEFAULT_OPTIONS, **options})
-        net.load_state_dict(weights)
-    except (KeyError, TypeError, ValueError, AttributeError, RuntimeError) as exc:
-        first = (str(exc).strip().splitlines() or [""])[0][:200]
-        raise FileFormatError(file, f"damaged checkpoint ({type(exc).__name__}: {first})") from None
-    net.eval()
-    meta = {k: v for k, v in payload.items() if k not in ("weights", "model", "optimizer", "torch_rng")}
-    meta.setdefault("train_config", payload.get("config"))
+    net, meta = load_network_file(file, "cra", "CRA regressor checkpoint", DEFAULT_OPTIONS, CRANet)
     _CACHE[key] = (net, meta)
     return net, meta
+
+
+def check_checkpoint(path: str | Path) -> None:
+    """``RegressorSpec.checkpoint``: ``path`` loads as a CRA network (weights only), else the project's error."""
+    load_network(Path(path))
 
 
 # -- batched prediction ----------------------------------------------------------------------------
@@ -229,8 +205,10 @@ def real_evidence(inputs, options: dict[str, Any]) -> tuple[ViewEvidence, Tensor
 def predict_views(inputs, checkpoint: str | Path | None = None, batch_size: int = 128) -> ViewBodies:
     """Per-view bodies of ``MethodInputs`` (all frames x views; views without the person ``valid=False``).
 
-    ``checkpoint``: a CRA checkpoint; None: ``$MVMOCAP_CRA_CHECKPOINT``, else the shipped IUV model
+    ``checkpoint``: a CRA checkpoint; None: ``inputs.extras["checkpoint"]`` (``reconstruct --checkpoint``),
+    else ``$MVMOCAP_CRA_CHECKPOINT``, else the shipped IUV model
     when the detections carry IUV and it exists, else the shipped CRA-S."""
+    checkpoint = checkpoint if checkpoint is not None else inputs.extras.get("checkpoint")  # reconstruct --checkpoint
     detections = inputs.extras.get("detections")
     has_iuv = detections is not None and getattr(detections, "iuv", None) is not None
     if checkpoint is None and has_iuv and not checkpoint_file(None, iuv=True).is_file():

@@ -27,13 +27,13 @@ from torch import Tensor
 
 from mvmocap.errors import FileFormatError, InputError, MissingFileError
 from mvmocap.io.torch_files import load_checkpoint_file
+from mvmocap.regressors.slim import FORMAT, RUN_FORMAT, checkpoint_owner
 from mvmocap.regressors.volumetric.inference import (
-    FORMAT, checkpoint_file, keypoint_crops, predict, prediction_params, real_views,
+    checkpoint_file, keypoint_crops, predict, prediction_params, real_views,
 )
 from mvmocap.regressors.volumetric.model import DEFAULT_OPTIONS, ViewBatch
 from mvmocap.regressors.volumetric.training import VolumetricMethod
 
-TRAIN_FORMAT = "mvmocap-train-checkpoint/1"
 NUM_JOINTS = 17
 
 
@@ -99,22 +99,19 @@ class VolumetricAdaptation(VolumetricMethod):
 
 def _train_config_of(payload: dict, file: Path) -> dict[str, Any]:
     """The ``train-synthetic`` config behind a checkpoint payload (either format), checked to be volumetric's."""
-    if payload.get("format") == TRAIN_FORMAT:
-        config = payload.get("config")
-        if not isinstance(config, dict) or not isinstance(payload.get("model"), dict):
-            raise FileFormatError(file, f"damaged {TRAIN_FORMAT} checkpoint")
-        method = config.get("method")
-        if method != "volumetric":
-            raise InputError(f"{file}: a checkpoint of method {method!r}, not volumetric: adapt --method volumetric "
-                             "needs a volumetric checkpoint")
-        return config
-    if payload.get("format") == FORMAT:
-        if payload.get("name") != "volumetric":
-            raise InputError(f"{file}: a checkpoint of {payload.get('name')!r}, not volumetric")
-        config = dict(payload.get("train_config") or {"method": "volumetric"})
-        config["model"] = {**dict(config.get("model") or {}), **payload["options"]}
-        return config
-    raise FileFormatError(file, f"not a volumetric checkpoint ({TRAIN_FORMAT} or {FORMAT})")
+    owner = checkpoint_owner(payload)
+    if owner is None:
+        raise FileFormatError(file, f"not a volumetric checkpoint ({RUN_FORMAT} or {FORMAT})")
+    if owner != "volumetric":
+        raise InputError(f"{file}: a checkpoint of method {owner!r}, not volumetric: adapt --method volumetric "
+                         "needs a volumetric checkpoint")
+    if payload.get("format") == RUN_FORMAT:
+        if not isinstance(payload.get("model"), dict):
+            raise FileFormatError(file, f"damaged {RUN_FORMAT} checkpoint")
+        return payload["config"]
+    config = dict(payload.get("train_config") or {"method": "volumetric"})
+    config["model"] = {**dict(config.get("model") or {}), **payload["options"]}
+    return config
 
 
 def load_for_adaptation(checkpoint: str | Path | None, body_model) -> tuple[VolumetricAdaptation, dict[str, Any], str | None]:

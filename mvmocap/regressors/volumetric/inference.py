@@ -29,19 +29,16 @@ from torch import Tensor
 
 from mvmocap.body.bone_shape import betas_from_bone_lengths, bone_lengths, rest_keypoint_basis
 from mvmocap.body.keypoint_ik import solve_keypoint_ik
-from mvmocap.errors import FileFormatError, InputError, MissingFileError
-from mvmocap.io.torch_files import load_checkpoint_file
-from mvmocap.regressors.slim import FORMAT, resolve_checkpoint, write_slim_checkpoint
+from mvmocap.errors import InputError
+from mvmocap.regressors.crops import keypoint_crops, mask_crops, masks_into_crops
+from mvmocap.regressors.slim import export_run, load_network_file, resolve_checkpoint
 from mvmocap.keypoints import COCO23
 from mvmocap.regressors.volumetric.evidence import crop_projection, joint_heatmaps
 from mvmocap.regressors.volumetric.model import HIPS, DEFAULT_OPTIONS, ViewBatch, VolumetricNet, decode
-from mvmocap.synth.evidence import CROP_SCALE, crop_transform, square_crops, to_crop
+from mvmocap.synth.evidence import to_crop
 
 CHECKPOINT_ENV = "MVMOCAP_VOLUMETRIC_CHECKPOINT"
 SHIPPED = Path(__file__).resolve().parents[3] / "models" / "regressors" / "volumetric.pt"
-# Keypoint box -> body box: COCO joints stop at the eyes and ankles; the mesh box the network was
-# trained on includes the skull and the feet. Grown about the keypoint box's centre.
-KEYPOINT_BOX_GROWTH = (1.15, 1.12)
 # Detector masks are decoded with their longer side at most this many pixels: the person still
 # spans several times the network's 64-pixel crop, and the crop sampling costs 10x less.
 MASK_DECODE_SIDE = 320
@@ -63,15 +60,7 @@ _CACHE: dict[str, Any] = {}
 def export_checkpoint(run: str | Path, out: str | Path, extra: dict | None = None) -> Path:
     """Write the slim shipped checkpoint (network options + float32 weights + training config) of a
     ``train-synthetic`` run (folder or ``checkpoint.pt``) to ``out`` (atomically)."""
-    from mvmocap.train.checkpoint import load_checkpoint
-
-    state = load_checkpoint(run)
-    weights = {k[len("net."):]: v.float() for k, v in state["model"].items() if k.startswith("net.")}
-    options = {k: v for k, v in state["config"]["model"].items() if k in DEFAULT_OPTIONS}
-    payload = {"format": FORMAT, "name": "volumetric", "options": {**DEFAULT_OPTIONS, **options}, "weights": weights,
-               "train_config": state["config"], "step": int(state["step"]),
-               "body_model_name": state.get("body_model_name"), **(extra or {})}
-    return write_slim_checkpoint(payload, out)
+    return export_run(run, out, "volumetric", DEFAULT_OPTIONS, extra)
 
 
 def checkpoint_file(path: str | Path | None = None) -> Path:
@@ -86,43 +75,11 @@ def load_network(path: str | Path | None = None, overrides: dict | None = None) 
     key = f"{file}:{sorted((overrides or {}).items())}"
     if key in _CACHE:
         return _CACHE[key]
-    if not file.is_file():
-        raise MissingFileError(file, "volumetric regressor checkpoint")
-    payload = load_checkpoint_file(file, "volumetric regressor checkpoint")  # weights_only: no code runs
-    if not isinstance(payload, dict):
-        raise FileFormatError(file, f"not a {FORMAT} checkpoint")
-    try:
-        _check_volumetric(payload, file)
-        if payload.get("format") == FORMAT:
-            options, weights = payload["options"], payload["weights"]
-        elif payload.get("format") == "mvmocap-train-checkpoint/1":  # a run's checkpoint.pt directly
-            options = {**DEFAULT_OPTIONS, **{k: v for k, v in payload["config"]["model"].items() if k in DEFAULT_OPTIONS}}
-            weights = {k[len("net."):]: v for k, v in payload["model"].items() if k.startswith("net.")}
-        else:
-            raise FileFormatError(file, f"not a {FORMAT} checkpoint")
-        net = VolumetricNet({**options, **(overrides or {})})
-        net.load_state_dict(weights)
-    except (KeyError, TypeError, ValueError, AttributeError, RuntimeError) as exc:  # damaged contents
-        first = (str(exc).strip().splitlines() or [""])[0][:200]
-        raise FileFormatError(file, f"damaged checkpoint ({type(exc).__name__}: {first})") from None
-    net.eval()
-    meta = {k: v for k, v in payload.items() if k not in ("weights", "model", "optimizer", "torch_rng")}
+    # Checkpoints older than the method names are volumetric's.
+    net, meta = load_network_file(file, "volumetric", "volumetric regressor checkpoint", DEFAULT_OPTIONS,
+                                  lambda options: VolumetricNet({**options, **(overrides or {})}), unnamed="volumetric")
     _CACHE[key] = (net, meta)
     return net, meta
-
-
-def _check_volumetric(payload: dict, file: Path) -> None:
-    """:class:`FileFormatError` when ``payload`` is another method's checkpoint (slim: its ``name``;
-    a ``train-synthetic`` / ``adapt`` run's: its config's ``method``)."""
-    if payload.get("format") == FORMAT:
-        owner = payload.get("name", "volumetric")
-    elif payload.get("format") == "mvmocap-train-checkpoint/1":
-        config = payload.get("config")
-        owner = config.get("method", "volumetric") if isinstance(config, dict) else "volumetric"
-    else:
-        return
-    if owner != "volumetric":
-        raise FileFormatError(file, f"a checkpoint of method {owner!r}, not volumetric")
 
 
 def check_checkpoint(path: str | Path) -> None:
@@ -145,63 +102,6 @@ def predict(net: VolumetricNet, views: ViewBatch, body_model, batch_size: int = 
 
 
 # -- real data -------------------------------------------------------------------------------------
-def keypoint_crops(uv: Tensor, confidence: Tensor, min_confidence: float = 0.1) -> Tensor:
-    """Square crops ``(..., 3)`` around keypoints ``uv (..., J, 2)`` px grown to the body's extent."""
-    from mvmocap.synth.evidence import bounding_boxes
-
-    box = bounding_boxes(uv, confidence >= min_confidence)
-    c = 0.5 * (box[..., :2] + box[..., 2:])
-    half = 0.5 * (box[..., 2:] - box[..., :2]) * torch.tensor(KEYPOINT_BOX_GROWTH, dtype=uv.dtype)
-    return square_crops(torch.cat([c - half, c + half], -1), CROP_SCALE)
-
-
-def mask_crops(masks: Tensor, image_size: tuple[int, int]) -> tuple[Tensor, Tensor]:
-    """Square crops ``(N, 3)`` in full-image pixels around binary ``masks (N, h, w)`` that cover an
-    image of ``image_size = (width, height)`` pixels (masks may be at a lower resolution), and
-    whether each mask is non-empty ``(N,)``."""
-    h, w = masks.shape[-2:]
-    sx, sy = image_size[0] / w, image_size[1] / h
-    ys = masks.any(-1)
-    xs = masks.any(-2)
-    ok = ys.any(-1)
-    ar_y = torch.arange(h, dtype=torch.float32)
-    ar_x = torch.arange(w, dtype=torch.float32)
-    big = 1e9
-    y0 = torch.where(ys, ar_y, big).amin(-1) * sy
-    y1 = (torch.where(ys, ar_y, -big).amax(-1) + 1) * sy
-    x0 = torch.where(xs, ar_x, big).amin(-1) * sx
-    x1 = (torch.where(xs, ar_x, -big).amax(-1) + 1) * sx
-    boxes = torch.stack([x0, y0, x1, y1], -1)
-    return square_crops(torch.where(ok[:, None], boxes, torch.zeros_like(boxes)), CROP_SCALE), ok
-
-
-def masks_into_crops(masks: Tensor, image_size: tuple[int, int], crops: Tensor, size: int, K: Tensor,
-                     dist: Tensor | None) -> Tensor:
-    """Resample ``masks (N, h, w)`` covering a ``image_size = (width, height)`` image into crops
-    ``(N, 3)`` defined on *undistorted* pixels of cameras ``K (N, 3, 3)``, ``dist (N, 5)``: each crop
-    pixel is mapped through the lens model to the distorted image, then sampled bilinearly ->
-    ``(N, size, size)``."""
-    import torch.nn.functional as F
-
-    from mvmocap.geometry.projection import distort_normalized, normalized_to_pixels, pixels_to_normalized
-
-    N = masks.shape[0]
-    W, H = image_size
-    A_inv = torch.linalg.inv(crop_transform(crops.double(), size))
-    c = torch.arange(size, dtype=torch.float64)
-    gy, gx = torch.meshgrid(c, c, indexing="ij")
-    pts = torch.stack([gx, gy, torch.ones_like(gx)], -1).reshape(-1, 3)
-    ideal = torch.einsum("nij,pj->npi", A_inv, pts)[..., :2]  # (N, S*S, 2) undistorted px
-    xy = pixels_to_normalized(ideal, K.double())
-    if dist is not None:
-        xy = distort_normalized(xy, dist.double())
-    px = normalized_to_pixels(xy, K.double())
-    # normalised coordinates of the full image address the low-resolution mask alike
-    grid = torch.stack([(px[..., 0] + 0.5) / W * 2 - 1, (px[..., 1] + 0.5) / H * 2 - 1], -1).float()
-    out = F.grid_sample(masks[:, None].float(), grid.reshape(N, size, size, 2), align_corners=False)
-    return out[:, 0]
-
-
 def _decode_masks(detections, names: tuple[str, ...], frames: int) -> list[list[Any]] | None:
     """``masks[c][f]`` (RleMask or None) of the detections, in ``names`` order, or None."""
     if detections is None or getattr(detections, "masks", None) is None:

@@ -94,9 +94,23 @@ def test_bad_checkpoints_are_clear_errors(tmp_path):
         inference.load_network(tmp_path / "absent.pt")
     other = tmp_path / "other.pt"
     torch.save({"format": "mvmocap-regressor/1", "name": "volumetric", "options": {}, "weights": {}}, other)
-    with pytest.raises(FileFormatError, match="not a CRA"):
+    with pytest.raises(FileFormatError, match="a checkpoint of method 'volumetric', not cra"):
         inference.load_network(other)
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"format": "something-else/1", "weights": {}}, foreign)
+    with pytest.raises(FileFormatError, match="not a cra mvmocap-regressor/1 checkpoint"):
+        inference.load_network(foreign)
     broken = tmp_path / "broken.pt"
     torch.save({"format": "mvmocap-regressor/1", "name": "cra", "options": {}, "weights": {"x": torch.zeros(1)}}, broken)
     with pytest.raises(FileFormatError, match="damaged"):
         inference.load_network(broken)
+
+
+def test_reconstruct_checkpoint_check_refuses_another_methods_file_for_cra(tmp_path):
+    from mvmocap.methods.checkpoints import check_checkpoint
+
+    other = tmp_path / "volumetric.pt"
+    torch.save({"format": "mvmocap-regressor/1", "name": "volumetric", "options": {}, "weights": {}}, other)
+    for method in ("cra", "cra+fit"):
+        with pytest.raises(FileFormatError, match="not cra"):
+            check_checkpoint(method, other)
