@@ -64,20 +64,11 @@ HIPS = (11, 12)  # COCO-17 left and right hip: their midpoint is the body's posi
 
 def lose_the_person(capture, frames: slice = LOST, cameras=LOST_CAMERAS):
     """The capture with ``cameras`` seeing nobody in ``frames``: keypoints, boxes and masks cleared."""
-    det = capture.detections
-    keypoints = det.keypoints.copy()
-    boxes = det.boxes.copy()
-    for c in cameras:
-        keypoints[c, frames] = 0.0
-        boxes[c, frames] = 0.0
-    masks = det.masks
-    if masks is not None:
-        masks = [[None if (c in cameras and frames.start <= t < frames.stop) else m for t, m in enumerate(row)]
-                 for c, row in enumerate(masks)]
-    lost = dataclasses.replace(det, keypoints=keypoints, boxes=boxes, masks=masks)
+    from benchmarks.cra_demo import blank
+
     visible = capture.visible.clone()
     visible[frames, list(cameras)] = False
-    return dataclasses.replace(capture, detections=lost, visible=visible)
+    return dataclasses.replace(capture, detections=blank(capture.detections, list(cameras), frames), visible=visible)
 
 
 def oracle_views(capture, keypoints: torch.Tensor, noise_deg: float, generator: torch.Generator):

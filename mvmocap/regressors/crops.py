@@ -15,6 +15,10 @@ from mvmocap.synth.evidence import CROP_SCALE, bounding_boxes, crop_transform, s
 # trained on includes the skull and the feet. Grown about the keypoint box's centre.
 KEYPOINT_BOX_GROWTH = (1.15, 1.12)
 
+# Detector masks are decoded with their longer side at most this many pixels: the person still
+# spans several times the networks' 64-pixel crops, and the crop sampling costs 10x less.
+MASK_DECODE_SIDE = 320
+
 
 def keypoint_crops(uv: Tensor, confidence: Tensor, min_confidence: float = 0.1) -> Tensor:
     """Square crops ``(..., 3)`` around keypoints ``uv (..., J, 2)`` px grown to the body's extent."""
@@ -69,3 +73,37 @@ def masks_into_crops(masks: Tensor, image_size: tuple[int, int], crops: Tensor, 
     grid = torch.stack([(px[..., 0] + 0.5) / W * 2 - 1, (px[..., 1] + 0.5) / H * 2 - 1], -1).float()
     out = F.grid_sample(masks[:, None].float(), grid.reshape(N, size, size, 2), align_corners=False)
     return out[:, 0]
+
+
+def undistorted_keypoints(inputs) -> tuple[object, bool, Tensor, Tensor]:
+    """The COCO-17 keypoints of ``MethodInputs`` on undistorted pixels: ``(rig (float64, CPU), whether it
+    has lens distortion, points (F, C, 17, 2) px, confidence (F, C, 17) in [0, 1])``."""
+    from mvmocap.geometry.projection import normalized_to_pixels, undistort_points
+
+    kp = torch.as_tensor(inputs.keypoints_2d).to(torch.float64)[..., :17, :]  # (F, C, 17, 3)
+    rig = inputs.rig.to(dtype=torch.float64, device="cpu")
+    has_dist = bool(rig.dist.abs().max() > 0)
+    # K (C, 3, 3) broadcasts against (F, C, 17, 2) in these functions (they index K[..., i, j, None]).
+    ideal = normalized_to_pixels(undistort_points(kp[..., :2], rig.K, rig.dist if has_dist else None), rig.K)
+    return rig, has_dist, ideal, kp[..., 2].clamp(0, 1)
+
+
+def decoded_mask_crops(masks: list, rig, camera: int, has_dist: bool) -> tuple[Tensor, Tensor, Tensor]:
+    """Camera ``camera``'s run-length masks ``masks`` (one per frame, same size; ``.decode(shape)``)
+    decoded at most ``MASK_DECODE_SIDE`` pixels on their longer side, and the square crops around them
+    in undistorted pixels: ``(masks (N, h, w), crops (N, 3), non-empty (N,))``."""
+    import numpy as np
+
+    from mvmocap.geometry.projection import normalized_to_pixels, undistort_points
+
+    width, height = (int(v) for v in rig.sizes[camera].tolist())
+    first = masks[0]
+    scale = min(1.0, MASK_DECODE_SIDE / max(first.width, first.height))
+    shape = (max(1, round(first.width * scale)), max(1, round(first.height * scale)))
+    low = torch.from_numpy(np.stack([m.decode(shape) for m in masks]))
+    crops, ok = mask_crops(low, (width, height))
+    # The crop around the mask, in undistorted pixels: the box of the mask's undistorted outline.
+    corners = torch.stack([crops[:, :2] - crops[:, 2:] / 2, crops[:, :2] + crops[:, 2:] / 2], 1)
+    K = rig.K[camera]
+    und = normalized_to_pixels(undistort_points(corners, K, rig.dist[camera] if has_dist else None), K)
+    return low, torch.cat([und.mean(1), (und[:, 1] - und[:, 0]).abs().amax(-1)[:, None]], -1), ok

@@ -30,7 +30,7 @@ from mvmocap.regressors.cra.inputs import IUV_PARTS, ViewEvidence, silhouette_la
 from mvmocap.regressors.cra.model import DEFAULT_OPTIONS, BodyDecoder, CRANet
 from mvmocap.regressors.cra.views import ViewBodies
 from mvmocap.regressors.slim import export_run, load_network_file, resolve_checkpoint
-from mvmocap.regressors.crops import keypoint_crops, mask_crops, masks_into_crops
+from mvmocap.regressors.crops import decoded_mask_crops, keypoint_crops, masks_into_crops, undistorted_keypoints
 from mvmocap.synth.evidence import crop_transform, to_crop
 
 CHECKPOINT_ENV = "MVMOCAP_CRA_CHECKPOINT"
@@ -39,7 +39,6 @@ SHIPPED = MODELS / "cra_s.pt"
 SHIPPED_IUV = MODELS / "cra_iuv.pt"
 MIN_CONFIDENCE = 0.1
 MIN_JOINTS = 4
-MASK_DECODE_SIDE = 320
 
 _CACHE: dict[str, Any] = {}
 
@@ -150,16 +149,7 @@ def _mask_labels(detections, rig, c: int, frames: list[int], crops: Tensor, size
     """Silhouette labels ``(K, 3, S, S)`` of camera ``c`` at ``frames`` and the crops around the masks."""
     rle = detections.masks[c]
     width, height = (int(v) for v in rig.sizes[c].tolist())
-    first = rle[frames[0]]
-    scale = min(1.0, MASK_DECODE_SIDE / max(first.width, first.height))
-    shape = (max(1, round(first.width * scale)), max(1, round(first.height * scale)))
-    low = torch.from_numpy(np.stack([rle[f].decode(shape) for f in frames]))
-    m_crops, ok = mask_crops(low, (width, height))
-    from mvmocap.geometry.projection import normalized_to_pixels, undistort_points
-
-    corners = torch.stack([m_crops[:, :2] - m_crops[:, 2:] / 2, m_crops[:, :2] + m_crops[:, 2:] / 2], 1)
-    und = normalized_to_pixels(undistort_points(corners, rig.K[c], rig.dist[c] if has_dist else None), rig.K[c])
-    m_crops = torch.cat([und.mean(1), (und[:, 1] - und[:, 0]).abs().amax(-1)[:, None]], -1)
+    low, m_crops, ok = decoded_mask_crops([rle[f] for f in frames], rig, c, has_dist)
     crops = torch.where(ok[:, None], m_crops, crops)
     sampled = masks_into_crops(low, (width, height), crops, size, rig.K[c].expand(len(frames), 3, 3),
                                rig.dist[c].expand(len(frames), 5) if has_dist else None)
@@ -168,15 +158,9 @@ def _mask_labels(detections, rig, c: int, frames: list[int], crops: Tensor, size
 
 def real_evidence(inputs, options: dict[str, Any]) -> tuple[ViewEvidence, Tensor, Tensor]:
     """``(evidence of the valid views (N, ...), crops (F, C, 3), valid (F, C))`` for ``MethodInputs``."""
-    from mvmocap.geometry.projection import normalized_to_pixels, undistort_points
-
     S, parts = int(options["crop"]), int(options["parts"])
-    kp = torch.as_tensor(inputs.keypoints_2d).to(torch.float64)[..., :17, :]  # (F, C, 17, 3)
-    Fr, C = kp.shape[:2]
-    rig = inputs.rig.to(dtype=torch.float64, device="cpu")
-    has_dist = bool(rig.dist.abs().max() > 0)
-    ideal = normalized_to_pixels(undistort_points(kp[..., :2], rig.K, rig.dist if has_dist else None), rig.K)
-    conf = kp[..., 2].clamp(0, 1)
+    rig, has_dist, ideal, conf = undistorted_keypoints(inputs)
+    Fr, C = conf.shape[:2]
     valid = (conf > MIN_CONFIDENCE).sum(-1) >= MIN_JOINTS  # (F, C)
     crops = keypoint_crops(ideal, conf)
     labels = torch.zeros(Fr, C, 3, S, S)

@@ -23,14 +23,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import Tensor
 
 from mvmocap.body.bone_shape import betas_from_bone_lengths, bone_lengths, rest_keypoint_basis
 from mvmocap.body.keypoint_ik import solve_keypoint_ik
 from mvmocap.errors import InputError
-from mvmocap.regressors.crops import keypoint_crops, mask_crops, masks_into_crops
+from mvmocap.regressors.crops import decoded_mask_crops, keypoint_crops, masks_into_crops, undistorted_keypoints
 from mvmocap.regressors.slim import export_run, load_network_file, resolve_checkpoint
 from mvmocap.keypoints import COCO23
 from mvmocap.regressors.volumetric.evidence import crop_projection, joint_heatmaps
@@ -39,9 +38,6 @@ from mvmocap.synth.evidence import to_crop
 
 CHECKPOINT_ENV = "MVMOCAP_VOLUMETRIC_CHECKPOINT"
 SHIPPED = Path(__file__).resolve().parents[3] / "models" / "regressors" / "volumetric.pt"
-# Detector masks are decoded with their longer side at most this many pixels: the person still
-# spans several times the network's 64-pixel crop, and the crop sampling costs 10x less.
-MASK_DECODE_SIDE = 320
 # The limb IK's partial pull (mvmocap.body.keypoint_ik.blended_targets) and the distance beyond
 # which a triangulated joint is not believed, metres, and the weight (m^2 per unit of beta) that
 # keeps the bone-length shape (mvmocap.body.bone_shape) near the network's betas (None: keep the
@@ -119,16 +115,10 @@ def _decode_masks(detections, names: tuple[str, ...], frames: int) -> list[list[
 
 def real_views(inputs, options: dict) -> tuple[ViewBatch, Tensor]:
     """The network input for ``MethodInputs`` and the per-frame validity ``(F,)``."""
-    from mvmocap.geometry.projection import normalized_to_pixels, undistort_points
-
     S, sigma = int(options["crop"]), float(options["sigma"])
     kp = torch.as_tensor(inputs.keypoints_2d).to(torch.float64)[..., :17, :]  # (F, C, 17, 3)
-    Fr, C = kp.shape[:2]
-    rig = inputs.rig.to(dtype=torch.float64, device="cpu")
-    has_dist = bool(rig.dist.abs().max() > 0)
-    # K (C, 3, 3) broadcasts against (F, C, 17, 2) in these functions (they index K[..., i, j, None]).
-    ideal = normalized_to_pixels(undistort_points(kp[..., :2], rig.K, rig.dist if has_dist else None), rig.K)
-    conf = kp[..., 2].clamp(0, 1)
+    rig, has_dist, ideal, conf = undistorted_keypoints(inputs)
+    Fr, C = conf.shape[:2]
     crops = keypoint_crops(ideal, conf)  # (F, C, 3)
     mask = torch.zeros(Fr, C, S, S)
     rle = _decode_masks(inputs.extras.get("detections"), tuple(rig.names), Fr)
@@ -138,16 +128,7 @@ def real_views(inputs, options: dict) -> tuple[ViewBatch, Tensor]:
             have = [f for f in range(Fr) if rle[c][f] is not None]
             if not have:
                 continue
-            first = rle[c][have[0]]
-            scale = min(1.0, MASK_DECODE_SIDE / max(first.width, first.height))
-            shape = (max(1, round(first.width * scale)), max(1, round(first.height * scale)))
-            low = torch.from_numpy(np.stack([rle[c][f].decode(shape) for f in have]))
-            # The crop around the mask, in undistorted pixels: box of the mask's undistorted outline.
-            m_crops, ok = mask_crops(low, (width, height))
-            corners = torch.stack([m_crops[:, :2] - m_crops[:, 2:] / 2, m_crops[:, :2] + m_crops[:, 2:] / 2], 1)
-            und = normalized_to_pixels(undistort_points(corners, rig.K[c], rig.dist[c] if has_dist else None), rig.K[c])
-            centre, side = und.mean(1), (und[:, 1] - und[:, 0]).abs().amax(-1)
-            m_crops = torch.cat([centre, side[:, None]], -1)
+            low, m_crops, ok = decoded_mask_crops([rle[c][f] for f in have], rig, c, has_dist)
             idx = torch.tensor(have)
             use = ok & (conf[idx, c] > 0).any(-1)
             crops[idx[use], c] = m_crops[use]
