@@ -7,13 +7,13 @@ trial never stops a batch.
 
 from __future__ import annotations
 
-import json
 import time
 import traceback
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from mvmocap.io.safe_read import load_json
 from mvmocap.reconstruct.run_state import MARKER, is_complete as run_is_complete
 
 _PACKAGE = Path(__file__).resolve().parents[1]
@@ -91,10 +91,10 @@ def result_from_report(name: str, run_dir: str | Path, status: str = REUSED) -> 
     person 0's figures, as :func:`_reconstruct` gives them)."""
     people = Path(run_dir) / "people.json"
     if people.is_file() and not (Path(run_dir) / "report.json").is_file():
-        record = json.loads(people.read_text(encoding="utf-8"))
+        record = load_json(people, what="people.json of a finished run")
         persons = record.get("persons") or [record.get("summary", {})]
         return _result(name, status, persons[0], record.get("timings_s", {}))
-    report = json.loads((Path(run_dir) / "report.json").read_text(encoding="utf-8"))
+    report = load_json(Path(run_dir) / "report.json", what="report.json of a finished run")
     return _result(name, status, report["summary"], report.get("timings_s", {}))
 
 
