@@ -178,7 +178,6 @@ def main(argv: list[str] | None = None) -> int:
     from mvmocap.evaluate.sequence import MASK_SIDE
     from mvmocap.evaluate.sequence_methods import MethodFailed, calibrated_inputs, run_method
     from mvmocap.io.atomic import atomic_write_text
-    from mvmocap.methods import regressor_specs
     from mvmocap.synth.dataset import load_body
     from mvmocap.synth.motion import MotionConfig
     from mvmocap.synth.sequence import SequenceConfig, synthetic_capture
@@ -198,15 +197,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     methods = ["fit", "oracle", "oracle+fit"]
-    notes = []
     if args.cra or args.checkpoint:
         if args.checkpoint:
             os.environ["MVMOCAP_CRA_CHECKPOINT"] = str(args.checkpoint)
-        if "cra" in regressor_specs():
-            methods += ["cra", "cra+fit"]
-        else:
-            notes.append("cra+fit: not run, no 'cra' regressor is registered in this build (the CRA network's "
-                         "inference is not wired to the registry yet)")
+        methods += ["cra", "cra+fit"]
     body = load_body(None)
     masks = MASK_SIDE if "cra+fit" in methods else 0  # CRA-S reads the person's silhouette, as the sequence benchmark
     config = SequenceConfig(cameras=CAMERAS, condition=args.condition,
@@ -252,13 +246,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {label} | {100 * s['coverage']:.1f} % | {100 * s['coverage_single']:.1f} % | {s['pa_single']:.1f} | "
               f"{s['pa_multi']:.1f} | {s['pa_single'] / s['pa_multi']:.2f} | {s['pa_multi'] / fit_multi:.3f} | "
               f"{s['root_single']:.0f} | {s['root_multi']:.0f} | {s['seconds_per_clip']:.1f} |")
-    for note in notes:
-        print(f"\n{note}")
     print(f"\n(all rows in this process, same clips; {time.perf_counter() - start:.0f} s)")
     if args.json:
         payload = {"settings": vars(args) | {"checkpoint": str(args.checkpoint) if args.checkpoint else None,
                                              "json": str(args.json)},
-                   "summary": summary, "failures": failures, "notes": notes, "clips": results}
+                   "summary": summary, "failures": failures, "clips": results}
         atomic_write_text(args.json, json.dumps(payload, indent=1, default=str))
     return 0
 

@@ -110,7 +110,6 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks.demo_inputs import demo_detections_and_rig
     from mvmocap.body import load_body_model
     from mvmocap.io.atomic import atomic_write_text
-    from mvmocap.methods import regressor_specs
     from mvmocap.reconstruct.config import ReconstructConfig
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -127,14 +126,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     methods = list(args.methods)
-    notes = []
     if args.cra or args.checkpoint:
         if args.checkpoint:
             os.environ["MVMOCAP_CRA_CHECKPOINT"] = str(args.checkpoint)
-        if "cra" in regressor_specs():
-            methods += ["cra", "cra+fit"]
-        else:
-            notes.append("cra+fit: not run, no 'cra' regressor is registered in this build")
+        methods += ["cra", "cra+fit"]
     detections, rig = demo_detections_and_rig(args.demo, args.work / "work")
     rig = rig.to(torch.float64)
     body = load_body_model()
@@ -183,12 +178,10 @@ def main(argv: list[str] | None = None) -> int:
         cells = " | ".join("no body" if v != v else f"{v:.2f}" for v in per_fold)
         covered = 100 * sum(coverage[row]) / len(coverage[row])
         print(f"| {row} | {covered:.0f} % | {median} | {errors.numel()} | {cells} |")
-    for note in notes:
-        print(f"\n{note}")
     print("\n(`fit, interpolated`: the plain fit's invalid frames as it fills them; `fit, all cameras`: not held out, "
           f"it saw these detections. All rows in this process; {time.perf_counter() - start:.0f} s)")
     if args.json:
-        atomic_write_text(args.json, json.dumps({"methods": methods, "folds": folds, "notes": notes}, indent=1))
+        atomic_write_text(args.json, json.dumps({"methods": methods, "folds": folds}, indent=1))
     return 0
 
 
