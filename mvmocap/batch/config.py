@@ -15,9 +15,9 @@ import copy
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from mvmocap.errors import FileFormatError, MissingFileError
+from mvmocap.io.safe_read import load_yaml
 from mvmocap.reconstruct.config import ReconstructConfig
 
 
@@ -26,10 +26,7 @@ def read_layer(path: str | Path) -> dict:
     path = Path(path)
     if not path.is_file():
         raise MissingFileError(path, "configuration file")
-    try:
-        values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError:
-        raise FileFormatError(path, "malformed YAML") from None
+    values = load_yaml(path, what="configuration file") or {}
     if not isinstance(values, dict):
         raise FileFormatError(path, "expected a YAML mapping of options")
     try:

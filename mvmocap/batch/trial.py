@@ -13,7 +13,8 @@ import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from mvmocap.io.safe_read import load_json
+from mvmocap.errors import MvmocapError
+from mvmocap.io.safe_read import load_json, load_yaml
 from mvmocap.reconstruct.run_state import MARKER, is_complete as run_is_complete
 
 _PACKAGE = Path(__file__).resolve().parents[1]
@@ -68,8 +69,8 @@ def is_up_to_date(task: TrialTask, extra_inputs: tuple[Path, ...] = ()) -> bool:
     import yaml
 
     try:
-        saved = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+        saved = load_yaml(run_dir / "config.yaml", what="run configuration")
+    except (OSError, MvmocapError):
         return False
     if saved != yaml.safe_load(yaml.safe_dump(task.config)):  # the settings as config.yaml records them
         return False
@@ -172,8 +173,6 @@ def _limit_threads(threads: int) -> None:
 
 def _error_line(exc: BaseException, task: TrialTask) -> str:
     """The project's errors are already one readable line; anything else is a bug: keep its traceback."""
-    from mvmocap.errors import MvmocapError
-
     if isinstance(exc, MvmocapError):
         return str(exc)
     log = Path(task.out) / "error.log"

@@ -22,6 +22,7 @@ import numpy as np
 from mvmocap.errors import DependencyError, MissingFileError
 from mvmocap.export.run_files import RunResult, load_run
 from mvmocap.io.atomic import atomic_path
+from mvmocap.io.safe_read import load_yaml
 from mvmocap.keypoints import COCO23_LIMBS
 
 IMAGE_SCALE = 0.5
@@ -83,8 +84,6 @@ def _detections(run_dir: Path, names) -> dict[str, np.ndarray]:
 def _videos(run_dir: Path, videos_dir, names):
     if videos_dir is None:
         return {}, {}
-    import yaml
-
     from mvmocap.io.video import discover_cameras, open_camera, parse_offsets
 
     sources = {s.name: s for s in (open_camera(p) for p in discover_cameras(videos_dir, allow_folders_without_images=True))}
@@ -92,7 +91,7 @@ def _videos(run_dir: Path, videos_dir, names):
     if missing:
         raise MissingFileError(Path(videos_dir) / missing[0], f"video of camera {missing[0]}")
     config = run_dir / "config.yaml"
-    values = yaml.safe_load(config.read_text(encoding="utf-8")) if config.is_file() else {}
+    values = load_yaml(config, what="run configuration") if config.is_file() else {}
     offsets = parse_offsets(list(((values or {}).get("detect") or {}).get("offsets") or []))
     return {n: sources[n] for n in names}, offsets
 

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import yaml
 
 from mvmocap.body import BodyModel, load_body_model
 from mvmocap.body.joint_sets import SMPL_JOINTS, SMPL_PARENTS
 from mvmocap.errors import FileFormatError, InputError, MissingFileError
 from mvmocap.body.params import BodyParams, fill_invalid_frames
+from mvmocap.io.safe_read import load_yaml
 from mvmocap.io.smpl_params import load_smpl_params
 from mvmocap.keypoints import COCO23
 
@@ -137,8 +137,8 @@ def _configured_body(run_dir: Path) -> str | None:
     if not path.is_file():
         return None
     try:
-        values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError:
+        values = load_yaml(path, what="run configuration") or {}
+    except FileFormatError:
         return None
     value = values.get("body_model") if isinstance(values, dict) else None
     return str(value) if value else None
