@@ -45,6 +45,7 @@ from mvmocap.body.params import BodyParams, fill_invalid_frames
 from mvmocap.errors import InputError
 from mvmocap.fit.inputs import MethodInputs
 from mvmocap.fit.model import KeypointModel
+from mvmocap.fit.uncalibrated import translation_from_weak_camera as weak_camera_root
 from mvmocap.geometry.frame_rig import FrameRig
 from mvmocap.geometry.projection import undistort_points
 from mvmocap.geometry.rotation_mean import chordal_mean
@@ -214,14 +215,8 @@ def translation_from_weak_camera(posed: Tensor, weak_camera: Tensor, crops: Tens
     F = posed.shape[0]
     frames = torch.arange(F, device=posed.device)
     K_v, R_v, t_v = K[frames, view], R[frames, view], t[frames, view]
-    s, shift = weak_camera[frames, view, 0], weak_camera[frames, view, 1:]
-    centre, side = crops[frames, view, :2], crops[frames, view, 2]
-    s_px = (s * side / 2).clamp(min=1e-6)  # pixels per metre at the root
     focal = (K_v[:, 0, 0] + K_v[:, 1, 1]) / 2
-    depth = focal / s_px
-    pixel = centre + side[:, None] / 2 * s[:, None] * shift
-    xy = (pixel - K_v[:, :2, 2]) / torch.stack([K_v[:, 0, 0], K_v[:, 1, 1]], -1) * depth[:, None]
-    root_camera = torch.cat([xy, depth[:, None]], -1)
+    root_camera = weak_camera_root(weak_camera[frames, view], crops[frames, view], focal, K_v[:, :2, 2])
     root_world = (R_v.transpose(-1, -2) @ (root_camera - t_v)[..., None])[..., 0]
     return root_world - posed[:, list(HIPS)].mean(-2)
 
