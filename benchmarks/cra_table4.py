@@ -1,4 +1,4 @@
-"""CRA's Table 4 (single view) on the synthetic benchmark: every variant in one process, same views.
+"""CRA's Table 4 (single view and multi-view) on the synthetic benchmark: every variant in one process, same views.
 
 Usage:
     python benchmarks/cra_table4.py --row J=runs/cra_j_s0,runs/cra_j_s1 --row IUV=runs/cra_dense_s0,... \
@@ -10,10 +10,10 @@ next to the printed ``train-synthetic`` commands; run them, then score the runs 
 Each ``--row NAME=RUN[,RUN...]`` is a ``train-synthetic`` run folder (or checkpoint / slim export);
 several runs are training seeds of one row: the row shows their mean and spread (largest minus
 smallest). Test views: :mod:`benchmarks.cra_common` (every view of ``--samples`` synthetic samples,
-the first run's data options, no augmentation). Scores: PA-MPJPE and PVE, mm.
-
-The multi-view rows of the issue's Table 4 need the multi-view use of the per-view output
-(``mvmocap/regressors/cra/multiview.py``), not part of this script.
+the first run's data options, no augmentation). Scores: PA-MPJPE and PVE, mm, of each view alone
+("single view") and of one body per sample fused from its views the way ``reconstruct --method cra``
+fuses them ("multi-view": residual-weighted rotation average of the body pose, weighted mean of the
+betas; :func:`cra_common.fused_sample_bodies`).
 """
 
 from __future__ import annotations
@@ -65,8 +65,10 @@ def main() -> None:
     body = load_body(args.body if args.body is not None else first_meta["train_config"].get("body_model"))
     batches = test_batches(first_meta, args.samples, args.seed, body)
     views = first_meta["train_config"]["data"].get("views", 4)
-    print(f"Table 4 (single view): {args.samples} samples x {views} views, test seed {args.seed}")
-    print(f"{'row':<10} {'variant':<8} {'runs':>4} {'PA-MPJPE':>9} {'spread':>7} {'PVE':>7} {'spread':>7} {'steps':>6}")
+    print(f"Table 4: {args.samples} samples x {views} views, test seed {args.seed}; mm, mean over the seeds and spread")
+    print(f"{'':<24} {'single view':^31} {'multi-view':^31}")
+    print(f"{'row':<10} {'variant':<8} {'runs':>4} {'PA-MPJPE':>9} {'spread':>7} {'PVE':>7} {'spread':>7}"
+          f" {'PA-MPJPE':>9} {'spread':>7} {'PVE':>7} {'spread':>7} {'steps':>6}")
     for name, runs in rows:
         began = time.perf_counter()
         scores, variant, steps = [], "?", []
@@ -74,11 +76,11 @@ def main() -> None:
             net, meta = load_run(run)
             variant = net.options["variant"]
             steps.append(str(meta.get("step", "?")))
-            scores.append(score_views(net, body, batches, seed=args.seed))
-        pa, pa_spread = mean_and_spread([s["pa_mpjpe"] for s in scores])
-        pve, pve_spread = mean_and_spread([s["pve"] for s in scores])
-        print(f"{name:<10} {variant:<8} {len(runs):>4} {pa:>9.1f} {pa_spread:>7.1f} {pve:>7.1f} {pve_spread:>7.1f} "
-              f"{'/'.join(steps):>6}  ({time.perf_counter() - began:.0f} s, {scores[0]['views']} views)")
+            scores.append(score_views(net, body, batches, seed=args.seed, multiview=True))
+        columns = [mean_and_spread([s[key] for s in scores]) for key in ("pa_mpjpe", "pve", "mv_pa_mpjpe", "mv_pve")]
+        figures = " ".join(f"{mean:>{9 if i % 2 == 0 else 7}.1f} {spread:>7.1f}" for i, (mean, spread) in enumerate(columns))
+        print(f"{name:<10} {variant:<8} {len(runs):>4} {figures} {'/'.join(steps):>6}  "
+              f"({time.perf_counter() - began:.0f} s, {scores[0]['views']} views, {scores[0]['samples']} samples)")
 
 
 if __name__ == "__main__":
