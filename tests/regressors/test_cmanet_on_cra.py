@@ -120,3 +120,32 @@ def test_reconstruct_method_cmanet(capture, tmp_path):  # noqa: F811
     refused = CliRunner().invoke(app, [*common, "--out", str(tmp_path / "no"), "--checkpoint", str(VOLUMETRIC)])
     assert refused.exit_code == 2 and refused.output.startswith("error:") and "not a cmanet checkpoint" in refused.output
     assert len(refused.output.strip().splitlines()) == 1 and not (tmp_path / "no").exists()
+
+
+def test_capture_views_puts_the_keypoints_in_each_crop_and_fits_the_views(body):
+    """Stage 2's data from a synthetic capture's ``MethodInputs`` (2D evidence and cameras only) and CRA's views."""
+    from mvmocap.adapt.captures import capture_from_detections
+    from mvmocap.geometry.projection import normalized_to_pixels, undistort_points
+    from mvmocap.regressors.cmanet.on_cra import capture_views
+    from mvmocap.regressors.cra.inference import checkpoint_file as cra_checkpoint, predict_views
+    from mvmocap.synth.motion import MotionConfig
+    from mvmocap.synth.sequence import SequenceConfig, synthetic_capture
+
+    if not cra_checkpoint(None).is_file():
+        pytest.skip("no shipped CRA checkpoint")
+    sc = synthetic_capture(body, SequenceConfig(cameras=3, condition="noisy", motion=MotionConfig(frames=4)), seed=5, index=0)
+    inputs = capture_from_detections("synthetic", sc.detections, sc.rig, body).inputs
+    views = predict_views(inputs)
+    data = capture_views(inputs, views, body)
+    assert bool(views.valid.any())
+    kp = torch.as_tensor(inputs.keypoints_2d).to(torch.float64)[..., :17, :]
+    rig = inputs.rig.to(dtype=torch.float64)
+    ideal = normalized_to_pixels(undistort_points(kp[..., :2], rig.K, rig.dist), rig.K)
+    crops = views.crops.to(torch.float64)
+    back = data.uv.to(torch.float64) * crops[..., None, 2:] / 2 + crops[..., None, :2]
+    seen = data.confidence > 0
+    assert bool(seen.any()) and torch.allclose(back[seen], ideal[seen], atol=1e-2)
+    assert not bool((data.confidence[~views.valid] > 0).any())
+    eye = torch.eye(3).expand_as(data.pose)
+    assert torch.allclose(data.pose @ data.pose.transpose(-1, -2), eye, atol=1e-4)
+    assert data.orient.shape == views.global_orient.shape and torch.isfinite(data.betas).all()

@@ -127,18 +127,19 @@ def capture_views(inputs, views: ViewBodies, body_model, fit_config=None) -> Cap
     """Stage 2's data of one capture (``MethodInputs`` and CRA's ``views`` of it): the crop keypoints and
     the uncalibrated MV-SMPLify of the views (started from them; the translations from their weak cameras)."""
     from mvmocap.fit.uncalibrated import ViewStart, fit_views, translation_from_weak_camera
-    from mvmocap.regressors.crops import undistorted_keypoints
+    from mvmocap.geometry.projection import normalized_to_pixels, undistort_points
 
-    rig, _, ideal, conf = undistorted_keypoints(inputs)  # (F, C, 17, 2) px, (F, C, 17)
+    kp23 = torch.as_tensor(inputs.keypoints_2d).to(torch.float64).clone()  # (F, C, 23, 3) as detected
+    rig = inputs.rig.to(dtype=torch.float64, device="cpu")
+    dist = rig.dist if bool(rig.dist.abs().max() > 0) else None
+    kp23[..., :2] = normalized_to_pixels(undistort_points(kp23[..., :2], rig.K, dist), rig.K)  # CRA's pinhole pixels
+    kp23[..., 2] = kp23[..., 2].clamp(0, 1) * views.valid[..., None].to(torch.float64)
+    ideal, conf = kp23[..., :17, :2], kp23[..., :17, 2]
     crops = views.crops.to(torch.float64)
     side = crops[..., 2:].clamp(min=1.0)
     uv = (ideal - crops[..., None, :2]) / (side[..., None, :] / 2)
-    conf = conf * views.valid[..., None].to(conf.dtype)
     K = rig.K.to(torch.float64)
     focal, principal = K[:, 0, 0], K[:, :2, 2]
-    kp23 = torch.as_tensor(inputs.keypoints_2d).to(torch.float64).clone()
-    kp23[..., :17, :2] = ideal
-    kp23[..., 2] = kp23[..., 2].clamp(0, 1) * views.valid[..., None].to(torch.float64)
     body = body_model.to(dtype=torch.float64)
     transl = translation_from_weak_camera(views.weak_camera.to(torch.float64), crops, focal, principal)
     start = ViewStart(views.global_orient.to(torch.float64), views.body_pose.to(torch.float64),
