@@ -7,10 +7,11 @@ shape). Here stage 1 is the project's pretrained single-view regressor CRA (froz
 :class:`~mvmocap.regressors.cra.views.ViewBodies`, whose fields are exactly the canonical space's
 per-view inputs) and stage 2 is :class:`ViewFusion`:
 
-* a token per view: its orientation (6D, camera axes), 23 joint rotations (6D), betas, weak camera
-  ``(s, tx, ty)`` and alignment residual, embedded by a two-layer perceptron;
-* one self-attention layer over the views (``nn.TransformerEncoderLayer``; views that did not see
-  the person masked), a per-view head (orientation, weak camera) and a pooled head (body pose, shape);
+* CMANet's IEV (:class:`~mvmocap.regressors.cmanet.model.InterView`, the library module's): a token per
+  view from its features (here: the view's own 23 joint rotations in 6D, betas and CRA's alignment
+  residual) and its canonical start (orientation in camera axes, weak camera ``(s, tx, ty)``, the shared
+  start body), one self-attention layer over the views (views that did not see the person masked), a
+  per-view head (orientation, weak camera) and a pooled head (body pose, shape);
 * the start ("we select the one with least 2D reprojection error as the initial view-independent
   shape and body pose"): CRA's per-view orientations and cameras, and the body of the view with the
   least alignment residual (CRA's own measure of its misalignment with the view's evidence); the
@@ -40,13 +41,13 @@ from torch import Tensor, nn
 
 from mvmocap.errors import FileFormatError, InputError
 from mvmocap.geometry.rotations import matrix_to_rotation_6d, rotation_6d_to_matrix
+from mvmocap.regressors.cmanet.model import BODY, Canonical, InterView
 from mvmocap.regressors.cra.views import ViewBodies
 
 FORMAT = "mvmocap-cmanet-on-cra/1"
 CHECKPOINT_ENV = "MVMOCAP_CMANET_CHECKPOINT"
 NUM_BETAS = 10
-BODY = 23 * 6 + NUM_BETAS
-TOKEN = 6 + BODY + 3 + 1
+FEATURES = BODY + 1  # a view's own pose (6D) and betas, and its residual
 DEFAULT_OPTIONS = {"model": 128, "heads": 4}
 HIPS = (11, 12)  # COCO-17 hips: the weak camera's root is their midpoint (as CRA's)
 
@@ -56,11 +57,12 @@ def _betas(views: ViewBodies) -> Tensor:
     return torch.cat([b, b.new_zeros(*b.shape[:-1], NUM_BETAS - b.shape[-1])], -1) if b.shape[-1] < NUM_BETAS else b
 
 
-def view_tokens(views: ViewBodies) -> Tensor:
-    """``(F, C, TOKEN)`` float32: orientation 6D, pose 6D, betas, weak camera, residual of every view."""
+def view_features(views: ViewBodies) -> Tensor:
+    """``(F, C, FEATURES)`` float32: what each view says beyond the canonical start, its own body (23
+    joint rotations in 6D, betas) and its alignment residual: the IEV's per-view features (CMANet's
+    IRV features; here CRA is the IRV)."""
     F, C = views.valid.shape
-    parts = [matrix_to_rotation_6d(views.global_orient), matrix_to_rotation_6d(views.body_pose).reshape(F, C, -1),
-             _betas(views), views.weak_camera, views.residual[..., None]]
+    parts = [matrix_to_rotation_6d(views.body_pose).reshape(F, C, -1), _betas(views), views.residual[..., None]]
     return torch.cat([p.float() for p in parts], -1)
 
 
@@ -70,35 +72,32 @@ def screened_view(views: ViewBodies) -> Tensor:
     return residual.argmin(-1)
 
 
+def canonical_start(views: ViewBodies) -> Canonical:
+    """The canonical start: each view's orientation (6D) and weak camera, the screened view's pose and shape."""
+    F = views.num_frames
+    per_view = torch.cat([matrix_to_rotation_6d(views.global_orient).float(), views.weak_camera.float()], -1)
+    body = torch.cat([matrix_to_rotation_6d(views.body_pose).reshape(F, views.num_views, -1).float(),
+                      _betas(views).float()], -1)
+    return Canonical(per_view, body[torch.arange(F), screened_view(views)])
+
+
 class ViewFusion(nn.Module):
-    """The IEV (see the module docstring). ``forward(views) -> ViewBodies`` (refined, same frames and views)."""
+    """The IEV (:class:`mvmocap.regressors.cmanet.model.InterView`: one attention layer over the views'
+    tokens, a per-view and a pooled head) on CRA's views. ``forward(views) -> ViewBodies`` (refined,
+    same frames and views; each view its orientation and camera, all the shared pose and shape)."""
 
     def __init__(self, options: dict | None = None):
         super().__init__()
         self.options = {**DEFAULT_OPTIONS, **(options or {})}
-        width, heads = int(self.options["model"]), int(self.options["heads"])
-        self.token = nn.Sequential(nn.Linear(TOKEN, width), nn.ReLU(), nn.Linear(width, width))
-        self.fusion = nn.TransformerEncoderLayer(width, heads, 2 * width, dropout=0.0, batch_first=True)
-        self.view_head = nn.Linear(width, 9)
-        self.body_head = nn.Linear(width, BODY)
-        for head in (self.view_head, self.body_head):
-            nn.init.zeros_(head.weight)
-            nn.init.zeros_(head.bias)
+        self.inter = InterView(FEATURES, int(self.options["model"]), int(self.options["heads"]))
 
     def forward(self, views: ViewBodies) -> ViewBodies:
-        tokens = view_tokens(views)
         F, C = views.valid.shape
-        seen = views.valid | ~views.valid.any(-1, keepdim=True)  # a frame nobody saw: attend to all (no NaN)
-        fused = self.fusion(self.token(tokens), src_key_padding_mask=~seen)
-        w = seen.to(fused.dtype)[..., None]
-        pooled = (fused * w).sum(1) / w.sum(1)
-        start_body = tokens[torch.arange(F), screened_view(views), 6:6 + BODY]  # (F, BODY)
-        per_view = torch.cat([tokens[..., :6], tokens[..., 6 + BODY:6 + BODY + 3]], -1) + self.view_head(fused)
-        body = start_body + self.body_head(pooled)
-        pose = rotation_6d_to_matrix(body[:, :23 * 6].reshape(F, 23, 6))
+        out = self.inter(view_features(views), canonical_start(views), views.valid)
+        pose = rotation_6d_to_matrix(out.body[:, :23 * 6].reshape(F, 23, 6))
         return ViewBodies(
-            global_orient=rotation_6d_to_matrix(per_view[..., :6]), body_pose=pose[:, None].expand(F, C, 23, 3, 3),
-            betas=body[:, None, 23 * 6:].expand(F, C, NUM_BETAS), weak_camera=per_view[..., 6:],
+            global_orient=rotation_6d_to_matrix(out.view[..., :6]), body_pose=pose[:, None].expand(F, C, 23, 3, 3),
+            betas=out.body[:, None, 23 * 6:].expand(F, C, NUM_BETAS), weak_camera=out.view[..., 6:],
             crops=views.crops.float(), residual=views.residual.float(), valid=views.valid)
 
 
