@@ -24,8 +24,8 @@ the checkpoint holds the optimizer, the caches and torch's RNG, so a resumed run
 weights as an uninterrupted one. Under ``torchrun`` (several processes, gloo) each process trains on
 its share of the step's frames, ``batch_size`` per process (:mod:`mvmocap.adapt.shards`): ``W``
 processes give the weights one process gives with ``batch_size * W`` (to float tolerance; the drift
-guard's augmentation draws excepted); rank 0 writes; a resume needs the same ``W``. The loop never reads ground truth: captures carry detections,
-cameras, triangulated joints and fits, nothing else.
+guard's augmentation draws excepted); rank 0 writes; a resume needs the same ``W``. The loop never
+reads ground truth: captures carry detections, cameras, triangulated joints and fits, nothing else.
 """
 
 from __future__ import annotations
