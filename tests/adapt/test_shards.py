@@ -50,7 +50,6 @@ def test_two_gloo_processes_adapt_like_one_process_with_twice_the_batch(run_dir,
     a, b = load_checkpoint(ddp), load_checkpoint(single)
     assert (a["world_size"], b["world_size"]) == (2, 1) and a["step"] == b["step"] == 4
     assert len(a["torch_rng_ranks"]) == 2
-    moved = 0.0
     for key, value in b["model"].items():
         assert torch.allclose(a["model"][key], value, atol=2e-5, rtol=1e-4), key
     start = torch.load(checkpoint, weights_only=True)["model"]
