@@ -11,6 +11,9 @@ pixels and the ratio to the base (``cra``; for the ``cmanet/untrained`` row the 
 stage 2's training adds) with a paired moving-block bootstrap interval (blocks of 10 frames), all in one process. The checkpoint of each fold is written to ``--out/h/cmanet.pt``.
 
     python benchmarks/cmanet_cra.py --run /tmp/bench_demo --out /tmp/cmanet_cra [--steps 300] [--folds cam01 ...]
+
+``--all-cameras``: no scoring; train on every camera of ``--train-frames`` of one or more ``--run`` folders
+and write ``--out/cmanet.pt`` (the checkpoint ``reconstruct --method cmanet --checkpoint`` takes).
 """
 
 from __future__ import annotations
@@ -44,6 +47,27 @@ def heldout(run: Path, inputs, params, held_out: str, frames: tuple[int, int]):
     return heldout_errors(points, params.valid, rig_h, det_h[frames[0]:frames[1]].to(torch.float64), MIN_CONFIDENCE)
 
 
+def train_all(args, body) -> int:
+    """Stage 2 on every camera of ``--train-frames`` of every ``--run``; writes ``--out/cmanet.pt``."""
+    from mvmocap.adapt.captures import load_capture, select
+    from mvmocap.regressors.cmanet.on_cra import ViewFusion, capture_views, save_fusion, train_stage2
+    from mvmocap.regressors.cra.inference import predict_views
+
+    began = time.perf_counter()
+    data = []
+    for run in args.run:
+        inputs = select(load_capture(run, body), args.train_frames).inputs
+        data.append(capture_views(inputs, predict_views(inputs), body))
+    torch.manual_seed(args.seed)
+    model = ViewFusion()
+    records = train_stage2(model, data, body, args.steps, args.batch_size, args.lr, args.seed)
+    path = save_fusion(model, args.out / "cmanet.pt")
+    first = sum(r["loss"] for r in records[:20]) / max(len(records[:20]), 1)
+    last = sum(r["loss"] for r in records[-20:]) / max(len(records[-20:]), 1)
+    print(f"{path}: stage-2 loss {first:.4f} -> {last:.4f} (first / last 20 steps) in {time.perf_counter() - began:.0f} s")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     from mvmocap.adapt.captures import load_capture, select
     from mvmocap.evaluate.bootstrap import median_ratio_interval
@@ -54,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     from mvmocap.synth.dataset import load_body
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--run", type=Path, required=True)
+    parser.add_argument("--run", type=Path, nargs="+", required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--folds", nargs="*", default=None)
     parser.add_argument("--train-frames", type=_frames, default=(0, 60))
@@ -63,10 +87,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--all-cameras", action="store_true", help="train on every camera, write OUT/cmanet.pt, no scoring")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    names = list(load_rig(args.run / "cameras.yaml").names)
     body = load_body(None)
+    if args.all_cameras:
+        return train_all(args, body)
+    args.run = args.run[0]
+    names = list(load_rig(args.run / "cameras.yaml").names)
     print(f"train on {args.run} frames {args.train_frames[0]}:{args.train_frames[1]}, test frames "
           f"{args.test_frames[0]}:{args.test_frames[1]} in the held-out camera; {args.steps} steps, batch "
           f"{args.batch_size}, lr {args.lr}, seed {args.seed}")
