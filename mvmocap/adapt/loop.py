@@ -21,8 +21,11 @@ first refit, at the end the adapted one against the final cache) and ``adapt.yam
 
 Determinism: the frames of step ``s`` depend on ``(seed, s)`` only, the fit is deterministic and
 the checkpoint holds the optimizer, the caches and torch's RNG, so a resumed run ends with the same
-weights as an uninterrupted one. The loop never reads ground truth: captures carry detections,
-cameras, triangulated joints and fits, nothing else.
+weights as an uninterrupted one. Under ``torchrun`` (several processes, gloo) each process trains on
+its share of the step's frames, ``batch_size`` per process (:mod:`mvmocap.adapt.shards`): ``W``
+processes give the weights one process gives with ``batch_size * W`` (to float tolerance; the drift
+guard's augmentation draws excepted); rank 0 writes; a resume needs the same ``W``. The loop never
+reads ground truth: captures carry detections, cameras, triangulated joints and fits, nothing else.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ import yaml
 from mvmocap.adapt.captures import Capture, check_run_dirs, load_capture, select
 from mvmocap.adapt.config import FROZEN_ON_RESUME, AdaptConfig
 from mvmocap.adapt.fit_cache import FitCache
+from mvmocap.adapt.shards import Shards
 from mvmocap.adapt.steps import capture_loss, evaluate, initial_cache, refit
 from mvmocap.console import console
 from mvmocap.errors import InputError, MissingFileError
@@ -55,8 +59,24 @@ def run(run_dirs: list[str | Path], out: str | Path, config: AdaptConfig, resume
 
     Everything is checked before any long work and before ``out`` is created: the folders (a fit,
     detections, cameras), the method, the starting checkpoint (of this method), ``out`` (a run there
-    needs ``resume``; ``resume`` needs one, with the same settings).
+    needs ``resume``; ``resume`` needs one, with the same settings and number of processes).
+    Launched by ``torchrun`` (``WORLD_SIZE`` > 1) it joins the process group (gloo) unless the caller
+    already has, and leaves it at the end only if it joined it.
     """
+    import torch.distributed as dist
+
+    from mvmocap.train import distributed
+
+    joined = not (dist.is_available() and dist.is_initialized())
+    info = distributed.setup("cpu")
+    try:
+        return _run(run_dirs, out, config, resume, progress, Shards(info.rank, info.world_size))
+    finally:
+        if joined:
+            distributed.teardown(info)
+
+
+def _run(run_dirs, out, config: AdaptConfig, resume: bool, progress: bool, shards: Shards) -> dict[str, Any]:
     from mvmocap.io.smpl_params import load_smpl_params
     from mvmocap.methods import adaptation_methods
 
@@ -72,7 +92,7 @@ def run(run_dirs: list[str | Path], out: str | Path, config: AdaptConfig, resume
         raise InputError(f"adapt --method must be one of {', '.join(sorted(loaders))}, got {config.method!r}")
     saved = load_checkpoint(ckpt_file) if resume else None
     if saved is not None:
-        _check_resume(saved, config, ckpt_file)
+        _check_resume(saved, config, ckpt_file, shards.world)
     body = _body_model(load_smpl_params(paths[0] / "smpl_params.npz").body_model or None)
     source = ckpt_file if saved is not None else config.checkpoint
     method, train_config, trained_on = loaders[config.method](source, body)
@@ -82,8 +102,9 @@ def run(run_dirs: list[str | Path], out: str | Path, config: AdaptConfig, resume
     names = _unique_names(paths)
     captures = [select(load_capture(p, body, name, config.fit_config(), list(config.cameras or []) or None), config.frames)
                 for p, name in zip(paths, names)]
+    shards.barrier()  # every process has checked everything before rank 0 writes
     return adapt(method, train_config, captures, out, config, saved=saved, progress=progress,
-                 sources=[str(p) for p in paths])
+                 sources=[str(p) for p in paths], shards=shards)
 
 
 def _body_model(name: str | None):
@@ -102,7 +123,7 @@ def _unique_names(paths: list[Path]) -> list[str]:
     return names
 
 
-def _check_resume(saved: dict, config: AdaptConfig, file: Path) -> None:
+def _check_resume(saved: dict, config: AdaptConfig, file: Path, world: int = 1) -> None:
     previous = saved.get("adapt", {}).get("settings")
     if not isinstance(previous, dict):
         raise InputError(f"{file}: not an adapt checkpoint (a train-synthetic run?); choose another --out")
@@ -113,6 +134,8 @@ def _check_resume(saved: dict, config: AdaptConfig, file: Path) -> None:
         raise InputError(f"cannot resume: the settings changed in {', '.join(changed)} since the checkpoint")
     if saved["step"] > config.steps:
         raise InputError(f"cannot resume: the checkpoint is at step {saved['step']} > steps {config.steps}")
+    if int(saved.get("world_size", 1)) != world:
+        raise InputError(f"cannot resume: the checkpoint ran on {saved.get('world_size', 1)} process(es), now {world}")
 
 
 def _frames_of_step(seed: int, step: int, captures: list[Capture], prepared: list, batch_size: int
@@ -131,11 +154,14 @@ def _frames_of_step(seed: int, step: int, captures: list[Capture], prepared: lis
 
 
 def adapt(method, train_config: dict, captures: list[Capture], out: Path, config: AdaptConfig,
-          saved: dict | None = None, progress: bool = True, sources: list[str] | None = None) -> dict[str, Any]:
+          saved: dict | None = None, progress: bool = True, sources: list[str] | None = None,
+          shards: Shards | None = None) -> dict[str, Any]:
     """The loop on ``captures`` (already loaded; :func:`run` reads them from reconstruct folders)
     with ``method`` (an adaptable regressor with its weights loaded); ``saved``: a checkpoint to
-    resume from. Returns ``{"out_dir", "step", "eval_start", "eval_end", "seconds"}``."""
+    resume from; ``shards``: this process's place under ``torchrun`` (None: one process).
+    Returns ``{"out_dir", "step", "eval_start", "eval_end", "seconds"}`` (the same on every process)."""
     out = Path(out)
+    shards = shards or Shards()
     fit_config = config.fit_config()
     prepared = [method.prepare(c.inputs) for c in captures]
     for capture, prep in zip(captures, prepared):
@@ -146,32 +172,42 @@ def adapt(method, train_config: dict, captures: list[Capture], out: Path, config
     if saved is not None:
         method.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
-        torch.set_rng_state(saved["torch_rng"])
+        torch.set_rng_state((saved.get("torch_rng_ranks") or [saved["torch_rng"]])[shards.rank])
         caches = [FitCache.from_state(saved["fit_cache"][c.name]) for c in captures]
         start = int(saved["step"])
     else:
-        torch.manual_seed(config.seed)
+        torch.manual_seed(shards.seed(config.seed))
         caches = [initial_cache(c, fit_config.sigma_2d_px, config.fit_mode) for c in captures]
     synthetic = _synthetic_stream(method, train_config, config) if config.synthetic_every else None
 
-    out.mkdir(parents=True, exist_ok=True)
     metrics_file = out / METRICS_NAME
     settings = {"settings": config.to_dict(), "runs": sources or [c.name for c in captures],
                 "captures": [c.name for c in captures]}
-    atomic_write_text(out / SETTINGS_NAME, yaml.safe_dump(settings, sort_keys=False))
-    _start_metrics(metrics_file, start if saved is not None else None)
+    if shards.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(out / SETTINGS_NAME, yaml.safe_dump(settings, sort_keys=False))
+        _start_metrics(metrics_file, start if saved is not None else None)
+    shards.barrier()
 
     def log(record: dict) -> None:
-        with open(metrics_file, "a") as fh:
-            fh.write(json.dumps(record) + "\n")
+        if shards.is_main:
+            with open(metrics_file, "a") as fh:
+                fh.write(json.dumps(record) + "\n")
 
     def checkpoint(step: int) -> None:
-        save_checkpoint(out / CHECKPOINT_NAME, {
-            "step": step, "config": train_config, "model": method.state_dict(), "optimizer": optimizer.state_dict(),
-            "torch_rng": torch.get_rng_state(), "world_size": 1,
-            "body_model_name": getattr(method.body_model, "name", None),
-            "adapt": settings, "fit_cache": {c.name: cache.state_dict() for c, cache in zip(captures, caches)},
-        })
+        rng_states = shards.gather(torch.get_rng_state())
+        if shards.is_main:
+            save_checkpoint(out / CHECKPOINT_NAME, {
+                "step": step, "config": train_config, "model": method.state_dict(),
+                "optimizer": optimizer.state_dict(), "torch_rng": rng_states[0], "torch_rng_ranks": rng_states,
+                "world_size": shards.world, "body_model_name": getattr(method.body_model, "name", None),
+                "adapt": settings, "fit_cache": {c.name: cache.state_dict() for c, cache in zip(captures, caches)},
+            })
+        shards.barrier()
+
+    def evaluated() -> dict[str, float]:  # rank 0 evaluates, every rank returns its figures
+        figures = evaluate(method, captures, prepared, caches, config) if shards.is_main else None
+        return shards.broadcast_object(figures, 0)
 
     began = time.perf_counter()
     eval_start = None
@@ -179,46 +215,57 @@ def adapt(method, train_config: dict, captures: list[Capture], out: Path, config
 
     bar = Progress(TextColumn("[bold]adapt[/] {task.fields[method]}"), BarColumn(), MofNCompleteColumn(),
                    TextColumn("loss {task.fields[loss]}"), TextColumn("{task.fields[status]}"), TimeRemainingColumn(),
-                   console=console, disable=not progress, transient=False)
+                   console=console, disable=not (progress and shards.is_main), transient=False)
     method.train()
     step = start
     with bar:
         task = bar.add_task("adapt", total=config.steps, completed=start, method=config.method, loss="-", status="")
         for step_index in range(start, config.steps):
             if step_index % config.refit_every == 0:
-                for capture, prep, cache in zip(captures, prepared, caches):
-                    bar.update(task, status=f"refit {capture.name}")
-                    log({"step": step_index, "split": "refit", "capture": capture.name,
-                         **refit(method, capture, prep, cache, fit_config, config.fit_mode)})
+                refits = {}
+                for index, (capture, prep, cache) in enumerate(zip(captures, prepared, caches)):
+                    if shards.owner(index) == shards.rank:
+                        bar.update(task, status=f"refit {capture.name}")
+                        refits[index] = refit(method, capture, prep, cache, fit_config, config.fit_mode)
+                for index, (capture, cache) in enumerate(zip(captures, caches)):
+                    shards.broadcast_cache(cache, shards.owner(index))
+                    figures = shards.broadcast_object(refits.get(index), shards.owner(index))
+                    log({"step": step_index, "split": "refit", "capture": capture.name, **figures})
                 bar.update(task, status="")
                 if step_index == 0:  # the unadapted network against the first refit's cache
-                    eval_start = evaluate(method, captures, prepared, caches, config)
+                    eval_start = evaluated()
                     log({"step": 0, "split": "eval", **eval_start})
-            which, frames = _frames_of_step(config.seed, step_index, captures, prepared, config.batch_size)
-            loss, parts = capture_loss(method, captures[which], prepared[which], caches[which], frames, config)
+            which, frames = _frames_of_step(config.seed, step_index, captures, prepared,
+                                            config.batch_size * shards.world)
+            loss, parts = capture_loss(method, captures[which], prepared[which], caches[which], shards.mine(frames),
+                                       config, shards)
             if synthetic is not None and step_index % config.synthetic_every == 0:
-                batch = synthetic.batch(list(range(step_index * config.synthetic_batch,
-                                                   (step_index + 1) * config.synthetic_batch)))
+                first = (step_index * shards.world + shards.rank) * config.synthetic_batch
+                batch = synthetic.batch(list(range(first, first + config.synthetic_batch)))
                 synth_loss, _ = method.loss(batch, method(batch))
-                loss = loss + config.w_synthetic * synth_loss
-                parts["loss_synthetic"] = float(synth_loss.detach())
+                loss = loss + config.w_synthetic * synth_loss / shards.world
+                parts["loss_synthetic"] = float(synth_loss.detach()) / shards.world
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            shards.sum_gradients(method.parameters())
             if config.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(method.parameters(), config.grad_clip)
             optimizer.step()
             step = step_index + 1
             last = step == config.steps
             if (config.log_every and step % config.log_every == 0) or last:
-                log({"step": step, "split": "train", "loss": float(loss.detach()), **parts,
-                     "capture": captures[which].name, "elapsed_s": round(time.perf_counter() - began, 2)})
-                bar.update(task, loss=f"{float(loss.detach()):.4f}")
+                summed = shards.total(torch.tensor([float(loss.detach()), *parts.values()], dtype=torch.float64))
+                record = {"step": step, "split": "train", "loss": float(summed[0]),
+                          **{k: float(v) for k, v in zip(parts, summed[1:])},
+                          "capture": captures[which].name, "elapsed_s": round(time.perf_counter() - began, 2)}
+                log(record)
+                bar.update(task, loss=f"{record['loss']:.4f}")
             if (config.checkpoint_every and step % config.checkpoint_every == 0) or last:
                 checkpoint(step)
             bar.update(task, completed=step)
     if start == config.steps:  # resumed a finished run: nothing to do
         checkpoint(step)
-    eval_end = evaluate(method, captures, prepared, caches, config)
+    eval_end = evaluated()
     log({"step": step, "split": "eval", **eval_end})
     return {"out_dir": str(out), "step": step, "eval_start": eval_start, "eval_end": eval_end,
             "seconds": round(time.perf_counter() - began, 2)}

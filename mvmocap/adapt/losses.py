@@ -18,7 +18,9 @@ with the paper's weights: "the weights of each sub-loss (w1, ..., w4) are (5.0, 
   ``vertex_stride``-th vertex, metres.
 
 Shapes: B frame-sets of C views; joints COCO-17. Each term is averaged over the frame-sets whose
-weight is non-zero (the frames with a cached fit, for the three fit terms).
+weight is non-zero (the frames with a cached fit, for the three fit terms). ``total``: the
+denominator of that average when the batch is one process's share of a larger one (the weights'
+sum over every process, :mod:`mvmocap.adapt.shards`); None = this batch's own.
 """
 
 from __future__ import annotations
@@ -35,45 +37,51 @@ def _root_relative(points: Tensor, joints: Tensor) -> Tensor:
     return points - joints[:, list(HIPS)].mean(-2, keepdim=True)
 
 
-def _weighted_mean(per_sample: Tensor, weight: Tensor) -> Tensor:
-    return (per_sample * weight).sum() / weight.sum().clamp(min=1e-8)
+def _weighted_mean(per_sample: Tensor, weight: Tensor, total: Tensor | None = None) -> Tensor:
+    return (per_sample * weight).sum() / (weight.sum() if total is None else total).clamp(min=1e-8)
 
 
-def keypoint_2d_loss(projected: Tensor, detected: Tensor, scale: Tensor, min_confidence: float = 0.0) -> Tensor:
+def keypoint_weights(detected: Tensor, min_confidence: float = 0.0) -> Tensor:
+    """The 2D loss's weights ``(B, C, J)``: the confidence of ``detected (B, C, J, 3)``, 0 under ``min_confidence``."""
+    confidence = detected[..., 2]
+    return torch.where(confidence >= min_confidence, confidence, torch.zeros_like(confidence))
+
+
+def keypoint_2d_loss(projected: Tensor, detected: Tensor, scale: Tensor, min_confidence: float = 0.0,
+                     total: Tensor | None = None) -> Tensor:
     """Eq. 1: confidence-weighted mean squared 2D error in crop units.
 
     ``projected (B, C, J, 2)`` px, ``detected (B, C, J, 3)`` px + confidence, ``scale (B, C)`` px
     (crop side); detections with confidence below ``min_confidence`` count 0.
     """
-    confidence = detected[..., 2]
-    weight = torch.where(confidence >= min_confidence, confidence, torch.zeros_like(confidence))
+    weight = keypoint_weights(detected, min_confidence)
     squared = (((projected - detected[..., :2]) * (2.0 / scale[..., None, None])) ** 2).sum(-1)  # (B, C, J)
-    return (squared * weight).sum() / weight.sum().clamp(min=1e-8)
+    return _weighted_mean(squared, weight, total)
 
 
-def joints_3d_loss(joints: Tensor, target: Tensor, weight: Tensor) -> Tensor:
+def joints_3d_loss(joints: Tensor, target: Tensor, weight: Tensor, total: Tensor | None = None) -> Tensor:
     """Eq. 5: mean squared error of mid-hip-relative ``joints (B, J, 3)`` against ``target (B, J, 3)``
     (metres), per frame-set weighted by ``weight (B,)``."""
     error = ((_root_relative(joints, joints) - _root_relative(target, target)) ** 2).mean((-1, -2))
-    return _weighted_mean(error, weight)
+    return _weighted_mean(error, weight, total)
 
 
 def parameter_loss(rotations: Tensor, betas: Tensor, target_rotations: Tensor, target_betas: Tensor,
-                   weight: Tensor, betas_weight: float = 1.0) -> Tensor:
+                   weight: Tensor, betas_weight: float = 1.0, total: Tensor | None = None) -> Tensor:
     """Eq. 3: mean squared error of the rotation matrices ``(B, 24, 3, 3)`` plus ``betas_weight`` times
     that of the betas ``(B, S)``, per frame-set weighted by ``weight (B,)``. (The paper lumps pose and
     shape into one Θ; SPIN, its base, weighs the betas 0.001 against the pose.)"""
     error = (((rotations - target_rotations) ** 2).mean((-1, -2, -3))
              + betas_weight * ((betas - target_betas) ** 2).mean(-1))
-    return _weighted_mean(error, weight)
+    return _weighted_mean(error, weight, total)
 
 
 def mesh_loss(vertices: Tensor, joints: Tensor, target_vertices: Tensor, target_joints: Tensor,
-              weight: Tensor) -> Tensor:
+              weight: Tensor, total: Tensor | None = None) -> Tensor:
     """Eq. 4: mean squared error of the vertices ``(B, V, 3)`` (metres), each relative to its own
     body's mid-hip (``joints``, ``target_joints (B, J, 3)``), weighted by ``weight (B,)``."""
     error = ((_root_relative(vertices, joints) - _root_relative(target_vertices, target_joints)) ** 2).mean((-1, -2))
-    return _weighted_mean(error, weight)
+    return _weighted_mean(error, weight, total)
 
 
 def collaborative_loss(terms: dict[str, Tensor], weights: dict[str, float] | None = None) -> Tensor:

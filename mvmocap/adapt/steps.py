@@ -76,34 +76,45 @@ def iteration_weights(count: int, deep: bool) -> list[float]:
 
 
 def loss_terms(pred: dict[str, Tensor], target: dict[str, Tensor], rig, detected: Tensor, scale: Tensor,
-               weight: Tensor, config) -> dict[str, Tensor]:
+               weight: Tensor, config, totals: Tensor | None = None) -> dict[str, Tensor]:
     """The paper's four terms (:mod:`mvmocap.adapt.losses`) of one decoded prediction (B frame-sets)
     against the detections ``detected (B, C, 17, 3)`` and the cached fits ``target`` (weight ``(B,)``:
-    1 where a fit is cached)."""
+    1 where a fit is cached). ``totals``: None, or ``(2,)`` the 2D weights' and the fit weights' sums
+    over every process's share of the step (:mod:`mvmocap.adapt.shards`): each term is then this
+    process's part of the whole step's mean, and the fit terms exist when any process has a fit."""
+    total_2d, total_fit = (None, None) if totals is None else (totals[0], totals[1])
     projected = rig.project(pred["joints3d"])  # (B, C, 17, 2) px, the calibrated cameras
-    terms = {"2d": losses.keypoint_2d_loss(projected, detected, scale, config.min_confidence)}
-    if bool(weight.any()):
+    terms = {"2d": losses.keypoint_2d_loss(projected, detected, scale, config.min_confidence, total_2d)}
+    any_fit = bool(weight.any()) if total_fit is None else float(total_fit) > 0
+    if any_fit:
         stride = int(config.vertex_stride)
         rotations = torch.cat([pred["global_orient"][:, None], pred["body_pose"]], 1)
-        terms["3d"] = losses.joints_3d_loss(pred["joints3d"], target["joints3d"], weight)
+        terms["3d"] = losses.joints_3d_loss(pred["joints3d"], target["joints3d"], weight, total_fit)
         terms["theta"] = losses.parameter_loss(rotations, pred["betas"], target["rotations"], target["betas"], weight,
-                                               config.betas_weight)
+                                               config.betas_weight, total_fit)
         terms["mesh"] = losses.mesh_loss(pred["vertices"][:, ::stride], pred["joints3d"],
-                                         target["vertices"][:, ::stride], target["joints3d"], weight)
+                                         target["vertices"][:, ::stride], target["joints3d"], weight, total_fit)
     return terms
 
 
-def capture_loss(method, capture: Capture, prepared, cache: FitCache, frames: Tensor, config
+def capture_loss(method, capture: Capture, prepared, cache: FitCache, frames: Tensor, config, shards=None
                  ) -> tuple[Tensor, dict[str, float]]:
     """Eq. 6 on ``frames (B,)`` of one capture (every refinement iteration, see
-    :func:`iteration_weights`) and the last iteration's terms for the metrics."""
+    :func:`iteration_weights`) and the last iteration's terms for the metrics. With ``shards``
+    (:class:`mvmocap.adapt.shards.Shards` of several processes) ``frames`` are this process's share of
+    the step and the loss is its part of the whole step's loss (the parts summed over processes)."""
     iterations = method.regress_frames(prepared, frames)
     target = cached_bodies(method.body_model, cache, frames)
     weight = cache.valid[frames].float()
+    detected = prepared.keypoints[frames]
+    totals = None
+    if shards is not None and shards.enabled:
+        totals = shards.total(torch.stack([losses.keypoint_weights(detected, config.min_confidence).sum(),
+                                           weight.sum()]))
     rig = capture.inputs.rig.to(dtype=torch.float32, device="cpu")
     total, parts = None, {}
     for pred, it_w in zip(iterations, iteration_weights(len(iterations), config.deep_supervision)):
-        terms = loss_terms(pred, target, rig, prepared.keypoints[frames], prepared.scale[frames], weight, config)
+        terms = loss_terms(pred, target, rig, detected, prepared.scale[frames], weight, config, totals)
         value = it_w * losses.collaborative_loss(terms, config.weights)
         total = value if total is None else total + value
         parts = {f"loss_{k}": float(v.detach()) for k, v in terms.items()}

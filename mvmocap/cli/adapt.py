@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import List, Optional
 
@@ -27,7 +28,7 @@ def adapt(
     method: str = typer.Option("volumetric", "--method", "-m", help="The regressor to adapt."),
     checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="Start from this checkpoint (default: the shipped one)."),
     steps: int = typer.Option(200, "--steps", help="Optimisation steps."),
-    batch_size: int = typer.Option(8, "--batch-size", help="Frame-sets per step."),
+    batch_size: int = typer.Option(8, "--batch-size", help="Frame-sets per step (per process under torchrun)."),
     lr: float = typer.Option(3e-5, "--lr", help="Adam learning rate (the paper's 3e-5)."),
     refit_every: int = typer.Option(50, "--refit-every", help="Refit every frame with SMPLify from the regressor every N steps."),
     fit: str = typer.Option("calibrated", "--fit", help="The refit: calibrated (multi-view SMPLify on the rig) | uncalibrated (the paper's MV-SMPLify: per-view orientation, shared pose and shape) | single-view (SMPLify on each view alone)."),
@@ -38,7 +39,9 @@ def adapt(
     resume: bool = typer.Option(False, "--resume", help="Continue the run in OUT from its checkpoint."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
-    """Adapt METHOD to RUN_DIRS: the regressor starts multi-view SMPLify, the best fits supervise it, repeat."""
+    """Adapt METHOD to RUN_DIRS: the regressor starts multi-view SMPLify, the best fits supervise it, repeat.
+
+    Several processes: torchrun --standalone --nproc_per_node N $(which mvmocap) adapt ... (gloo; --batch-size is per process; --resume needs the same N)."""
     from mvmocap.adapt import AdaptConfig, run
     from mvmocap.io.outputs import check_output
 
@@ -48,6 +51,8 @@ def adapt(
                          synthetic_every=synthetic_every, fit_mode=fit, frames=_frames(frames),
                          cameras=None if cameras is None else tuple(c.strip() for c in cameras.split(",") if c.strip()))
     result = run(run_dirs, out, config, resume=resume, progress=not quiet)
+    if os.environ.get("RANK", "0") != "0":  # under torchrun only the first process reports
+        return
     start, end = result.get("eval_start"), result["eval_end"]
     before = f"{start['loss']:.4f} -> " if start else ""
     console.print(f"adapted to step {result['step']} in {result['seconds']:.0f} s -> {out} (self-supervised loss "

@@ -12,7 +12,8 @@ from mvmocap.errors import InputError
 from mvmocap.regressors.spec import RegressorSpec
 
 # Every shipped regressor package; each declares REGRESSORS, ESTIMATORS and TRAINING_METHODS.
-REGRESSOR_PACKAGES = ("mvmocap.regressors.volumetric", "mvmocap.regressors.metapose", "mvmocap.regressors.cra")
+REGRESSOR_PACKAGES = ("mvmocap.regressors.volumetric", "mvmocap.regressors.metapose", "mvmocap.regressors.cra",
+                      "mvmocap.regressors.cmanet")
 
 _ADDED: dict[str, RegressorSpec] = {}
 

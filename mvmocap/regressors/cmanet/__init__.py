@@ -1,16 +1,32 @@
 """CMANet (../shared/papers/cmanet-selfsupervised-multiview.txt): a self-supervised multi-view regressor in a
-canonical parameter space, trained in two stages. **A library module, not yet a ``--method``** (it is not
-listed in :data:`mvmocap.methods.registry.REGRESSOR_PACKAGES`; docs/adapt_handoff.md says what is missing).
+canonical parameter space, trained in two stages.
 
-Modules: ``inputs`` (detections -> per-view crop keypoints), ``model`` (the intra-view module IRV, the
-inter-view module IEV, the canonical decode), ``losses`` (eq. 1-6), ``training`` (the two stages, the
-``joint`` and ``inter-view only`` ablations, per-view and multi-view SMPLify targets from
-:mod:`mvmocap.fit.uncalibrated`).
+``--method cmanet`` (:mod:`mvmocap.regressors.cmanet.on_cra`): stage 1 is the project's pretrained
+single-view regressor CRA (frozen), stage 2 the inter-view module on CRA's per-view bodies, trained on the
+user's captures without 3D labels (``benchmarks/cmanet_cra.py``; no checkpoint is shipped: ``--checkpoint``
+or ``$MVMOCAP_CMANET_CHECKPOINT``).
 
-Deviations from the paper (the project runs on CPU and adapts to 2D detections): the per-view input
-is the detector's COCO-17 keypoints in the view's crop (a lifting encoder, an MLP) instead of a Swin
-encoder on the image; the per-view regressors share their weights (so any number of views is
-accepted; the paper has N unshared ones); the inter-view fusion is one transformer encoder layer
-(multi-head self-attention over the views' tokens) instead of a Swin layer; alpha and gamma, not
-given in the paper, are 1.
+The from-scratch library version (a keypoint lifter as the intra-view module): ``inputs`` (detections ->
+per-view crop keypoints), ``model`` (IRV, IEV, the canonical decode), ``losses`` (eq. 1-6), ``training``
+(the two stages, the ``joint`` and ``inter-view only`` ablations, per-view and multi-view SMPLify targets
+from :mod:`mvmocap.fit.uncalibrated`).
+
+Deviations from the paper (the project runs on CPU and adapts to 2D detections): the from-scratch per-view
+input is the detector's COCO-17 keypoints in the view's crop (a lifting encoder, an MLP) instead of a Swin
+encoder on the image; the per-view regressors share their weights (so any number of views is accepted; the
+paper has N unshared ones); the inter-view fusion is one transformer encoder layer (multi-head
+self-attention over the views' tokens) instead of a Swin layer; alpha and gamma, not given in the paper, are 1.
 """
+
+from mvmocap.regressors.cmanet.on_cra import check_checkpoint, regress
+from mvmocap.regressors.spec import RegressorSpec
+
+REGRESSORS = (
+    RegressorSpec("cmanet", regress, "CMANet's inter-view module (one attention layer, canonical space) on CRA's "
+                  "per-view bodies, trained on your captures (needs --checkpoint)", needs_masks=True,
+                  checkpoint=check_checkpoint),
+)
+
+ESTIMATORS: dict = {}
+
+TRAINING_METHODS: dict = {}

@@ -1,0 +1,254 @@
+"""``--method cmanet``: CMANet's inter-view module (IEV) on CRA's per-view bodies.
+
+CMANet (../shared/papers/cmanet-selfsupervised-multiview.txt) trains in two stages: the intra-view
+module (a single-view regressor, per view) first, then, with it frozen, an inter-view module that
+fuses the views in a canonical space (per view: global orientation and camera; shared: body pose and
+shape). Here stage 1 is the project's pretrained single-view regressor CRA (frozen; its output is
+:class:`~mvmocap.regressors.cra.views.ViewBodies`, whose fields are exactly the canonical space's
+per-view inputs) and stage 2 is :class:`ViewFusion`:
+
+* CMANet's IEV (:class:`~mvmocap.regressors.cmanet.model.InterView`, the library module's): a token per
+  view from its features (here: the view's own 23 joint rotations in 6D, betas and CRA's alignment
+  residual) and its canonical start (orientation in camera axes, weak camera ``(s, tx, ty)``, the shared
+  start body), one self-attention layer over the views (views that did not see the person masked), a
+  per-view head (orientation, weak camera) and a pooled head (body pose, shape);
+* the start ("we select the one with least 2D reprojection error as the initial view-independent
+  shape and body pose"): CRA's per-view orientations and cameras, and the body of the view with the
+  least alignment residual (CRA's own measure of its misalignment with the view's evidence); the
+  heads start at zero, so the untrained module returns that start.
+
+The canonical result goes back into a :class:`ViewBodies` (each view: its refined orientation and
+camera, the shared pose and shape) and into the world by CRA's
+:func:`~mvmocap.regressors.cra.multiview.fuse_views` (orientations through the calibrated cameras,
+translation from the triangulated joints): ``--method cmanet`` needs the calibration at that step only.
+
+Stage 2's loss (paper eq. 4-6, alpha = gamma = 1): each view's weak-perspective projection of the
+refined body against its detected keypoints (crop units, confidence-weighted) plus the canonical
+parameters against the uncalibrated multi-view SMPLify (:func:`mvmocap.fit.uncalibrated.fit_views`,
+started from CRA's views; computed once per capture, the targets do not move). No 3D label is read.
+
+Shapes: ``F`` frames, ``C`` views. Rotations as matrices; 6D = the first two columns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from mvmocap.errors import FileFormatError, InputError
+from mvmocap.geometry.rotations import matrix_to_rotation_6d, rotation_6d_to_matrix
+from mvmocap.regressors.cmanet.model import BODY, Canonical, InterView
+from mvmocap.regressors.cra.views import ViewBodies
+
+FORMAT = "mvmocap-cmanet-on-cra/1"
+CHECKPOINT_ENV = "MVMOCAP_CMANET_CHECKPOINT"
+NUM_BETAS = 10
+FEATURES = BODY + 1  # a view's own pose (6D) and betas, and its residual
+DEFAULT_OPTIONS = {"model": 128, "heads": 4}
+HIPS = (11, 12)  # COCO-17 hips: the weak camera's root is their midpoint (as CRA's)
+
+
+def _betas(views: ViewBodies) -> Tensor:
+    b = views.betas[..., :NUM_BETAS]
+    return torch.cat([b, b.new_zeros(*b.shape[:-1], NUM_BETAS - b.shape[-1])], -1) if b.shape[-1] < NUM_BETAS else b
+
+
+def view_features(views: ViewBodies) -> Tensor:
+    """``(F, C, FEATURES)`` float32: what each view says beyond the canonical start, its own body (23
+    joint rotations in 6D, betas) and its alignment residual: the IEV's per-view features (CMANet's
+    IRV features; here CRA is the IRV)."""
+    F, C = views.valid.shape
+    parts = [matrix_to_rotation_6d(views.body_pose).reshape(F, C, -1), _betas(views), views.residual[..., None]]
+    return torch.cat([p.float() for p in parts], -1)
+
+
+def screened_view(views: ViewBodies) -> Tensor:
+    """``(F,)`` the view with the least alignment residual among those that saw the person (0 if none)."""
+    residual = torch.where(views.valid, views.residual.float(), torch.full_like(views.residual.float(), float("inf")))
+    return residual.argmin(-1)
+
+
+def canonical_start(views: ViewBodies) -> Canonical:
+    """The canonical start: each view's orientation (6D) and weak camera, the screened view's pose and shape."""
+    F = views.num_frames
+    per_view = torch.cat([matrix_to_rotation_6d(views.global_orient).float(), views.weak_camera.float()], -1)
+    body = torch.cat([matrix_to_rotation_6d(views.body_pose).reshape(F, views.num_views, -1).float(),
+                      _betas(views).float()], -1)
+    return Canonical(per_view, body[torch.arange(F), screened_view(views)])
+
+
+class ViewFusion(nn.Module):
+    """The IEV (:class:`mvmocap.regressors.cmanet.model.InterView`: one attention layer over the views'
+    tokens, a per-view and a pooled head) on CRA's views. ``forward(views) -> ViewBodies`` (refined,
+    same frames and views; each view its orientation and camera, all the shared pose and shape)."""
+
+    def __init__(self, options: dict | None = None):
+        super().__init__()
+        self.options = {**DEFAULT_OPTIONS, **(options or {})}
+        self.inter = InterView(FEATURES, int(self.options["model"]), int(self.options["heads"]))
+
+    def forward(self, views: ViewBodies) -> ViewBodies:
+        F, C = views.valid.shape
+        out = self.inter(view_features(views), canonical_start(views), views.valid)
+        pose = rotation_6d_to_matrix(out.body[:, :23 * 6].reshape(F, 23, 6))
+        return ViewBodies(
+            global_orient=rotation_6d_to_matrix(out.view[..., :6]), body_pose=pose[:, None].expand(F, C, 23, 3, 3),
+            betas=out.body[:, None, 23 * 6:].expand(F, C, NUM_BETAS), weak_camera=out.view[..., 6:],
+            crops=views.crops.float(), residual=views.residual.float(), valid=views.valid)
+
+
+# -- stage 2: targets and loss -----------------------------------------------------------------------
+@dataclass
+class CaptureViews:
+    """One capture as stage 2 trains on it (no ground truth): CRA's views, the keypoints in each
+    view's crop units ``uv (F, C, 17, 2)`` with ``confidence (F, C, 17)``, and the uncalibrated MV-SMPLify
+    targets ``orient (F, C, 3, 3)`` (camera axes), ``pose (F, 23, 3, 3)``, ``betas (F, 10)``."""
+
+    views: ViewBodies
+    uv: Tensor
+    confidence: Tensor
+    orient: Tensor
+    pose: Tensor
+    betas: Tensor
+
+    def frames(self, idx: Tensor) -> "CaptureViews":
+        v = self.views
+        views = ViewBodies(v.global_orient[idx], v.body_pose[idx], v.betas[idx], v.weak_camera[idx], v.crops[idx],
+                           v.residual[idx], v.valid[idx])
+        return CaptureViews(views, self.uv[idx], self.confidence[idx], self.orient[idx], self.pose[idx], self.betas[idx])
+
+
+def capture_views(inputs, views: ViewBodies, body_model, fit_config=None) -> CaptureViews:
+    """Stage 2's data of one capture (``MethodInputs`` and CRA's ``views`` of it): the crop keypoints and
+    the uncalibrated MV-SMPLify of the views (started from them; the translations from their weak cameras)."""
+    from mvmocap.fit.uncalibrated import ViewStart, fit_views, translation_from_weak_camera
+    from mvmocap.geometry.projection import normalized_to_pixels, undistort_points
+
+    kp23 = torch.as_tensor(inputs.keypoints_2d).to(torch.float64).clone()  # (F, C, 23, 3) as detected
+    rig = inputs.rig.to(dtype=torch.float64, device="cpu")
+    dist = rig.dist if bool(rig.dist.abs().max() > 0) else None
+    kp23[..., :2] = normalized_to_pixels(undistort_points(kp23[..., :2], rig.K, dist), rig.K)  # CRA's pinhole pixels
+    kp23[..., 2] = kp23[..., 2].clamp(0, 1) * views.valid[..., None].to(torch.float64)
+    ideal, conf = kp23[..., :17, :2], kp23[..., :17, 2]
+    crops = views.crops.to(torch.float64)
+    side = crops[..., 2:].clamp(min=1.0)
+    uv = (ideal - crops[..., None, :2]) / (side[..., None, :] / 2)
+    K = rig.K.to(torch.float64)
+    focal, principal = K[:, 0, 0], K[:, :2, 2]
+    body = body_model.to(dtype=torch.float64)
+    transl = translation_from_weak_camera(views.weak_camera.to(torch.float64), crops, focal, principal)
+    start = ViewStart(views.global_orient.to(torch.float64), views.body_pose.to(torch.float64),
+                      _betas(views).to(torch.float64), transl)
+    fit = fit_views(body, kp23, focal, principal, start, fit_config, share_body=True)
+    return CaptureViews(views, uv.float(), conf.float(), fit.global_orient.float().detach(),
+                        fit.body_pose.float().detach(), fit.betas[..., :NUM_BETAS].float().detach())
+
+
+def stage2_loss(refined: ViewBodies, data: CaptureViews, body_model) -> tuple[Tensor, dict[str, float]]:
+    """Eq. 6 = eq. 4 (each view's weak projection against its keypoints, crop units, confidence-weighted
+    mean) + eq. 5 (the canonical parameters against the multi-view SMPLify's: rotations as matrices, the
+    per-view orientations of the views that saw the person, betas weighed 0.001 as SPIN)."""
+    F, C = refined.valid.shape
+    out = body_model(global_orient=refined.global_orient.reshape(F * C, 3, 3),
+                     body_pose=refined.body_pose.reshape(F * C, 23, 3, 3), betas=refined.betas.reshape(F * C, -1))
+    joints = out.coco23[:, :17].reshape(F, C, 17, 3).float()
+    root = joints[..., list(HIPS), :].mean(-2, keepdim=True)
+    weak = refined.weak_camera
+    projected = weak[..., None, :1] * ((joints - root)[..., :2] + weak[..., None, 1:])
+    w = data.confidence
+    loss_2d = (w * ((projected - data.uv) ** 2).sum(-1)).sum() / w.sum().clamp(min=1e-6)
+    seen = refined.valid.float()
+    orient = (((refined.global_orient - data.orient) ** 2).sum((-1, -2)) * seen).sum() / seen.sum().clamp(min=1.0)
+    pose = ((refined.body_pose[:, 0] - data.pose) ** 2).sum((-1, -2, -3)).mean()
+    betas = ((refined.betas[:, 0] - data.betas) ** 2).sum(-1).mean()
+    loss_smpl = orient + pose + 0.001 * betas
+    total = loss_2d + loss_smpl
+    return total, {"loss": float(total.detach()), "loss_2d": float(loss_2d.detach()), "loss_smpl": float(loss_smpl.detach())}
+
+
+def train_stage2(model: ViewFusion, captures: list[CaptureViews], body_model, steps: int = 200, batch_size: int = 16,
+                 lr: float = 1e-4, seed: int = 0) -> list[dict[str, float]]:
+    """Adam on ``model`` (CRA, stage 1, is not in it: frozen by construction) over the captures' frames;
+    the frames of step ``s`` come from ``(seed, s)``. Returns the loss record of every step."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    body = body_model.to(dtype=torch.float32)
+    records = []
+    model.train()
+    for step in range(steps):
+        g = torch.Generator().manual_seed(int(seed) * 1_000_003 + step)
+        data = captures[int(torch.randint(len(captures), (1,), generator=g))]
+        usable = torch.nonzero(data.views.valid.sum(-1) >= 2).flatten()
+        if len(usable) == 0:
+            continue
+        batch = data.frames(usable[torch.randint(len(usable), (batch_size,), generator=g)])
+        loss, parts = stage2_loss(model(batch.views), batch, body)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        records.append({"step": step + 1, **parts})
+    model.eval()
+    return records
+
+
+# -- checkpoints and the method ------------------------------------------------------------------------
+def save_fusion(model: ViewFusion, out: str | Path, extra: dict | None = None) -> Path:
+    """The slim checkpoint (options + float32 weights), written atomically."""
+    from mvmocap.regressors.slim import write_slim_checkpoint
+
+    weights = {k: v.detach().float().cpu() for k, v in model.state_dict().items()}
+    return write_slim_checkpoint({"format": FORMAT, "name": "cmanet", "options": dict(model.options),
+                                  "weights": weights, **(extra or {})}, out)
+
+
+def checkpoint_file(path: str | Path | None = None) -> Path:
+    """``path``, else ``$MVMOCAP_CMANET_CHECKPOINT``; nothing is shipped (train one on your captures:
+    ``python benchmarks/cmanet_cra.py``)."""
+    import os
+
+    chosen = path or os.environ.get(CHECKPOINT_ENV)
+    if not chosen:
+        raise InputError(f"--method cmanet needs a checkpoint (--checkpoint FILE or ${CHECKPOINT_ENV}): none is "
+                         "shipped; benchmarks/cmanet_cra.py trains one on reconstruct folders")
+    return Path(chosen)
+
+
+def load_fusion(path: str | Path | None = None) -> ViewFusion:
+    """The trained :class:`ViewFusion` (eval mode), loaded weights-only; another method's or a damaged file
+    -> :class:`FileFormatError`."""
+    from mvmocap.io.torch_files import load_checkpoint_file
+
+    file = checkpoint_file(path)
+    payload = load_checkpoint_file(file, "cmanet checkpoint")
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        owner = payload.get("name") if isinstance(payload, dict) else None
+        raise FileFormatError(file, f"not a cmanet checkpoint ({FORMAT})" + (f"; a checkpoint of {owner!r}" if owner else ""))
+    try:
+        options = {k: int(v) for k, v in dict(payload["options"]).items() if k in DEFAULT_OPTIONS}
+        model = ViewFusion(options)
+        model.load_state_dict(payload["weights"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise FileFormatError(file, f"damaged cmanet checkpoint ({type(exc).__name__})") from None
+    return model.eval()
+
+
+def check_checkpoint(path: str | Path) -> None:
+    """``RegressorSpec.checkpoint``: ``path`` loads as a cmanet checkpoint, else the project's error."""
+    load_fusion(Path(path))
+
+
+def regress(inputs) -> Any:
+    """``RegressorSpec.regress``: CRA's views (its default checkpoint) -> :class:`ViewFusion` -> the world
+    (:func:`~mvmocap.regressors.cra.multiview.fuse_views`)."""
+    from mvmocap.regressors.cra.inference import checkpoint_file as cra_checkpoint, predict_views
+    from mvmocap.regressors.cra.multiview import fuse_views
+
+    fusion = load_fusion(inputs.extras.get("checkpoint"))
+    views = predict_views(replace(inputs, extras={**inputs.extras, "checkpoint": None}), checkpoint=cra_checkpoint(None))
+    with torch.no_grad():
+        refined = fusion(views)
+    params, _ = fuse_views(refined, inputs)
+    return params
