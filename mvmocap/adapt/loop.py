@@ -26,6 +26,10 @@ its share of the step's frames, ``batch_size`` per process (:mod:`mvmocap.adapt.
 processes give the weights one process gives with ``batch_size * W`` (to float tolerance; the drift
 guard's augmentation draws excepted); rank 0 writes; a resume needs the same ``W``. The loop never
 reads ground truth: captures carry detections, cameras, triangulated joints and fits, nothing else.
+
+The steps above are the collaborative loop's (:class:`mvmocap.adapt.steps.CollaborativeSteps`); a method
+may bring its own with the same signatures (``method.adaptation_steps()``: CMANet's stage 2, whose "cache"
+holds the multi-view SMPLify targets of its views; :mod:`mvmocap.regressors.cmanet.adaptation`).
 """
 
 from __future__ import annotations
