@@ -25,7 +25,8 @@ translation from the triangulated joints): ``--method cmanet`` needs the calibra
 Stage 2's loss (paper eq. 4-6, alpha = gamma = 1): each view's weak-perspective projection of the
 refined body against its detected keypoints (crop units, confidence-weighted) plus the canonical
 parameters against the uncalibrated multi-view SMPLify (:func:`mvmocap.fit.uncalibrated.fit_views`,
-started from CRA's views; computed once per capture, the targets do not move). No 3D label is read.
+started from CRA's views, then from the module's result at each refit of ``mvmocap adapt --method cmanet``:
+:mod:`mvmocap.regressors.cmanet.adaptation`, which trains it). No 3D label is read.
 
 Shapes: ``F`` frames, ``C`` views. Rotations as matrices; 6D = the first two columns.
 """
@@ -209,30 +210,6 @@ def stage2_loss(refined: ViewBodies, data: CaptureViews, body_model) -> tuple[Te
     mean) + eq. 5 (the canonical parameters against the multi-view SMPLify's: rotations as matrices, the
     per-view orientations of the views that saw the person, betas weighed 0.001 as SPIN)."""
     return stage2_combine(stage2_parts(refined, data, body_model))
-
-
-def train_stage2(model: ViewFusion, captures: list[CaptureViews], body_model, steps: int = 200, batch_size: int = 16,
-                 lr: float = 1e-4, seed: int = 0) -> list[dict[str, float]]:
-    """Adam on ``model`` (CRA, stage 1, is not in it: frozen by construction) over the captures' frames;
-    the frames of step ``s`` come from ``(seed, s)``. Returns the loss record of every step."""
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    body = body_model.to(dtype=torch.float32)
-    records = []
-    model.train()
-    for step in range(steps):
-        g = torch.Generator().manual_seed(int(seed) * 1_000_003 + step)
-        data = captures[int(torch.randint(len(captures), (1,), generator=g))]
-        usable = torch.nonzero(data.views.valid.sum(-1) >= 2).flatten()
-        if len(usable) == 0:
-            continue
-        batch = data.frames(usable[torch.randint(len(usable), (batch_size,), generator=g)])
-        loss, parts = stage2_loss(model(batch.views), batch, body)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        records.append({"step": step + 1, **parts})
-    model.eval()
-    return records
 
 
 # -- checkpoints and the method ------------------------------------------------------------------------
