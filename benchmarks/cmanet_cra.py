@@ -3,17 +3,20 @@
 For each held-out camera ``h`` (a fold) of a reconstruct folder (``--run``, e.g. ``reconstruct --method fit``
 of the demo): CRA (the shipped CRA-S, frozen: stage 1) predicts every view of frames ``--train-frames`` of
 the other cameras; the uncalibrated multi-view SMPLify of those views gives the stage-2 targets; the
-inter-view module trains on them (no 3D label; :mod:`mvmocap.regressors.cmanet.on_cra`); then, on frames
+inter-view module trains on them (no 3D label), all through the library's adapt loop (``mvmocap adapt
+--method cmanet``: :func:`mvmocap.adapt.run` with :mod:`mvmocap.regressors.cmanet.adaptation`; the targets
+solved once, from CRA's views, unless ``--refit-every``); then, on frames
 ``--test-frames`` of the same cameras, ``cra`` (CRA's views fused by ``fuse_views``), ``cmanet untrained``
 (the screened start: CRA's orientations, the least-residual view's body) and ``cmanet`` are projected into
 ``h`` and compared with ``h``'s detections (:func:`mvmocap.evaluate.heldout.heldout_errors`): median
 pixels and the ratio to the base (``cra``; for the ``cmanet/untrained`` row the untrained module: what
-stage 2's training adds) with a paired moving-block bootstrap interval (blocks of 10 frames), all in one process. The checkpoint of each fold is written to ``--out/h/cmanet.pt``.
+stage 2's training adds) with a paired moving-block bootstrap interval (blocks of 10 frames), all in one process.
+Each fold's adapt run (``checkpoint.pt``, ``metrics.jsonl``, ``adapt.yaml``) is written to ``--out/h/``.
 
     python benchmarks/cmanet_cra.py --run /tmp/bench_demo --out /tmp/cmanet_cra [--steps 300] [--folds cam01 ...]
 
-``--all-cameras``: no scoring; train on every camera of ``--train-frames`` of one or more ``--run`` folders
-and write ``--out/cmanet.pt`` (the checkpoint ``reconstruct --method cmanet --checkpoint`` takes).
+To train on every camera of one or more runs (no scoring) use the CLI: ``mvmocap adapt RUN... --method cmanet
+--out DIR`` (``DIR/checkpoint.pt`` is what ``reconstruct --method cmanet --checkpoint`` takes).
 """
 
 from __future__ import annotations
@@ -47,38 +50,34 @@ def heldout(run: Path, inputs, params, held_out: str, frames: tuple[int, int]):
     return heldout_errors(points, params.valid, rig_h, det_h[frames[0]:frames[1]].to(torch.float64), MIN_CONFIDENCE)
 
 
-def train_all(args, body) -> int:
-    """Stage 2 on every camera of ``--train-frames`` of every ``--run``; writes ``--out/cmanet.pt``."""
-    from mvmocap.adapt.captures import load_capture, select
-    from mvmocap.regressors.cmanet.on_cra import ViewFusion, capture_views, save_fusion, train_stage2
-    from mvmocap.regressors.cra.inference import predict_views
+def train_fold(args, cameras: list[str], out: Path) -> tuple[float, float, float]:
+    """Stage 2 on ``cameras`` of frames ``--train-frames`` through the adapt loop -> (seconds, mean loss of the
+    first 20 steps, of the last 20)."""
+    import json
 
+    from mvmocap.adapt import AdaptConfig, run
+
+    config = AdaptConfig(method="cmanet", steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                         refit_every=args.refit_every or args.steps, grad_clip=0.0, frames=args.train_frames,
+                         cameras=tuple(cameras), log_every=1, checkpoint_every=0)
     began = time.perf_counter()
-    data = []
-    for run in args.run:
-        inputs = select(load_capture(run, body), args.train_frames).inputs
-        data.append(capture_views(inputs, predict_views(inputs), body))
-    torch.manual_seed(args.seed)
-    model = ViewFusion()
-    records = train_stage2(model, data, body, args.steps, args.batch_size, args.lr, args.seed)
-    path = save_fusion(model, args.out / "cmanet.pt")
-    first = sum(r["loss"] for r in records[:20]) / max(len(records[:20]), 1)
-    last = sum(r["loss"] for r in records[-20:]) / max(len(records[-20:]), 1)
-    print(f"{path}: stage-2 loss {first:.4f} -> {last:.4f} (first / last 20 steps) in {time.perf_counter() - began:.0f} s")
-    return 0
+    run([args.run], out, config, progress=False)
+    seconds = time.perf_counter() - began
+    losses = [r["loss"] for r in map(json.loads, (out / "metrics.jsonl").read_text().splitlines()) if r["split"] == "train"]
+    return seconds, sum(losses[:20]) / max(len(losses[:20]), 1), sum(losses[-20:]) / max(len(losses[-20:]), 1)
 
 
 def main(argv: list[str] | None = None) -> int:
     from mvmocap.adapt.captures import load_capture, select
     from mvmocap.evaluate.bootstrap import median_ratio_interval
     from mvmocap.io.calibration import load_rig
-    from mvmocap.regressors.cmanet.on_cra import ViewFusion, capture_views, save_fusion, train_stage2
+    from mvmocap.regressors.cmanet.on_cra import ViewFusion, load_fusion
     from mvmocap.regressors.cra.inference import predict_views
     from mvmocap.regressors.cra.multiview import fuse_views
     from mvmocap.synth.dataset import load_body
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--run", type=Path, nargs="+", required=True)
+    parser.add_argument("--run", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--folds", nargs="*", default=None)
     parser.add_argument("--train-frames", type=_frames, default=(0, 60))
@@ -87,13 +86,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--all-cameras", action="store_true", help="train on every camera, write OUT/cmanet.pt, no scoring")
+    parser.add_argument("--refit-every", type=int, default=0, help="re-solve the targets from the module every N steps (0: once)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     body = load_body(None)
-    if args.all_cameras:
-        return train_all(args, body)
-    args.run = args.run[0]
     names = list(load_rig(args.run / "cameras.yaml").names)
     print(f"train on {args.run} frames {args.train_frames[0]}:{args.train_frames[1]}, test frames "
           f"{args.test_frames[0]}:{args.test_frames[1]} in the held-out camera; {args.steps} steps, batch "
@@ -102,17 +98,8 @@ def main(argv: list[str] | None = None) -> int:
           f"  train s  stage-2 loss (first 20 -> last 20 steps)")
     for h in args.folds or names:
         cameras = [n for n in names if n != h]
-        began = time.perf_counter()
-        train = select(load_capture(args.run, body, cameras=cameras), args.train_frames).inputs
-        data = capture_views(train, predict_views(train), body)
-        torch.manual_seed(args.seed)
-        model = ViewFusion()
-        records = train_stage2(model, [data], body, args.steps, args.batch_size, args.lr, args.seed)
-        seconds = time.perf_counter() - began
-        (args.out / h).mkdir(parents=True, exist_ok=True)
-        save_fusion(model, args.out / h / "cmanet.pt")
-        first = sum(r["loss"] for r in records[:20]) / max(len(records[:20]), 1)
-        last = sum(r["loss"] for r in records[-20:]) / max(len(records[-20:]), 1)
+        seconds, first, last = train_fold(args, cameras, args.out / h)
+        model = load_fusion(args.out / h / "checkpoint.pt")
         test = select(load_capture(args.run, body, cameras=cameras), args.test_frames).inputs
         views = predict_views(test)
         with torch.no_grad():

@@ -26,6 +26,10 @@ its share of the step's frames, ``batch_size`` per process (:mod:`mvmocap.adapt.
 processes give the weights one process gives with ``batch_size * W`` (to float tolerance; the drift
 guard's augmentation draws excepted); rank 0 writes; a resume needs the same ``W``. The loop never
 reads ground truth: captures carry detections, cameras, triangulated joints and fits, nothing else.
+
+The steps above are the collaborative loop's (:class:`mvmocap.adapt.steps.CollaborativeSteps`); a method
+may bring its own with the same signatures (``method.adaptation_steps()``: CMANet's stage 2, whose "cache"
+holds the multi-view SMPLify targets of its views; :mod:`mvmocap.regressors.cmanet.adaptation`).
 """
 
 from __future__ import annotations
@@ -40,9 +44,8 @@ import yaml
 
 from mvmocap.adapt.captures import Capture, check_run_dirs, load_capture, select
 from mvmocap.adapt.config import FROZEN_ON_RESUME, AdaptConfig
-from mvmocap.adapt.fit_cache import FitCache
 from mvmocap.adapt.shards import Shards
-from mvmocap.adapt.steps import capture_loss, evaluate, initial_cache, refit
+from mvmocap.adapt.steps import steps_for
 from mvmocap.console import console
 from mvmocap.errors import InputError, MissingFileError
 from mvmocap.io.atomic import atomic_write_text
@@ -162,8 +165,9 @@ def adapt(method, train_config: dict, captures: list[Capture], out: Path, config
     Returns ``{"out_dir", "step", "eval_start", "eval_end", "seconds"}`` (the same on every process)."""
     out = Path(out)
     shards = shards or Shards()
-    fit_config = config.fit_config()
-    prepared = [method.prepare(c.inputs) for c in captures]
+    steps = steps_for(method)  # the collaborative loop's, or the method's own (CMANet's stage 2)
+    steps.check_adapt_config(config)
+    prepared = [steps.prepare(c.inputs) for c in captures]
     for capture, prep in zip(captures, prepared):
         if not bool(prep.ok.any()):
             raise InputError(f"{capture.name}: no frame has a person seen by two cameras with a triangulable pelvis")
@@ -173,11 +177,11 @@ def adapt(method, train_config: dict, captures: list[Capture], out: Path, config
         method.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         torch.set_rng_state((saved.get("torch_rng_ranks") or [saved["torch_rng"]])[shards.rank])
-        caches = [FitCache.from_state(saved["fit_cache"][c.name]) for c in captures]
+        caches = [steps.cache_from_state(saved["fit_cache"][c.name]) for c in captures]
         start = int(saved["step"])
     else:
         torch.manual_seed(shards.seed(config.seed))
-        caches = [initial_cache(c, fit_config.sigma_2d_px, config.fit_mode) for c in captures]
+        caches = [steps.initial_cache(c, p, config) for c, p in zip(captures, prepared)]
     synthetic = _synthetic_stream(method, train_config, config) if config.synthetic_every else None
 
     metrics_file = out / METRICS_NAME
@@ -206,7 +210,7 @@ def adapt(method, train_config: dict, captures: list[Capture], out: Path, config
         shards.barrier()
 
     def evaluated() -> dict[str, float]:  # rank 0 evaluates, every rank returns its figures
-        figures = evaluate(method, captures, prepared, caches, config) if shards.is_main else None
+        figures = steps.evaluate(captures, prepared, caches, config) if shards.is_main else None
         return shards.broadcast_object(figures, 0)
 
     began = time.perf_counter()
@@ -226,7 +230,7 @@ def adapt(method, train_config: dict, captures: list[Capture], out: Path, config
                 for index, (capture, prep, cache) in enumerate(zip(captures, prepared, caches)):
                     if shards.owner(index) == shards.rank:
                         bar.update(task, status=f"refit {capture.name}")
-                        refits[index] = refit(method, capture, prep, cache, fit_config, config.fit_mode)
+                        refits[index] = steps.refit(capture, prep, cache, config)
                 for index, (capture, cache) in enumerate(zip(captures, caches)):
                     shards.broadcast_cache(cache, shards.owner(index))
                     figures = shards.broadcast_object(refits.get(index), shards.owner(index))
@@ -237,8 +241,8 @@ def adapt(method, train_config: dict, captures: list[Capture], out: Path, config
                     log({"step": 0, "split": "eval", **eval_start})
             which, frames = _frames_of_step(config.seed, step_index, captures, prepared,
                                             config.batch_size * shards.world)
-            loss, parts = capture_loss(method, captures[which], prepared[which], caches[which], shards.mine(frames),
-                                       config, shards)
+            loss, parts = steps.capture_loss(captures[which], prepared[which], caches[which], shards.mine(frames),
+                                             config, shards)
             if synthetic is not None and step_index % config.synthetic_every == 0:
                 first = (step_index * shards.world + shards.rank) * config.synthetic_batch
                 batch = synthetic.batch(list(range(first, first + config.synthetic_batch)))

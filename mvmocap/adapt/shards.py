@@ -104,7 +104,7 @@ class Shards:
             return
         from mvmocap.adapt.fit_cache import FIELDS
 
-        for name in FIELDS:
+        for name in getattr(cache, "FIELDS", FIELDS):  # a method's own cache type names its fields
             value = getattr(cache, name)
             wire = value.to(torch.uint8) if value.dtype == torch.bool else value.contiguous().clone()
             dist.broadcast(wire, src=source)

@@ -156,3 +156,39 @@ def evaluate(method, captures: list[Capture], prepared: list, caches: list[FitCa
     out["regressor_px"] = float(torch.cat(pixel_errors).median()) if pixel_errors else float("nan")
     out["frames"] = count
     return out
+
+
+class CollaborativeSteps:
+    """The collaborative loop's steps for a regressor that offers ``prepare``, ``regress_frames`` and
+    ``sequence_params`` (volumetric). A method with its own steps (CMANet's stage 2) returns an object
+    with the same five methods from ``method.adaptation_steps()`` (:func:`steps_for`)."""
+
+    def __init__(self, method):
+        self.method = method
+
+    def check_adapt_config(self, config) -> None:
+        return None
+
+    def prepare(self, inputs):
+        return self.method.prepare(inputs)
+
+    def initial_cache(self, capture: Capture, prepared, config) -> FitCache:
+        return initial_cache(capture, config.fit_config().sigma_2d_px, config.fit_mode)
+
+    def refit(self, capture: Capture, prepared, cache: FitCache, config) -> dict[str, float]:
+        return refit(self.method, capture, prepared, cache, config.fit_config(), config.fit_mode)
+
+    def capture_loss(self, capture: Capture, prepared, cache: FitCache, frames: Tensor, config, shards=None):
+        return capture_loss(self.method, capture, prepared, cache, frames, config, shards)
+
+    def evaluate(self, captures: list[Capture], prepared: list, caches: list[FitCache], config) -> dict[str, float]:
+        return evaluate(self.method, captures, prepared, caches, config)
+
+    def cache_from_state(self, state: dict) -> FitCache:
+        return FitCache.from_state(state)
+
+
+def steps_for(method):
+    """The adapt loop's steps for ``method``: its own (``method.adaptation_steps()``) or the collaborative loop's."""
+    own = getattr(method, "adaptation_steps", None)
+    return own() if callable(own) else CollaborativeSteps(method)

@@ -25,8 +25,8 @@ def _frames(value: Optional[str]) -> Optional[tuple[int, int]]:
 def adapt(
     run_dirs: List[Path] = typer.Argument(..., help="reconstruct output folders (detections, cameras, a fit)."),
     out: Path = typer.Option(..., "--out", "-o", help="Run folder: checkpoint.pt, metrics.jsonl, adapt.yaml."),
-    method: str = typer.Option("volumetric", "--method", "-m", help="The regressor to adapt."),
-    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="Start from this checkpoint (default: the shipped one)."),
+    method: str = typer.Option("volumetric", "--method", "-m", help="The regressor to adapt: volumetric (the collaborative loop) | cmanet (CMANet's stage 2 on frozen CRA; a fresh module unless --checkpoint)."),
+    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="Start from this checkpoint (default: the shipped one; cmanet: a fresh module)."),
     steps: int = typer.Option(200, "--steps", help="Optimisation steps."),
     batch_size: int = typer.Option(8, "--batch-size", help="Frame-sets per step (per process under torchrun)."),
     lr: float = typer.Option(3e-5, "--lr", help="Adam learning rate (the paper's 3e-5)."),

@@ -11,7 +11,8 @@ synth, fit's data types, train's base class) and exposes three module attributes
   subclasses for ``train-synthetic``;
 * optionally ``ADAPTATION_METHODS``: ``{name: load(checkpoint, body_model) -> (method, train config,
   body model name)}`` for ``mvmocap adapt`` (:mod:`mvmocap.adapt`; the method offers ``prepare``,
-  ``regress_frames`` and ``sequence_params``, see :mod:`mvmocap.regressors.volumetric.adaptation`).
+  ``regress_frames`` and ``sequence_params``, see :mod:`mvmocap.regressors.volumetric.adaptation`; or its
+  own steps through ``adaptation_steps()``, see :mod:`mvmocap.regressors.cmanet.adaptation`).
 
 It never registers itself anywhere and never imports the registry, the evaluator or the CLI.
 """

@@ -3,7 +3,8 @@ canonical parameter space, trained in two stages.
 
 ``--method cmanet`` (:mod:`mvmocap.regressors.cmanet.on_cra`): stage 1 is the project's pretrained
 single-view regressor CRA (frozen), stage 2 the inter-view module on CRA's per-view bodies, trained on the
-user's captures without 3D labels (``benchmarks/cmanet_cra.py``; no checkpoint is shipped: ``--checkpoint``
+user's captures without 3D labels by ``mvmocap adapt RUN... --method cmanet --out DIR``
+(:mod:`mvmocap.regressors.cmanet.adaptation`; no checkpoint is shipped: ``--checkpoint DIR/checkpoint.pt``
 or ``$MVMOCAP_CMANET_CHECKPOINT``).
 
 The from-scratch library version (a keypoint lifter as the intra-view module): ``inputs`` (detections ->
@@ -18,6 +19,7 @@ paper has N unshared ones); the inter-view fusion is one transformer encoder lay
 self-attention over the views' tokens) instead of a Swin layer; alpha and gamma, not given in the paper, are 1.
 """
 
+from mvmocap.regressors.cmanet.adaptation import load_for_adaptation
 from mvmocap.regressors.cmanet.on_cra import check_checkpoint, regress
 from mvmocap.regressors.spec import RegressorSpec
 
@@ -30,3 +32,5 @@ REGRESSORS = (
 ESTIMATORS: dict = {}
 
 TRAINING_METHODS: dict = {}
+
+ADAPTATION_METHODS = {"cmanet": load_for_adaptation}

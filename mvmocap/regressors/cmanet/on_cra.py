@@ -25,7 +25,8 @@ translation from the triangulated joints): ``--method cmanet`` needs the calibra
 Stage 2's loss (paper eq. 4-6, alpha = gamma = 1): each view's weak-perspective projection of the
 refined body against its detected keypoints (crop units, confidence-weighted) plus the canonical
 parameters against the uncalibrated multi-view SMPLify (:func:`mvmocap.fit.uncalibrated.fit_views`,
-started from CRA's views; computed once per capture, the targets do not move). No 3D label is read.
+started from CRA's views, then from the module's result at each refit of ``mvmocap adapt --method cmanet``:
+:mod:`mvmocap.regressors.cmanet.adaptation`, which trains it). No 3D label is read.
 
 Shapes: ``F`` frames, ``C`` views. Rotations as matrices; 6D = the first two columns.
 """
@@ -122,10 +123,10 @@ class CaptureViews:
         return CaptureViews(views, self.uv[idx], self.confidence[idx], self.orient[idx], self.pose[idx], self.betas[idx])
 
 
-def capture_views(inputs, views: ViewBodies, body_model, fit_config=None) -> CaptureViews:
-    """Stage 2's data of one capture (``MethodInputs`` and CRA's ``views`` of it): the crop keypoints and
-    the uncalibrated MV-SMPLify of the views (started from them; the translations from their weak cameras)."""
-    from mvmocap.fit.uncalibrated import ViewStart, fit_views, translation_from_weak_camera
+def view_keypoints(inputs, views: ViewBodies) -> tuple[Tensor, Tensor, Tensor]:
+    """The detections as stage 2 reads them: ``(kp23, uv, confidence)``: ``kp23 (F, C, 23, 3)`` float64
+    undistorted (CRA's pinhole) pixels + confidence (0 on views CRA did not run on), ``uv (F, C, 17, 2)``
+    COCO-17 in each view's crop units (``[-1, 1]`` across the crop), ``confidence (F, C, 17)``."""
     from mvmocap.geometry.projection import normalized_to_pixels, undistort_points
 
     kp23 = torch.as_tensor(inputs.keypoints_2d).to(torch.float64).clone()  # (F, C, 23, 3) as detected
@@ -137,21 +138,43 @@ def capture_views(inputs, views: ViewBodies, body_model, fit_config=None) -> Cap
     crops = views.crops.to(torch.float64)
     side = crops[..., 2:].clamp(min=1.0)
     uv = (ideal - crops[..., None, :2]) / (side[..., None, :] / 2)
-    K = rig.K.to(torch.float64)
+    return kp23, uv.float(), conf.float()
+
+
+def view_targets(kp23: Tensor, views: ViewBodies, K: Tensor, body_model, fit_config=None
+                 ) -> tuple[Tensor, Tensor, Tensor]:
+    """The uncalibrated MV-SMPLify (shared pose and shape; :func:`mvmocap.fit.uncalibrated.fit_views`) of
+    ``kp23`` (:func:`view_keypoints`) started from ``views`` (translations from their weak cameras;
+    ``K (C, 3, 3)`` the pinhole intrinsics) -> float32 ``orient (F, C, 3, 3)`` camera axes,
+    ``pose (F, 23, 3, 3)``, ``betas (F, 10)``."""
+    from mvmocap.fit.uncalibrated import ViewStart, fit_views, translation_from_weak_camera
+
+    K = K.to(torch.float64)
     focal, principal = K[:, 0, 0], K[:, :2, 2]
+    crops = views.crops.to(torch.float64)
     body = body_model.to(dtype=torch.float64)
     transl = translation_from_weak_camera(views.weak_camera.to(torch.float64), crops, focal, principal)
     start = ViewStart(views.global_orient.to(torch.float64), views.body_pose.to(torch.float64),
                       _betas(views).to(torch.float64), transl)
     fit = fit_views(body, kp23, focal, principal, start, fit_config, share_body=True)
-    return CaptureViews(views, uv.float(), conf.float(), fit.global_orient.float().detach(),
-                        fit.body_pose.float().detach(), fit.betas[..., :NUM_BETAS].float().detach())
+    return (fit.global_orient.float().detach(), fit.body_pose.float().detach(),
+            fit.betas[..., :NUM_BETAS].float().detach())
 
 
-def stage2_loss(refined: ViewBodies, data: CaptureViews, body_model) -> tuple[Tensor, dict[str, float]]:
-    """Eq. 6 = eq. 4 (each view's weak projection against its keypoints, crop units, confidence-weighted
-    mean) + eq. 5 (the canonical parameters against the multi-view SMPLify's: rotations as matrices, the
-    per-view orientations of the views that saw the person, betas weighed 0.001 as SPIN)."""
+def capture_views(inputs, views: ViewBodies, body_model, fit_config=None) -> CaptureViews:
+    """Stage 2's data of one capture (``MethodInputs`` and CRA's ``views`` of it): the crop keypoints and
+    the uncalibrated MV-SMPLify of the views (started from them; the translations from their weak cameras)."""
+    kp23, uv, conf = view_keypoints(inputs, views)
+    orient, pose, betas = view_targets(kp23, views, inputs.rig.K.cpu(), body_model, fit_config)
+    return CaptureViews(views, uv, conf, orient, pose, betas)
+
+
+def stage2_parts(refined: ViewBodies, data: CaptureViews, body_model) -> dict[str, tuple[Tensor, Tensor]]:
+    """Stage 2's terms as ``{name: (sum, count)}`` (each term is ``sum / count``; under several processes
+    the counts are summed over them first): ``2d`` (eq. 4: each view's weak projection of the refined
+    body against its keypoints, crop units, confidence-weighted), ``orient``, ``pose``, ``betas`` (eq. 5:
+    the canonical parameters against the multi-view SMPLify's: rotations as matrices, the per-view
+    orientations of the views that saw the person)."""
     F, C = refined.valid.shape
     out = body_model(global_orient=refined.global_orient.reshape(F * C, 3, 3),
                      body_pose=refined.body_pose.reshape(F * C, 23, 3, 3), betas=refined.betas.reshape(F * C, -1))
@@ -160,38 +183,33 @@ def stage2_loss(refined: ViewBodies, data: CaptureViews, body_model) -> tuple[Te
     weak = refined.weak_camera
     projected = weak[..., None, :1] * ((joints - root)[..., :2] + weak[..., None, 1:])
     w = data.confidence
-    loss_2d = (w * ((projected - data.uv) ** 2).sum(-1)).sum() / w.sum().clamp(min=1e-6)
     seen = refined.valid.float()
-    orient = (((refined.global_orient - data.orient) ** 2).sum((-1, -2)) * seen).sum() / seen.sum().clamp(min=1.0)
-    pose = ((refined.body_pose[:, 0] - data.pose) ** 2).sum((-1, -2, -3)).mean()
-    betas = ((refined.betas[:, 0] - data.betas) ** 2).sum(-1).mean()
-    loss_smpl = orient + pose + 0.001 * betas
-    total = loss_2d + loss_smpl
-    return total, {"loss": float(total.detach()), "loss_2d": float(loss_2d.detach()), "loss_smpl": float(loss_smpl.detach())}
+    frames = torch.tensor(float(F))
+    return {
+        "2d": ((w * ((projected - data.uv) ** 2).sum(-1)).sum(), w.sum()),
+        "orient": ((((refined.global_orient - data.orient) ** 2).sum((-1, -2)) * seen).sum(), seen.sum()),
+        "pose": (((refined.body_pose[:, 0] - data.pose) ** 2).sum((-1, -2, -3)).sum(), frames),
+        "betas": (((refined.betas[:, 0] - data.betas) ** 2).sum(-1).sum(), frames),
+    }
 
 
-def train_stage2(model: ViewFusion, captures: list[CaptureViews], body_model, steps: int = 200, batch_size: int = 16,
-                 lr: float = 1e-4, seed: int = 0) -> list[dict[str, float]]:
-    """Adam on ``model`` (CRA, stage 1, is not in it: frozen by construction) over the captures' frames;
-    the frames of step ``s`` come from ``(seed, s)``. Returns the loss record of every step."""
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    body = body_model.to(dtype=torch.float32)
-    records = []
-    model.train()
-    for step in range(steps):
-        g = torch.Generator().manual_seed(int(seed) * 1_000_003 + step)
-        data = captures[int(torch.randint(len(captures), (1,), generator=g))]
-        usable = torch.nonzero(data.views.valid.sum(-1) >= 2).flatten()
-        if len(usable) == 0:
-            continue
-        batch = data.frames(usable[torch.randint(len(usable), (batch_size,), generator=g)])
-        loss, parts = stage2_loss(model(batch.views), batch, body)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        records.append({"step": step + 1, **parts})
-    model.eval()
-    return records
+def stage2_combine(parts: dict[str, tuple[Tensor, Tensor]], counts: dict[str, Tensor] | None = None
+                   ) -> tuple[Tensor, dict[str, float]]:
+    """Eq. 6 = eq. 4 + eq. 5 (alpha = gamma = 1; betas weighed 0.001 as SPIN) from :func:`stage2_parts`;
+    ``counts``: the denominators to use (the whole step's, under several processes; default the parts')."""
+    counts = counts or {k: c for k, (_, c) in parts.items()}
+    term = {k: s / counts[k].clamp(min=1e-6 if k == "2d" else 1.0) for k, (s, _) in parts.items()}
+    loss_smpl = term["orient"] + term["pose"] + 0.001 * term["betas"]
+    total = term["2d"] + loss_smpl
+    return total, {"loss": float(total.detach()), "loss_2d": float(term["2d"].detach()),
+                   "loss_smpl": float(loss_smpl.detach())}
+
+
+def stage2_loss(refined: ViewBodies, data: CaptureViews, body_model) -> tuple[Tensor, dict[str, float]]:
+    """Eq. 6 = eq. 4 (each view's weak projection against its keypoints, crop units, confidence-weighted
+    mean) + eq. 5 (the canonical parameters against the multi-view SMPLify's: rotations as matrices, the
+    per-view orientations of the views that saw the person, betas weighed 0.001 as SPIN)."""
+    return stage2_combine(stage2_parts(refined, data, body_model))
 
 
 # -- checkpoints and the method ------------------------------------------------------------------------
@@ -205,31 +223,51 @@ def save_fusion(model: ViewFusion, out: str | Path, extra: dict | None = None) -
 
 
 def checkpoint_file(path: str | Path | None = None) -> Path:
-    """``path``, else ``$MVMOCAP_CMANET_CHECKPOINT``; nothing is shipped (train one on your captures:
-    ``python benchmarks/cmanet_cra.py``)."""
+    """``path`` (a run folder means its ``checkpoint.pt``), else ``$MVMOCAP_CMANET_CHECKPOINT``; nothing is
+    shipped (train one on your captures: ``mvmocap adapt RUN... --method cmanet --out runs/NAME``)."""
     import os
 
     chosen = path or os.environ.get(CHECKPOINT_ENV)
     if not chosen:
         raise InputError(f"--method cmanet needs a checkpoint (--checkpoint FILE or ${CHECKPOINT_ENV}): none is "
-                         "shipped; benchmarks/cmanet_cra.py trains one on reconstruct folders")
-    return Path(chosen)
+                         "shipped; mvmocap adapt RUN... --method cmanet --out DIR trains one on reconstruct folders")
+    chosen = Path(chosen)
+    return chosen / "checkpoint.pt" if chosen.is_dir() else chosen
+
+
+def fusion_weights(payload: Any) -> tuple[dict, dict] | None:
+    """``(options, weights)`` of a cmanet checkpoint payload: a slim export (:func:`save_fusion`) or an
+    ``mvmocap adapt --method cmanet`` run's ``checkpoint.pt`` (its ``net.`` weights); None for anything else."""
+    from mvmocap.regressors.slim import RUN_FORMAT
+
+    if not isinstance(payload, dict):
+        return None
+    if payload.get("format") == FORMAT:
+        return dict(payload.get("options") or {}), payload.get("weights")
+    config = payload.get("config")
+    if payload.get("format") == RUN_FORMAT and isinstance(config, dict) and config.get("method") == "cmanet":
+        model = payload.get("model") if isinstance(payload.get("model"), dict) else {}
+        return dict(config.get("model") or {}), {k[len("net."):]: v for k, v in model.items() if k.startswith("net.")}
+    return None
 
 
 def load_fusion(path: str | Path | None = None) -> ViewFusion:
-    """The trained :class:`ViewFusion` (eval mode), loaded weights-only; another method's or a damaged file
-    -> :class:`FileFormatError`."""
+    """The trained :class:`ViewFusion` (eval mode), loaded weights-only from a slim export or an adapt run's
+    checkpoint; another method's or a damaged file -> :class:`FileFormatError`."""
     from mvmocap.io.torch_files import load_checkpoint_file
+    from mvmocap.regressors.slim import checkpoint_owner
 
     file = checkpoint_file(path)
     payload = load_checkpoint_file(file, "cmanet checkpoint")
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        owner = payload.get("name") if isinstance(payload, dict) else None
-        raise FileFormatError(file, f"not a cmanet checkpoint ({FORMAT})" + (f"; a checkpoint of {owner!r}" if owner else ""))
+    found = fusion_weights(payload)
+    if found is None:
+        owner = checkpoint_owner(payload)
+        raise FileFormatError(file, f"not a cmanet checkpoint ({FORMAT} or a cmanet adapt run)"
+                              + (f"; a checkpoint of {owner!r}" if owner else ""))
     try:
-        options = {k: int(v) for k, v in dict(payload["options"]).items() if k in DEFAULT_OPTIONS}
+        options = {k: int(v) for k, v in found[0].items() if k in DEFAULT_OPTIONS}
         model = ViewFusion(options)
-        model.load_state_dict(payload["weights"])
+        model.load_state_dict(found[1])
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise FileFormatError(file, f"damaged cmanet checkpoint ({type(exc).__name__})") from None
     return model.eval()

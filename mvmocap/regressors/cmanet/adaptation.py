@@ -1,0 +1,240 @@
+"""CMANet's stage 2 as ``mvmocap adapt --method cmanet`` trains it on a user's reconstruct folders (issue #24).
+
+:class:`CmanetAdaptation` holds the inter-view module (:class:`~mvmocap.regressors.cmanet.on_cra.ViewFusion`,
+as ``net``); stage 1 (CRA, pretrained, frozen) only supplies each capture's per-view bodies, once, in
+:meth:`prepare`. It brings its own steps to the adapt loop (:meth:`adaptation_steps`), with the same
+signatures as the collaborative loop's (:class:`mvmocap.adapt.steps.CollaborativeSteps`), so the loop,
+its metrics JSONL, progress display, checkpoints, ``--resume`` and ``torchrun`` path are shared:
+
+* the "cache" is :class:`ViewTargets`: per frame, the uncalibrated multi-view SMPLify of the views
+  (:func:`~mvmocap.regressors.cmanet.on_cra.view_targets`: per-view orientation, shared pose and shape);
+* a refit solves it again for every frame of a capture: from CRA's views the first time (step 0), from
+  the module's current canonical result afterwards (the paper re-solves from the canonical result;
+  the new targets replace the old ones);
+* the step loss is stage 2's (eq. 4-6, :func:`~mvmocap.regressors.cmanet.on_cra.stage2_parts`), its
+  denominators summed over the processes when there are several;
+* ``eval``: that loss over every usable frame, and the module's median weak-projection error in pixels.
+
+The run's ``checkpoint.pt`` (config ``method: cmanet``, weights under ``net.``) is what
+``reconstruct --method cmanet --checkpoint`` and ``$MVMOCAP_CMANET_CHECKPOINT`` load
+(:func:`~mvmocap.regressors.cmanet.on_cra.load_fusion`). No ground truth is read: only the captures'
+detections, cameras and CRA's views of them.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor, nn
+
+from mvmocap.errors import FileFormatError, InputError, MissingFileError
+from mvmocap.regressors.cmanet.on_cra import (
+    DEFAULT_OPTIONS, NUM_BETAS, CaptureViews, _betas, ViewFusion, fusion_weights, stage2_combine, stage2_parts, view_keypoints,
+    view_targets,
+)
+from mvmocap.regressors.cra.views import ViewBodies
+
+INIT_SEED = 0  # the untrained module's attention weights (its heads start at zero: it returns the start)
+
+
+@dataclass
+class PreparedViews:
+    """One capture as stage 2 sees it (computed once): CRA's ``views`` (F frames, C views), the keypoints
+    ``kp23 (F, C, 23, 3)`` pinhole pixels, ``uv (F, C, 17, 2)`` crop units with ``confidence (F, C, 17)``,
+    the intrinsics ``K (C, 3, 3)`` and ``ok (F,)``: frames at least two views saw."""
+
+    views: ViewBodies
+    kp23: Tensor
+    uv: Tensor
+    confidence: Tensor
+    K: Tensor
+    ok: Tensor
+
+    def rows(self, idx: Tensor) -> ViewBodies:
+        v = self.views
+        return ViewBodies(v.global_orient[idx], v.body_pose[idx], v.betas[idx], v.weak_camera[idx], v.crops[idx],
+                          v.residual[idx], v.valid[idx])
+
+
+@dataclass
+class ViewTargets:
+    """Stage 2's targets of one capture: ``orient (F, C, 3, 3)``, ``pose (F, 23, 3, 3)``, ``betas (F, 10)``
+    and ``solved (F,)`` bool (frames solved at least once). ``FIELDS``: what a ``torchrun`` broadcast copies."""
+
+    FIELDS: ClassVar[tuple[str, ...]] = ("orient", "pose", "betas", "solved")
+    orient: Tensor
+    pose: Tensor
+    betas: Tensor
+    solved: Tensor
+
+    @classmethod
+    def empty(cls, frames: int, views: int) -> "ViewTargets":
+        eye = torch.eye(3)
+        return cls(eye.expand(frames, views, 3, 3).clone(), eye.expand(frames, 23, 3, 3).clone(),
+                   torch.zeros(frames, NUM_BETAS), torch.zeros(frames, dtype=torch.bool))
+
+    def state_dict(self) -> dict[str, Tensor]:
+        return {name: getattr(self, name).clone() for name in self.FIELDS}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Tensor]) -> "ViewTargets":
+        return cls(**{name: state[name] for name in cls.FIELDS})
+
+
+class CmanetAdaptation(nn.Module):
+    """See the module docstring. ``net``: the trained :class:`ViewFusion`."""
+
+    def __init__(self, options: dict | None, body_model):
+        super().__init__()
+        self.net = ViewFusion(options)
+        self._body = [body_model, body_model.to(dtype=torch.float32)]  # not submodules, not in state_dict
+
+    @property
+    def body_model(self):
+        return self._body[0]
+
+    def adaptation_steps(self) -> "CmanetAdaptation":
+        return self
+
+    # -- the adapt loop's steps ------------------------------------------------------------------------
+    def check_adapt_config(self, config) -> None:
+        if config.synthetic_every:
+            raise InputError("adapt --method cmanet has no labelled synthetic stream: --synthetic-every must be 0")
+        if config.fit_mode == "single-view":
+            raise InputError("adapt --method cmanet: its targets are the multi-view SMPLify of the views "
+                             "(shared pose and shape): --fit single-view does not apply")
+
+    def prepare(self, inputs) -> PreparedViews:
+        """CRA (stage 1, frozen; its default or ``$MVMOCAP_CRA_CHECKPOINT`` checkpoint) on every view of
+        every frame, and the keypoints in each view's crop."""
+        from mvmocap.regressors.cra.inference import predict_views
+
+        with torch.no_grad():
+            views = predict_views(inputs)
+            kp23, uv, confidence = view_keypoints(inputs, views)
+        return PreparedViews(views, kp23, uv, confidence, inputs.rig.K.detach().cpu().to(torch.float64),
+                             views.valid.sum(-1) >= 2)
+
+    def initial_cache(self, capture, prepared: PreparedViews, config) -> ViewTargets:
+        return ViewTargets.empty(*prepared.views.valid.shape)
+
+    def refit(self, capture, prepared: PreparedViews, cache: ViewTargets, config) -> dict[str, float]:
+        """Solve the targets of every frame again (CRA's views where never solved, else the module's result)."""
+        began = time.perf_counter()
+        was_training = self.training
+        self.eval()
+        with torch.no_grad():
+            refined = self.net(prepared.views)
+        self.train(was_training)
+        start = _where(cache.solved, refined, prepared.views) if bool(cache.solved.any()) else prepared.views
+        orient, pose, betas = view_targets(prepared.kp23, start, prepared.K, self.body_model)
+        from_module = int(cache.solved.sum())
+        cache.orient, cache.pose, cache.betas = orient, pose, betas
+        cache.solved = torch.ones_like(cache.solved)
+        return {"solved_frames": int(cache.solved.numel()), "from_module": from_module,
+                "seconds": round(time.perf_counter() - began, 2)}
+
+    def capture_loss(self, capture, prepared: PreparedViews, cache: ViewTargets, frames: Tensor, config,
+                     shards=None) -> tuple[Tensor, dict[str, float]]:
+        """Stage 2's loss on ``frames (B,)``; under ``torchrun`` each term's count is the whole step's."""
+        data = _batch(prepared, cache, frames)
+        parts = stage2_parts(self.net(data.views), data, self._body[1])
+        counts = None
+        if shards is not None and shards.enabled:
+            summed = shards.total(torch.stack([c.detach().to(torch.float64) for _, c in parts.values()]))
+            counts = {k: summed[i].float() for i, k in enumerate(parts)}
+        return stage2_combine(parts, counts)
+
+    def evaluate(self, captures, prepared: list[PreparedViews], caches: list[ViewTargets], config) -> dict[str, float]:
+        """Stage 2's loss over every usable frame of every capture and the module's median weak-projection
+        error in pixels against the detections (confidence > 0)."""
+        was_training = self.training
+        self.eval()
+        losses, errors, weights = [], [], []
+        try:
+            with torch.no_grad():
+                for prep, cache in zip(prepared, caches):
+                    idx = torch.nonzero(prep.ok).flatten()
+                    if len(idx) == 0:
+                        continue
+                    data = _batch(prep, cache, idx)
+                    refined = self.net(data.views)
+                    loss, _ = stage2_combine(stage2_parts(refined, data, self._body[1]))
+                    losses.append(float(loss))
+                    weights.append(len(idx))
+                    errors.append(_pixel_errors(refined, data, self._body[1]))
+        finally:
+            self.train(was_training)
+        pixels = torch.cat(errors) if errors else torch.zeros(0)
+        total = sum(w * v for w, v in zip(weights, losses)) / max(sum(weights), 1)
+        return {"loss": float(total), "regressor_px": float(pixels.median()) if len(pixels) else float("nan")}
+
+    def cache_from_state(self, state: dict[str, Tensor]) -> ViewTargets:
+        return ViewTargets.from_state(state)
+
+
+def _where(mask: Tensor, a: ViewBodies, b: ViewBodies) -> ViewBodies:
+    """Per frame ``(F,)``: ``a``'s bodies where ``mask``, else ``b``'s (crops, residuals, validity: ``b``'s)."""
+    def pick(x: Tensor, y: Tensor) -> Tensor:
+        return torch.where(mask.view(-1, *([1] * (x.dim() - 1))), x.float(), y.float())
+
+    return ViewBodies(pick(a.global_orient, b.global_orient), pick(a.body_pose, b.body_pose),
+                      pick(_betas(a), _betas(b)), pick(a.weak_camera, b.weak_camera), b.crops, b.residual, b.valid)
+
+
+def _batch(prepared: PreparedViews, cache: ViewTargets, frames: Tensor) -> CaptureViews:
+    return CaptureViews(prepared.rows(frames), prepared.uv[frames], prepared.confidence[frames], cache.orient[frames],
+                        cache.pose[frames], cache.betas[frames])
+
+
+def _pixel_errors(refined: ViewBodies, data: CaptureViews, body_model) -> Tensor:
+    """Pixel distances of each confident keypoint from the refined body's weak projection in its view."""
+    F, C = refined.valid.shape
+    out = body_model(global_orient=refined.global_orient.reshape(F * C, 3, 3),
+                     body_pose=refined.body_pose.reshape(F * C, 23, 3, 3), betas=refined.betas.reshape(F * C, -1))
+    joints = out.coco23[:, :17].reshape(F, C, 17, 3).float()
+    root = joints[..., [11, 12], :].mean(-2, keepdim=True)
+    weak = refined.weak_camera.float()
+    projected = weak[..., None, :1] * ((joints - root)[..., :2] + weak[..., None, 1:])
+    pixels = (projected - data.uv).norm(dim=-1) * refined.crops[..., None, 2].float() / 2
+    return pixels[data.confidence > 0]
+
+
+def load_for_adaptation(checkpoint: str | Path | None, body_model) -> tuple[CmanetAdaptation, dict[str, Any], None]:
+    """The inter-view module to train, its run config (``{"method": "cmanet", "model": options}``) and None (it
+    was not trained on a body model of its own: CRA's views come in, the runs' body model is used).
+
+    ``checkpoint``: None = a fresh module (seed ``INIT_SEED``: it returns CRA's screened start); else a cmanet
+    export, an adapt run folder or its ``checkpoint.pt`` (continue training it). Another method's
+    checkpoint -> :class:`InputError`; a damaged one -> :class:`FileFormatError`."""
+    from mvmocap.io.torch_files import load_checkpoint_file
+    from mvmocap.regressors.slim import checkpoint_owner
+
+    if checkpoint is None:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(INIT_SEED)
+            method = CmanetAdaptation(None, body_model)
+        return method, {"method": "cmanet", "model": dict(method.net.options)}, None
+    path = Path(checkpoint)
+    file = path / "checkpoint.pt" if path.is_dir() else path
+    if not file.is_file():
+        raise MissingFileError(file, "cmanet checkpoint to adapt")
+    payload = load_checkpoint_file(file, "cmanet checkpoint")  # weights_only: no code runs
+    found = fusion_weights(payload)
+    if found is None:
+        owner = checkpoint_owner(payload)
+        if owner is not None:
+            raise InputError(f"{file}: a checkpoint of method {owner!r}, not cmanet: adapt --method cmanet "
+                             "needs a cmanet checkpoint (or none, to start from CRA's views)")
+        raise FileFormatError(file, "not a cmanet checkpoint")
+    options = {k: int(v) for k, v in found[0].items() if k in DEFAULT_OPTIONS}
+    method = CmanetAdaptation(options, body_model)
+    try:
+        method.net.load_state_dict(found[1])
+    except (KeyError, TypeError, RuntimeError) as exc:
+        raise FileFormatError(file, f"damaged cmanet checkpoint ({type(exc).__name__})") from None
+    return method, {"method": "cmanet", "model": dict(method.net.options)}, None
