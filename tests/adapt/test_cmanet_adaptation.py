@@ -4,7 +4,6 @@ another method's checkpoint, and its checkpoint is what ``reconstruct --method c
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 
 import pytest
@@ -14,7 +13,7 @@ from typer.testing import CliRunner
 from mvmocap.adapt import AdaptConfig, adapt, run
 from mvmocap.methods import adaptation_methods
 from mvmocap.train.checkpoint import load_checkpoint
-from tests.adapt.test_loop import Tripwire
+from tests.adapt.test_loop import Tripwire, _records, assert_same_run
 from tests.reconstruct.test_pipeline import EXAMPLE, capture  # noqa: F401  (module fixture)
 
 FAST = dict(method="cmanet", batch_size=4, lr=3e-3, refit_every=3, log_every=1, checkpoint_every=2)
@@ -26,10 +25,6 @@ def _needs_cra():
 
     if not checkpoint_file(None).is_file():
         pytest.skip("no shipped CRA checkpoint (stage 1)")
-
-
-def _records(out, split):
-    return [r for r in map(json.loads, (out / "metrics.jsonl").read_text().splitlines()) if r["split"] == split]
 
 
 def test_a_tiny_cmanet_adaptation_lowers_its_loss_and_writes_a_cmanet_checkpoint(run_dir, tmp_path):
@@ -69,14 +64,8 @@ def test_cmanet_resume_gives_the_same_result_as_an_uninterrupted_run(run_dir, tm
     run([run_dir], tmp_path / "whole", config, progress=False)
     run([run_dir], tmp_path / "parts", replace(config, steps=2), progress=False)
     run([run_dir], tmp_path / "parts", config, resume=True, progress=False)
-    a, b = load_checkpoint(tmp_path / "whole"), load_checkpoint(tmp_path / "parts")
-    assert a["step"] == b["step"] == 5
-    for key, value in a["model"].items():
-        assert torch.equal(value, b["model"][key]), key
-    for name, cache in a["fit_cache"].items():
-        for field, value in cache.items():
-            assert torch.equal(value, b["fit_cache"][name][field]), field
-    assert [r["loss"] for r in _records(tmp_path / "whole", "train")] == [r["loss"] for r in _records(tmp_path / "parts", "train")]
+    assert_same_run(tmp_path / "whole", tmp_path / "parts")
+    assert load_checkpoint(tmp_path / "whole")["step"] == 5
     assert [(r["step"], r["from_module"]) for r in _records(tmp_path / "parts", "refit")] == [(0, 0), (3, 8)]
 
 

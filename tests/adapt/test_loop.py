@@ -17,8 +17,20 @@ FAST = dict(batch_size=4, lr=1e-3, refit_every=3, log_every=1, checkpoint_every=
 
 
 def _records(out, split):
-    return [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()
-            if json.loads(line)["split"] == split]
+    return [r for r in map(json.loads, (out / "metrics.jsonl").read_text().splitlines()) if r["split"] == split]
+
+
+def assert_same_run(whole, parts) -> None:
+    """An uninterrupted adapt run ``whole`` and an interrupted-then-resumed one ``parts`` (folders)
+    ended with the same step, weights, fit caches and training loss lines."""
+    a, b = load_checkpoint(whole), load_checkpoint(parts)
+    assert a["step"] == b["step"]
+    for key, value in a["model"].items():
+        assert torch.equal(value, b["model"][key]), key
+    for name, cache in a["fit_cache"].items():
+        for field, value in cache.items():
+            assert torch.equal(value, b["fit_cache"][name][field]), field
+    assert [r["loss"] for r in _records(whole, "train")] == [r["loss"] for r in _records(parts, "train")]
 
 
 def test_a_tiny_adaptation_lowers_the_self_supervised_loss(run_dir, checkpoint, tmp_path):
@@ -75,14 +87,8 @@ def test_resume_gives_the_same_result_as_an_uninterrupted_run(run_dir, checkpoin
     parts = tmp_path / "parts"
     run([run_dir], parts, replace(config, steps=2), progress=False)  # "interrupted" after step 2
     run([run_dir], parts, config, resume=True, progress=False)
-    a, b = load_checkpoint(whole), load_checkpoint(parts)
-    assert a["step"] == b["step"] == 5
-    for key, value in a["model"].items():
-        assert torch.equal(value, b["model"][key]), key
-    for name, cache in a["fit_cache"].items():
-        for field, value in cache.items():
-            assert torch.equal(value, b["fit_cache"][name][field]), field
-    assert [r["loss"] for r in _records(whole, "train")] == [r["loss"] for r in _records(parts, "train")]
+    assert_same_run(whole, parts)
+    assert load_checkpoint(whole)["step"] == 5
     assert [r["step"] for r in _records(parts, "refit")] == [0, 3]
 
 
