@@ -34,7 +34,7 @@ from torch import Tensor, nn
 from mvmocap.errors import FileFormatError, InputError, MissingFileError
 from mvmocap.regressors.cmanet.on_cra import (
     DEFAULT_OPTIONS, NUM_BETAS, CaptureViews, _betas, ViewFusion, fusion_weights, stage2_combine, stage2_parts, view_keypoints,
-    view_targets,
+    view_targets, weak_projections,
 )
 from mvmocap.regressors.cra.views import ViewBodies
 
@@ -193,13 +193,7 @@ def _batch(prepared: PreparedViews, cache: ViewTargets, frames: Tensor) -> Captu
 
 def _pixel_errors(refined: ViewBodies, data: CaptureViews, body_model) -> Tensor:
     """Pixel distances of each confident keypoint from the refined body's weak projection in its view."""
-    F, C = refined.valid.shape
-    out = body_model(global_orient=refined.global_orient.reshape(F * C, 3, 3),
-                     body_pose=refined.body_pose.reshape(F * C, 23, 3, 3), betas=refined.betas.reshape(F * C, -1))
-    joints = out.coco23[:, :17].reshape(F, C, 17, 3).float()
-    root = joints[..., [11, 12], :].mean(-2, keepdim=True)
-    weak = refined.weak_camera.float()
-    projected = weak[..., None, :1] * ((joints - root)[..., :2] + weak[..., None, 1:])
+    projected = weak_projections(refined, body_model)
     pixels = (projected - data.uv).norm(dim=-1) * refined.crops[..., None, 2].float() / 2
     return pixels[data.confidence > 0]
 

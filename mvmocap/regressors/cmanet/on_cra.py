@@ -43,6 +43,7 @@ from torch import Tensor, nn
 from mvmocap.errors import FileFormatError, InputError
 from mvmocap.geometry.rotations import matrix_to_rotation_6d, rotation_6d_to_matrix
 from mvmocap.regressors.cmanet.model import BODY, Canonical, InterView
+from mvmocap.regressors.cra.alignment import root_of, weak_project
 from mvmocap.regressors.cra.views import ViewBodies
 
 FORMAT = "mvmocap-cmanet-on-cra/1"
@@ -50,7 +51,6 @@ CHECKPOINT_ENV = "MVMOCAP_CMANET_CHECKPOINT"
 NUM_BETAS = 10
 FEATURES = BODY + 1  # a view's own pose (6D) and betas, and its residual
 DEFAULT_OPTIONS = {"model": 128, "heads": 4}
-HIPS = (11, 12)  # COCO-17 hips: the weak camera's root is their midpoint (as CRA's)
 
 
 def _betas(views: ViewBodies) -> Tensor:
@@ -169,19 +169,24 @@ def capture_views(inputs, views: ViewBodies, body_model, fit_config=None) -> Cap
     return CaptureViews(views, uv, conf, orient, pose, betas)
 
 
+def weak_projections(bodies: ViewBodies, body_model) -> Tensor:
+    """``(F, C, 17, 2)`` crop units: each view's body (COCO-17, root-relative) through its weak camera,
+    as CRA projects it (:func:`mvmocap.regressors.cra.alignment.weak_project`)."""
+    F, C = bodies.valid.shape
+    out = body_model(global_orient=bodies.global_orient.reshape(F * C, 3, 3),
+                     body_pose=bodies.body_pose.reshape(F * C, 23, 3, 3), betas=bodies.betas.reshape(F * C, -1))
+    joints = out.coco23[:, :17].reshape(F, C, 17, 3).float()
+    return weak_project(joints - root_of(joints), bodies.weak_camera.float())
+
+
 def stage2_parts(refined: ViewBodies, data: CaptureViews, body_model) -> dict[str, tuple[Tensor, Tensor]]:
     """Stage 2's terms as ``{name: (sum, count)}`` (each term is ``sum / count``; under several processes
     the counts are summed over them first): ``2d`` (eq. 4: each view's weak projection of the refined
     body against its keypoints, crop units, confidence-weighted), ``orient``, ``pose``, ``betas`` (eq. 5:
     the canonical parameters against the multi-view SMPLify's: rotations as matrices, the per-view
     orientations of the views that saw the person)."""
-    F, C = refined.valid.shape
-    out = body_model(global_orient=refined.global_orient.reshape(F * C, 3, 3),
-                     body_pose=refined.body_pose.reshape(F * C, 23, 3, 3), betas=refined.betas.reshape(F * C, -1))
-    joints = out.coco23[:, :17].reshape(F, C, 17, 3).float()
-    root = joints[..., list(HIPS), :].mean(-2, keepdim=True)
-    weak = refined.weak_camera
-    projected = weak[..., None, :1] * ((joints - root)[..., :2] + weak[..., None, 1:])
+    F = refined.valid.shape[0]
+    projected = weak_projections(refined, body_model)
     w = data.confidence
     seen = refined.valid.float()
     frames = torch.tensor(float(F))
