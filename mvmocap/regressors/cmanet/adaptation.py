@@ -54,11 +54,6 @@ class PreparedViews:
     K: Tensor
     ok: Tensor
 
-    def rows(self, idx: Tensor) -> ViewBodies:
-        v = self.views
-        return ViewBodies(v.global_orient[idx], v.body_pose[idx], v.betas[idx], v.weak_camera[idx], v.crops[idx],
-                          v.residual[idx], v.valid[idx])
-
 
 @dataclass
 class ViewTargets:
@@ -187,7 +182,7 @@ def _where(mask: Tensor, a: ViewBodies, b: ViewBodies) -> ViewBodies:
 
 
 def _batch(prepared: PreparedViews, cache: ViewTargets, frames: Tensor) -> CaptureViews:
-    return CaptureViews(prepared.rows(frames), prepared.uv[frames], prepared.confidence[frames], cache.orient[frames],
+    return CaptureViews(prepared.views.frames(frames), prepared.uv[frames], prepared.confidence[frames], cache.orient[frames],
                         cache.pose[frames], cache.betas[frames])
 
 

@@ -117,10 +117,7 @@ class CaptureViews:
     betas: Tensor
 
     def frames(self, idx: Tensor) -> "CaptureViews":
-        v = self.views
-        views = ViewBodies(v.global_orient[idx], v.body_pose[idx], v.betas[idx], v.weak_camera[idx], v.crops[idx],
-                           v.residual[idx], v.valid[idx])
-        return CaptureViews(views, self.uv[idx], self.confidence[idx], self.orient[idx], self.pose[idx], self.betas[idx])
+        return CaptureViews(self.views.frames(idx), self.uv[idx], self.confidence[idx], self.orient[idx], self.pose[idx], self.betas[idx])
 
 
 def view_keypoints(inputs, views: ViewBodies) -> tuple[Tensor, Tensor, Tensor]:

@@ -63,6 +63,11 @@ class ViewBodies:
         if self.betas.dim() != 3 or tuple(self.betas.shape[:2]) != (F, C):
             raise InputError(f"ViewBodies.betas must have shape (F, C, B), got {tuple(self.betas.shape)}")
 
+    def frames(self, idx) -> "ViewBodies":
+        """The bodies of frames ``idx`` (an index tensor, a slice or a bool mask over ``F``)."""
+        return ViewBodies(self.global_orient[idx], self.body_pose[idx], self.betas[idx], self.weak_camera[idx],
+                          self.crops[idx], self.residual[idx], self.valid[idx])
+
     @property
     def num_frames(self) -> int:
         return int(self.valid.shape[0])

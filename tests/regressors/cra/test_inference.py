@@ -129,3 +129,11 @@ def test_detector_masks_become_the_silhouette_in_the_crop(toy_body):
     assert sil[1].abs().sum() == 0  # frame 1 had no mask
     centre = torch.tensor([(x0 + x1) / 2, (y0 + y1) / 2])
     assert (crops[0, 0, :2] - centre).abs().max() < 0.1 * crops[0, 0, 2]  # the crop around the mask
+
+
+def test_view_bodies_frames_selects_every_field(tmp_path, toy_body):
+    views = inference.predict_views(_inputs(toy_body, 2, frames=4), _checkpoint(tmp_path, toy_body))
+    picked = views.frames(torch.tensor([3, 1]))
+    assert picked.num_frames == 2 and picked.num_views == 2
+    for name in ("global_orient", "body_pose", "betas", "weak_camera", "crops", "residual", "valid"):
+        assert torch.equal(getattr(picked, name), getattr(views, name)[[3, 1]]), name
