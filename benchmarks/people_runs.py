@@ -43,11 +43,12 @@ def person_runs(run: Path) -> list[Path]:
     from mvmocap.reconstruct.config import ReconstructConfig
 
     cfg = ReconstructConfig.load(run / "config.yaml")
-    tracks = _kept_tracks(run, cfg, len(persons))
+    people, rig = _people_and_rig(run)
+    tracks = _kept_tracks(run, people, rig, cfg, len(persons))
     for person, folder in zip(persons, folders):
         track = tracks[person["person"]]
         assert track.id == person["track"], (track.id, person)
-        _write_person_detections(run, folder, track, cfg.triangulation)
+        _write_person_detections(people, rig, folder, track, cfg.triangulation)
     return folders
 
 
@@ -60,10 +61,9 @@ def _people_and_rig(run: Path):
     return people.subset_cameras(rig.names), rig
 
 
-def _kept_tracks(run: Path, cfg, count: int):
+def _kept_tracks(run: Path, people, rig, cfg, count: int):
     from mvmocap.associate import associate, select_tracks, track
 
-    people, rig = _people_and_rig(run)
     clusters = associate(people.keypoints, people.boxes, rig)
     tracking = track(clusters, people.keypoints, people.boxes, rig)
     kept, _ = select_tracks(tracking, cfg.detect.max_people, cfg.detect.min_track_frames)
@@ -73,12 +73,11 @@ def _kept_tracks(run: Path, cfg, count: int):
     return kept
 
 
-def _write_person_detections(run: Path, folder: Path, track, triangulation) -> None:
+def _write_person_detections(people, rig, folder: Path, track, triangulation) -> None:
     from mvmocap.detect.cache import CameraDetections, save_camera, write_index
     from mvmocap.detect.left_right import fix_left_right
     from mvmocap.reconstruct.pipeline import keypoints_tensor
 
-    people, rig = _people_and_rig(run)
     first, last = track.frame_span
     det = people.select(track.slots).subset_frames(np.arange(first, last + 1))
     fixed, _ = fix_left_right(det, rig)
