@@ -1,4 +1,4 @@
-"""``mvmocap adapt`` under a synthetic domain shift (#24 acceptance 1, a small first version).
+"""``mvmocap adapt`` under a synthetic domain shift (#24 acceptance 1).
 
 Captures (:func:`mvmocap.synth.sequence.synthetic_capture`, realistic ``noisy`` detections) of the
 held-out rig family ``high_wide`` and the held-out pose family ``gesturing``, which the shipped
@@ -22,6 +22,11 @@ The ``source`` columns: the same network on the fixed source benchmark (``eval -
 seed 0, the first ``--source-n`` samples, 4 views: the training domain), to see any drift.
 
     python benchmarks/adapt_synthetic.py [--train-clips 4] [--test-clips 2] [--frames 30] [--steps 150] [--lr 1e-4] [--synthetic-every N]
+
+The issue's size (2,000 adapt / 500 test frame-sets): ``--train-clips 20 --test-clips 5 --frames 100
+--source-n 500``. ``--out DIR`` keeps each row's adapt folder (``metrics.jsonl``: refits, losses, the
+self-supervised ``eval`` lines) as ``DIR/<row>``; ``--adapt-score-clips K`` scores the ``adapt-clips``
+column on the first ``K`` adapt clips only (time); progress lines go to stderr.
 
 Ground truth is read only here, to score; the adaptation gets captures without it.
 """
@@ -84,6 +89,11 @@ def source_benchmark(method, name: str, n: int) -> dict[str, float]:
     return run_benchmark(name, seed=0, n=n, views=4, body_model=method.body_model)["metrics"]
 
 
+def progress(message: str) -> None:
+    """A timestamped progress line on stderr (the table stays on stdout)."""
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     from mvmocap.adapt import AdaptConfig, adapt
     from mvmocap.adapt.captures import capture_from_detections
@@ -103,6 +113,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--synthetic-every", type=int, default=0, help="the drift guard (0 = off)")
     parser.add_argument("--betas-weight", type=float, default=0.001, help="the betas' share of L_Theta")
     parser.add_argument("--rows", nargs="*", default=None, help="only these rows (default: all)")
+    parser.add_argument("--out", type=Path, default=None, help="keep each row's adapt folder as OUT/<row> (default: a temporary one)")
+    parser.add_argument("--adapt-score-clips", type=int, default=0,
+                        help="score the adapt-clips column on the first K adapt clips (0 = all)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     body = load_body(None)
@@ -114,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(train)} train clips x {args.frames} frames, {len(test)} test clips (other seeds), {args.cameras} "
           f"cameras, rig family high_wide, pose family gesturing, noisy detections; captures made in "
           f"{time.perf_counter() - began:.0f} s; {args.steps} steps, lr {args.lr}, batch 8, refit every "
-          f"{args.refit_every}, synthetic every {args.synthetic_every or '-'}, betas weight {args.betas_weight}, seed {args.seed}")
+          f"{args.refit_every}, synthetic every {args.synthetic_every or '-'}, betas weight {args.betas_weight}, seed {args.seed}; "
+          f"adapt-clips column on {args.adapt_score_clips or len(train)} of the {len(train)} adapt clips", flush=True)
     load = adaptation_methods()["volumetric"]
     teacher = score(load(None, body)[0], test, test_truth, fits=True)
     base = AdaptConfig(steps=args.steps, lr=args.lr, refit_every=args.refit_every, seed=args.seed, checkpoint_every=0,
@@ -123,26 +137,32 @@ def main(argv: list[str] | None = None) -> int:
                                                      refit_every=args.steps),
             "full loop": base, "MV uncalibrated": replace(base, fit_mode="uncalibrated"),
             "single-view fit": replace(base, fit_mode="single-view")}
+    seen_count = args.adapt_score_clips or len(train)
     print(f"{'row':16} {'PA-MPJPE mm':>11} {'MPJPE mm':>9} {'frames':>6} {'adapt s':>8} "
-          f"{'source PA-MPJPE':>15} {'source MPJPE':>12} {'adapt-clips PA-MPJPE':>20}")
-    train_teacher = score(load(None, body)[0], train, train_truth, fits=True)
+          f"{'source PA-MPJPE':>15} {'source MPJPE':>12} {'adapt-clips PA-MPJPE':>20} {'self-sup. loss':>16}", flush=True)
+    train_teacher = score(load(None, body)[0], train[:seen_count], train_truth[:seen_count], fits=True)
     print(f"{'fit (teacher)':16} {teacher['pa_mpjpe']:11.1f} {teacher['mpjpe']:9.1f} {teacher['frames']:6d} "
-          f"{'':8} {'':15} {'':12} {train_teacher['pa_mpjpe']:20.1f}")
+          f"{'':8} {'':15} {'':12} {train_teacher['pa_mpjpe']:20.1f}", flush=True)
     for name, config in rows.items():
         if args.rows and name not in args.rows:
             continue
+        progress(f"row {name!r}: start")
         method, train_config, _ = load(None, body)
-        seconds = 0.0
+        seconds, losses = 0.0, ""
         if config is not None:
             t0 = time.perf_counter()
-            with tempfile.TemporaryDirectory() as out:
-                adapt(method, train_config, train, Path(out), config, progress=False)
+            with tempfile.TemporaryDirectory() as tmp:
+                out = Path(tmp) if args.out is None else args.out / name.replace(" ", "_")
+                ran = adapt(method, train_config, train, out, config, progress=False)
             seconds = time.perf_counter() - t0
+            losses = f"{ran['eval_start']['loss']:.4f} -> {ran['eval_end']['loss']:.4f}"
+            progress(f"row {name!r}: adapted in {seconds:.0f} s")
         result = score(method, test, test_truth)
         source = source_benchmark(method, f"adapt-row-{len(name)}-{name}", args.source_n)
-        seen = score(method, train, train_truth)
+        seen = score(method, train[:seen_count], train_truth[:seen_count])
         print(f"{name:16} {result['pa_mpjpe']:11.1f} {result['mpjpe']:9.1f} {result['frames']:6d} {seconds:8.0f} "
-              f"{source['pa_mpjpe']:15.1f} {source['mpjpe']:12.1f} {seen['pa_mpjpe']:20.1f}", flush=True)
+              f"{source['pa_mpjpe']:15.1f} {source['mpjpe']:12.1f} {seen['pa_mpjpe']:20.1f} {losses:>16}", flush=True)
+    print(f"total {time.perf_counter() - began:.0f} s", flush=True)
     return 0
 
 
