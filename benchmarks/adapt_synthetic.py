@@ -26,7 +26,9 @@ seed 0, the first ``--source-n`` samples, 4 views: the training domain), to see 
 The issue's size (2,000 adapt / 500 test frame-sets): ``--train-clips 20 --test-clips 5 --frames 100
 --source-n 500``. ``--out DIR`` keeps each row's adapt folder (``metrics.jsonl``: refits, losses, the
 self-supervised ``eval`` lines) as ``DIR/<row>``; ``--adapt-score-clips K`` scores the ``adapt-clips``
-column on the first ``K`` adapt clips only (time); progress lines go to stderr.
+column and the self-supervised loss (the loop's ``eval`` lines, ``self-sup. loss``) on the first ``K``
+adapt clips only (time; the training still draws from all of them); the ``2D loss only`` row skips the
+refits (its fit terms weigh 0); progress lines go to stderr.
 
 Ground truth is read only here, to score; the adaptation gets captures without it.
 """
@@ -87,6 +89,23 @@ def source_benchmark(method, name: str, n: int) -> dict[str, float]:
 
     register_estimator(name)(estimate)
     return run_benchmark(name, seed=0, n=n, views=4, body_model=method.body_model)["metrics"]
+
+
+def benchmark_steps(eval_captures: int, refits: bool):
+    """The collaborative loop's steps with two savings for time, neither touching the training: the
+    self-supervised ``eval`` lines over the first ``eval_captures`` captures only (0 = all), and,
+    with ``refits`` False (the ``2D loss only`` row, whose fit terms weigh 0), no refit at all."""
+    from mvmocap.adapt.steps import CollaborativeSteps
+
+    class BenchmarkSteps(CollaborativeSteps):
+        def refit(self, capture, prepared, cache, config):
+            return super().refit(capture, prepared, cache, config) if refits else {"skipped": True}
+
+        def evaluate(self, captures, prepared, caches, config):
+            k = eval_captures or len(captures)
+            return super().evaluate(captures[:k], prepared[:k], caches[:k], config)
+
+    return BenchmarkSteps
 
 
 def progress(message: str) -> None:
@@ -150,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
         method, train_config, _ = load(None, body)
         seconds, losses = 0.0, ""
         if config is not None:
+            steps_class = benchmark_steps(args.adapt_score_clips, refits=name != "2D loss only")
+            method.adaptation_steps = lambda: steps_class(method)
             t0 = time.perf_counter()
             with tempfile.TemporaryDirectory() as tmp:
                 out = Path(tmp) if args.out is None else args.out / name.replace(" ", "_")
