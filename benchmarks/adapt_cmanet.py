@@ -1,4 +1,4 @@
-"""CMANet's training regimes under the synthetic domain shift (#24 acceptance 1's CMANet rows, a small version).
+"""CMANet's training regimes under the synthetic domain shift (#24 acceptance 1's CMANet rows).
 
 The clips of ``benchmarks/adapt_synthetic.py`` (held-out rig family ``high_wide``, pose family
 ``gesturing``, noisy detections): CMANet (:mod:`mvmocap.regressors.cmanet`, a library module, trained
@@ -13,6 +13,9 @@ the place of the unknown cameras). Rows, each from the same initial weights in t
 * ``inter-view only``: ``2 x --steps`` of the IEV and the encoder from the mean parameters (eq. 6).
 
     python benchmarks/adapt_cmanet.py [--train-clips 4] [--test-clips 2] [--frames 30] [--steps 150] [--lr 1e-3]
+
+The issue's size: ``--train-clips 20 --test-clips 5 --frames 100`` (the clips of ``adapt_synthetic.py``
+with the same ``--seed``); progress lines go to stderr.
 
 Ground truth is read only here, to score. ``--lr``: the paper's 1e-5 fine-tunes a pretrained
 Swin encoder; from scratch on CPU, 1e-3.
@@ -59,7 +62,7 @@ def score(model, body, captures) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from benchmarks.adapt_synthetic import TEST_SEED_OFFSET, clips
+    from benchmarks.adapt_synthetic import TEST_SEED_OFFSET, clips, progress
     from mvmocap.fit.uncalibrated import ViewFitConfig
     from mvmocap.regressors.cmanet.model import CMANet
     from mvmocap.regressors.cmanet.training import TrainConfig, train
@@ -93,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     regimes = {"untrained": [], "two-stage": [("intra", args.steps), ("inter", args.steps)],
                "joint": [("joint", 2 * args.steps)], "inter-view only": [("inter-only", 2 * args.steps)]}
     for name, schedule in regimes.items():
+        progress(f"row {name!r}: start")
         model = CMANet()
         model.load_state_dict(initial)
         began = time.perf_counter()
