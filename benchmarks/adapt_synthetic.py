@@ -132,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--synthetic-every", type=int, default=0, help="the drift guard (0 = off)")
     parser.add_argument("--betas-weight", type=float, default=0.001, help="the betas' share of L_Theta")
     parser.add_argument("--rows", nargs="*", default=None, help="only these rows (default: all)")
-    parser.add_argument("--out", type=Path, default=None, help="keep each row's adapt folder as OUT/<row> (default: a temporary one)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="keep each row's adapt folder as OUT/<row> (default: a temporary one)")
     parser.add_argument("--adapt-score-clips", type=int, default=0,
                         help="score the adapt-clips column on the first K adapt clips (0 = all)")
     args = parser.parse_args(argv)
@@ -158,7 +159,8 @@ def main(argv: list[str] | None = None) -> int:
             "single-view fit": replace(base, fit_mode="single-view")}
     seen_count = args.adapt_score_clips or len(train)
     print(f"{'row':16} {'PA-MPJPE mm':>11} {'MPJPE mm':>9} {'frames':>6} {'adapt s':>8} "
-          f"{'source PA-MPJPE':>15} {'source MPJPE':>12} {'adapt-clips PA-MPJPE':>20} {'self-sup. loss':>16}", flush=True)
+          f"{'source PA-MPJPE':>15} {'source MPJPE':>12} {'adapt-clips PA-MPJPE':>20} {'self-sup. loss':>16}",
+          flush=True)
     train_teacher = score(load(None, body)[0], train[:seen_count], train_truth[:seen_count], fits=True)
     print(f"{'fit (teacher)':16} {teacher['pa_mpjpe']:11.1f} {teacher['mpjpe']:9.1f} {teacher['frames']:6d} "
           f"{'':8} {'':15} {'':12} {train_teacher['pa_mpjpe']:20.1f}", flush=True)
