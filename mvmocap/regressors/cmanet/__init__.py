@@ -34,3 +34,6 @@ ESTIMATORS: dict = {}
 TRAINING_METHODS: dict = {}
 
 ADAPTATION_METHODS = {"cmanet": load_for_adaptation}
+
+# What stage 2 reads from a reconstruct folder (mvmocap.adapt.captures.RUN_FILES): never the fit.
+ADAPTATION_NEEDS = {"cmanet": ("detections", "cameras")}
