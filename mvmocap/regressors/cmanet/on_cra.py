@@ -51,6 +51,7 @@ CHECKPOINT_ENV = "MVMOCAP_CMANET_CHECKPOINT"
 NUM_BETAS = 10
 FEATURES = BODY + 1  # a view's own pose (6D) and betas, and its residual
 DEFAULT_OPTIONS = {"model": 128, "heads": 4}
+UNSEEN_VIEW_DEPTH_M = 5.0  # the placeholder translation of a view without the person (no weight in the fit)
 
 
 def _betas(views: ViewBodies) -> Tensor:
@@ -151,6 +152,10 @@ def view_targets(kp23: Tensor, views: ViewBodies, K: Tensor, body_model, fit_con
     crops = views.crops.to(torch.float64)
     body = body_model.to(dtype=torch.float64)
     transl = translation_from_weak_camera(views.weak_camera.to(torch.float64), crops, focal, principal)
+    # A view CRA did not run on has no crop (side 0): an infinite translation would turn its zero-confidence
+    # reprojection terms into NaN (inf x 0); it gets a finite one (its keypoints have no weight anyway).
+    usable = views.valid[..., None] & torch.isfinite(transl).all(-1, keepdim=True)
+    transl = torch.where(usable, transl, transl.new_tensor([0.0, 0.0, UNSEEN_VIEW_DEPTH_M]))
     start = ViewStart(views.global_orient.to(torch.float64), views.body_pose.to(torch.float64),
                       _betas(views).to(torch.float64), transl)
     fit = fit_views(body, kp23, focal, principal, start, fit_config, share_body=True)
