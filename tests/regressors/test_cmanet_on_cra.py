@@ -98,6 +98,8 @@ def test_checkpoints_round_trip_and_refusals(tmp_path, monkeypatch):
     with pytest.raises(FileFormatError, match="not a cmanet checkpoint.*volumetric"):
         on_cra.check_checkpoint(other)
     monkeypatch.delenv(on_cra.CHECKPOINT_ENV, raising=False)
+    assert on_cra.checkpoint_file(None) == on_cra.SHIPPED or not on_cra.SHIPPED.is_file()  # the default: shipped
+    monkeypatch.setattr(on_cra, "SHIPPED", tmp_path / "missing.pt")  # a source tree without the model files
     with pytest.raises(InputError, match="needs a checkpoint"):
         load_fusion(None)
     monkeypatch.setenv(on_cra.CHECKPOINT_ENV, str(path))
