@@ -18,6 +18,7 @@ and PA-MPJPE (COCO-17, mm) of ``cra`` (CRA's views fused by ``fuse_views``), the
 screened start) and the trained one, in the same process. Finally the slim export (``--export``).
 
     python benchmarks/cmanet_train.py --out /tmp/cmanet_train --export models/regressors/cmanet.pt
+    python benchmarks/cmanet_train.py --out /tmp/unused --evaluate models/regressors/cmanet.pt   # + the targets' row
 """
 
 from __future__ import annotations
@@ -56,8 +57,22 @@ def make_captures(body, count: int, seed: int, frames: int, mask_side: int, name
     return out
 
 
-def joint_errors(fusion, captures, body) -> dict[str, tuple[float, float, int]]:
-    """``{variant: (MPJPE mm, PA-MPJPE mm, frames)}`` over the frames every variant fused, COCO-17 against the truth."""
+def target_views(inputs, views, body):
+    """CRA's ``views`` with the stage-2 targets in place of their bodies: each view's orientation from the
+    uncalibrated multi-view SMPLify, its shared pose and shape (what the module is trained towards)."""
+    from mvmocap.regressors.cmanet.on_cra import view_keypoints, view_targets
+    from mvmocap.regressors.cra.views import ViewBodies
+
+    kp23, _, _ = view_keypoints(inputs, views)
+    orient, pose, betas = view_targets(kp23, views, inputs.rig.K.cpu(), body)
+    F, C = views.valid.shape
+    return ViewBodies(orient, pose[:, None].expand(F, C, 23, 3, 3), betas[:, None].expand(F, C, betas.shape[-1]),
+                      views.weak_camera, views.crops, views.residual, views.valid)
+
+
+def joint_errors(fusion, captures, body, teacher: bool = False) -> dict[str, tuple[float, float, int]]:
+    """``{variant: (MPJPE mm, PA-MPJPE mm, frames)}`` over the frames every variant fused, COCO-17 against the
+    truth; ``teacher``: also the stage-2 targets (:func:`target_views`) fused the same way."""
     from mvmocap.evaluate.metrics import mpjpe, pa_mpjpe
     from mvmocap.fit.inputs import evaluate_params
     from mvmocap.regressors.cmanet.on_cra import ViewFusion
@@ -65,7 +80,8 @@ def joint_errors(fusion, captures, body) -> dict[str, tuple[float, float, int]]:
     from mvmocap.regressors.cra.multiview import fuse_views
 
     untrained = ViewFusion().eval()  # heads at zero: the screened start, whatever the attention weights
-    sums = {name: [0.0, 0.0] for name in ("cra", "cmanet untrained", "cmanet")}
+    names = ("cra", "cmanet untrained", "cmanet") + (("targets (teacher)",) if teacher else ())
+    sums = {name: [0.0, 0.0] for name in names}
     count = 0
     for truth, capture in captures:
         inputs = capture.inputs
@@ -73,6 +89,8 @@ def joint_errors(fusion, captures, body) -> dict[str, tuple[float, float, int]]:
         with torch.no_grad():
             bodies = {"cra": fuse_views(views, inputs)[0], "cmanet untrained": fuse_views(untrained(views), inputs)[0],
                       "cmanet": fuse_views(fusion(views), inputs)[0]}
+            if teacher:
+                bodies["targets (teacher)"] = fuse_views(target_views(inputs, views, body), inputs)[0]
         valid = torch.stack([b.valid for b in bodies.values()]).all(0)
         gt = truth.joints17.to(torch.float64)[valid]
         for name, params in bodies.items():
@@ -100,10 +118,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--seed", type=int, default=0, help="the frames of each step")
+    parser.add_argument("--evaluate", type=Path, default=None,
+                        help="no training: score this cmanet checkpoint on the test captures, with the targets' row")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     began = time.perf_counter()
     body = load_body(None)
+    if args.evaluate is not None:
+        from mvmocap.regressors.cmanet.on_cra import load_fusion
+
+        test = make_captures(body, args.test_captures, TEST_SEED, args.frames, args.mask_side, "test")
+        print(f"{args.evaluate} on the in-domain synthetic test: {len(test)} captures x {args.frames} frames "
+              f"(seed {TEST_SEED}), ground truth, COCO-17")
+        print(f"{'variant':17} {'MPJPE mm':>9} {'PA-MPJPE mm':>12} {'frames':>7}")
+        for name, (e, pa, n) in joint_errors(load_fusion(args.evaluate), test, body, teacher=True).items():
+            print(f"{name:17} {e:9.1f} {pa:12.1f} {n:7d}", flush=True)
+        return 0
     train = make_captures(body, args.captures, TRAIN_SEED, args.frames, args.mask_side, "train")
     families = sorted({t.rig_family for t, _ in train})
     print(f"{len(train)} training captures x {args.frames} frames (seed {TRAIN_SEED}; cameras {CAMERAS}, conditions "
