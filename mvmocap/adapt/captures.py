@@ -147,10 +147,7 @@ def load_capture(run: str | Path, body_model, name: str | None = None, fit_confi
                               f"({len(fitted.frame_ids)} against {detections.num_frames})")
     detections, _ = fix_left_right(detections, rig)  # as the run did before triangulating and fitting
     keypoints = keypoints_tensor(detections, _min_confidence(run))  # (F, C, 23, 3)
-    if fitted is not None:
-        fit = fitted.params.to(dtype=torch.float32)
-    else:
-        fit = BodyParams.zeros(keypoints.shape[0]).with_valid(torch.zeros(keypoints.shape[0], dtype=torch.bool))
+    fit = fitted.params.to(dtype=torch.float32) if fitted is not None else no_fit(keypoints.shape[0])
     if subset or not (run / RUN_FILES["triangulation"][0]).is_file():
         tri = rig.to(dtype=torch.float64).triangulate_robust(keypoints[..., :2], keypoints[..., 2])
         points, confidence = tri.points, tri.confidence
@@ -160,6 +157,11 @@ def load_capture(run: str | Path, body_model, name: str | None = None, fit_confi
     inputs = MethodInputs(keypoints, rig, body_model, points, confidence, fit_config or FitConfig(),
                           extras={"detections": detections}, progress=False)
     return Capture(name or run.name, inputs, fit)
+
+
+def no_fit(frames: int) -> BodyParams:
+    """The fit of a capture that has none: ``frames`` rest-pose frames, none valid (nothing cached)."""
+    return BodyParams.zeros(frames).with_valid(torch.zeros(frames, dtype=torch.bool))
 
 
 def run_body_model_name(run: str | Path) -> str | None:
@@ -217,6 +219,5 @@ def capture_from_detections(name: str, detections, rig, body_model, fit_config: 
     inputs = MethodInputs(keypoints, rig, body_model, tri.points, tri.confidence, fit_config or FitConfig(),
                           extras={"detections": detections}, progress=False)
     if not fit:
-        F = keypoints.shape[0]
-        return Capture(name, inputs, BodyParams.zeros(F).with_valid(torch.zeros(F, dtype=torch.bool)))
+        return Capture(name, inputs, no_fit(keypoints.shape[0]))
     return Capture(name, inputs, run_fit(inputs).params.detach().to(dtype=torch.float32))
