@@ -53,7 +53,8 @@ def adaptation_needs() -> dict[str, tuple[str, ...]]:
     """What each adaptable regressor reads from a reconstruct folder (``mvmocap.adapt.captures.RUN_FILES``' keys:
     ``fit``, ``cameras``, ``triangulation``, ``detections``), as its package declares in ``ADAPTATION_NEEDS``;
     a method that declares nothing needs them all."""
-    return {name: tuple(needs) for package in _packages() for name, needs in getattr(package, "ADAPTATION_NEEDS", {}).items()}
+    return {name: tuple(needs) for package in _packages()
+            for name, needs in getattr(package, "ADAPTATION_NEEDS", {}).items()}
 
 
 def calibration_starts() -> dict[str, Callable]:
