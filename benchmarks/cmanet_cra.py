@@ -5,15 +5,23 @@ of the demo): CRA (the shipped CRA-S, frozen: stage 1) predicts every view of fr
 the other cameras; the uncalibrated multi-view SMPLify of those views gives the stage-2 targets; the
 inter-view module trains on them (no 3D label), all through the library's adapt loop (``mvmocap adapt
 --method cmanet``: :func:`mvmocap.adapt.run` with :mod:`mvmocap.regressors.cmanet.adaptation`; the targets
-solved once, from CRA's views, unless ``--refit-every``); then, on frames
-``--test-frames`` of the same cameras, ``cra`` (CRA's views fused by ``fuse_views``), ``cmanet untrained``
-(the screened start: CRA's orientations, the least-residual view's body) and ``cmanet`` are projected into
-``h`` and compared with ``h``'s detections (:func:`mvmocap.evaluate.heldout.heldout_errors`): median
-pixels and the ratio to the base (``cra``; for the ``cmanet/untrained`` row the untrained module: what
-stage 2's training adds) with a paired moving-block bootstrap interval (blocks of 10 frames), all in one process.
-Each fold's adapt run (``checkpoint.pt``, ``metrics.jsonl``, ``adapt.yaml``) is written to ``--out/h/``.
+solved once, from CRA's views, unless ``--refit-every``), starting from a fresh module (the screened start)
+or from ``--checkpoint`` (e.g. the shipped ``models/regressors/cmanet.pt``); then, on frames
+``--test-frames`` of the same cameras, ``cra`` (CRA's views fused by ``fuse_views``), the start
+(``cmanet untrained``, or ``cmanet shipped`` with ``--checkpoint``) and the trained module (``cmanet``, or
+``cmanet adapted``) are projected into ``h`` and compared with ``h``'s detections
+(:func:`mvmocap.evaluate.heldout.heldout_errors`): median pixels and the ratio to the base (``cra``; for the
+``.../...`` row the start: what the training on this capture adds) with a paired moving-block bootstrap
+interval (blocks of 10 frames), all in one process. Each fold's adapt run (``checkpoint.pt``,
+``metrics.jsonl``, ``adapt.yaml``) is written to ``--out/h/``.
+
+``--test-run``: score another reconstruct folder of the same rig (adaptation to a rig: train on ``Trial_1``,
+score ``Trial_2``); a multi-person run (``reconstruct --max-people N``) is scored per person, each against
+that person's own detections in the held-out camera (:func:`benchmarks.people_runs.person_runs`).
 
     python benchmarks/cmanet_cra.py --run /tmp/bench_demo --out /tmp/cmanet_cra [--steps 300] [--folds cam01 ...]
+    python benchmarks/cmanet_cra.py --run /tmp/bench_demo --out /tmp/cmanet_shipped --checkpoint models/regressors/cmanet.pt
+    python benchmarks/cmanet_cra.py --run /tmp/a2/Trial_1 --test-run /tmp/a3/Trial_2mp --train-frames 0:100 --test-frames 0:100 --out ...
 
 To train on every camera of one or more runs (no scoring) use the CLI: ``mvmocap adapt RUN... --method cmanet
 --out DIR`` (``DIR/checkpoint.pt`` is what ``reconstruct --method cmanet --checkpoint`` takes).
@@ -57,7 +65,8 @@ def train_fold(args, cameras: list[str], out: Path) -> tuple[float, float, float
 
     from mvmocap.adapt import AdaptConfig, run
 
-    config = AdaptConfig(method="cmanet", steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+    config = AdaptConfig(method="cmanet", checkpoint=None if args.checkpoint is None else str(args.checkpoint),
+                         steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                          refit_every=args.refit_every or args.steps, grad_clip=0.0, frames=args.train_frames,
                          cameras=tuple(cameras), log_every=1, checkpoint_every=0)
     began = time.perf_counter()
@@ -75,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     from mvmocap.regressors.cra.inference import predict_views
     from mvmocap.regressors.cra.multiview import fuse_views
     from mvmocap.synth.dataset import load_body
+    from benchmarks.people_runs import person_runs
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", type=Path, required=True)
@@ -87,34 +97,48 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--refit-every", type=int, default=0, help="re-solve the targets from the module every N steps (0: once)")
+    parser.add_argument("--checkpoint", type=Path, default=None, help="start from this cmanet checkpoint (default: a fresh module)")
+    parser.add_argument("--test-run", type=Path, default=None, help="score this reconstruct folder of the same rig (default: --run)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     body = load_body(None)
     names = list(load_rig(args.run / "cameras.yaml").names)
-    print(f"train on {args.run} frames {args.train_frames[0]}:{args.train_frames[1]}, test frames "
-          f"{args.test_frames[0]}:{args.test_frames[1]} in the held-out camera; {args.steps} steps, batch "
-          f"{args.batch_size}, lr {args.lr}, seed {args.seed}")
-    print(f"{'fold':6} {'variant':17} {'base px':>8} {'variant px':>10} {'ratio':>7} {'95% interval':>15} {'points':>6}"
-          f"  train s  stage-2 loss (first 20 -> last 20 steps)")
+    test_runs = person_runs(args.test_run or args.run)
+    for other in test_runs:
+        if sorted(load_rig(other / "cameras.yaml").names) != sorted(names):
+            raise SystemExit(f"{other} is not filmed by the rig of {args.run} ({', '.join(names)})")
+    start_label, trained_label = ("cmanet shipped", "cmanet adapted") if args.checkpoint else ("cmanet untrained", "cmanet")
+    ratio_label = "adapted/shipped" if args.checkpoint else "cmanet/untrained"
+    start = load_fusion(args.checkpoint) if args.checkpoint else ViewFusion().eval()  # untrained: the screened start
+    targets = f"re-solved every {args.refit_every} steps" if args.refit_every else "solved once"
+    print(f"train on {args.run} frames {args.train_frames[0]}:{args.train_frames[1]} from {args.checkpoint or 'a fresh module'}, "
+          f"test on {args.test_run or args.run} frames {args.test_frames[0]}:{args.test_frames[1]} in the held-out camera; "
+          f"{args.steps} steps, batch {args.batch_size}, lr {args.lr}, seed {args.seed}, targets {targets}")
+    print(f"{'fold':6} {'test':9} {'variant':17} {'base px':>8} {'variant px':>10} {'ratio':>7} {'95% interval':>15} "
+          f"{'points':>6}  train s  stage-2 loss (first 20 -> last 20 steps)")
     for h in args.folds or names:
         cameras = [n for n in names if n != h]
         seconds, first, last = train_fold(args, cameras, args.out / h)
         model = load_fusion(args.out / h / "checkpoint.pt")
-        test = select(load_capture(args.run, body, cameras=cameras), args.test_frames).inputs
-        views = predict_views(test)
-        with torch.no_grad():
-            bodies = {"cra": fuse_views(views, test)[0],
-                      "cmanet untrained": fuse_views(ViewFusion().eval()(views), test)[0],
-                      "cmanet": fuse_views(model(views), test)[0]}
-        errors = {name: heldout(args.run, test, params, h, args.test_frames) for name, params in bodies.items()}
-        for base, variant in (("cra", "cmanet untrained"), ("cra", "cmanet"), ("cmanet untrained", "cmanet")):
-            (e0, m0), (e1, m1) = errors[base], errors[variant]
-            shared = m0 & m1
-            low, high = median_ratio_interval(e0, shared, e1, shared, block=10, generator=torch.Generator().manual_seed(0))
-            p0, p1 = float(e0[shared].median()), float(e1[shared].median())
-            label = variant if base == "cra" else "cmanet/untrained"
-            print(f"{h:6} {label:17} {p0:8.2f} {p1:10.2f} {p1 / p0:7.3f} {low:7.3f}-{high:.3f} {int(shared.sum()):6d}"
-                  f"  {seconds:7.0f}  {first:.4f} -> {last:.4f}", flush=True)
+        for test_run in test_runs:
+            test = select(load_capture(test_run, body, cameras=cameras), args.test_frames).inputs
+            views = predict_views(test)
+            with torch.no_grad():
+                bodies = {"cra": fuse_views(views, test)[0], start_label: fuse_views(start(views), test)[0],
+                          trained_label: fuse_views(model(views), test)[0]}
+            errors = {name: heldout(test_run, test, params, h, args.test_frames) for name, params in bodies.items()}
+            label = test_run.name if len(test_runs) > 1 else "-"
+            for base, variant in (("cra", start_label), ("cra", trained_label), (start_label, trained_label)):
+                (e0, m0), (e1, m1) = errors[base], errors[variant]
+                shared = m0 & m1
+                row = variant if base == "cra" else ratio_label
+                if not bool(shared.any()):
+                    print(f"{h:6} {label:9} {row:17} no scored point", flush=True)
+                    continue
+                low, high = median_ratio_interval(e0, shared, e1, shared, block=10, generator=torch.Generator().manual_seed(0))
+                p0, p1 = float(e0[shared].median()), float(e1[shared].median())
+                print(f"{h:6} {label:9} {row:17} {p0:8.2f} {p1:10.2f} {p1 / p0:7.3f} {low:7.3f}-{high:.3f} "
+                      f"{int(shared.sum()):6d}  {seconds:7.0f}  {first:.4f} -> {last:.4f}", flush=True)
     return 0
 
 

@@ -3,8 +3,11 @@
 A folder gives, for F frames and its C cameras: the detections (``work/detections``, with the
 left/right repair and the confidence threshold the run applied), the cameras (``cameras.yaml``),
 the triangulated joints (``joints3d.npz``) and the run's fitted bodies (``smpl_params.npz``: the
-first entries of the fit cache). Everything is checked by :func:`check_run_dirs` before any long
-work: a folder without a fit, without detections or without cameras is refused with one line.
+first entries of the fit cache). An adaptation method declares which of these it reads
+(:data:`RUN_FILES`' keys, ``mvmocap.methods.adaptation_needs``: ``volumetric`` all of them, ``cmanet``
+the detections and the cameras); :func:`check_run_dirs` checks those before any long work and
+refuses a folder without one of them in one line. What a method does not need may be absent: no fit
+= no cached fit (every frame starts uncached), no ``joints3d.npz`` = triangulated from the detections.
 
 No ground truth is read: a reconstruct folder has none.
 """
@@ -23,13 +26,15 @@ from mvmocap.fit.inputs import MethodInputs
 from mvmocap.fit.smplify import FitConfig
 from mvmocap.io.safe_read import CONFIG_MAX_BYTES, load_yaml
 
-# What a reconstruct folder must hold for adapt, and what each file is.
-REQUIRED = {
-    "smpl_params.npz": "fit (smpl_params.npz) of a reconstruct run",
-    "cameras.yaml": "cameras (cameras.yaml) of a reconstruct run",
-    "joints3d.npz": "triangulated joints (joints3d.npz) of a reconstruct run",
-    "work/detections/index.json": "detections (work/detections) of a reconstruct run",
+# What a reconstruct folder holds for adapt: ``{need: (file, what it is)}``; a method reads some or all.
+RUN_FILES = {
+    "fit": ("smpl_params.npz", "fit (smpl_params.npz) of a reconstruct run"),
+    "cameras": ("cameras.yaml", "cameras (cameras.yaml) of a reconstruct run"),
+    "triangulation": ("joints3d.npz", "triangulated joints (joints3d.npz) of a reconstruct run"),
+    "detections": ("work/detections/index.json", "detections (work/detections) of a reconstruct run"),
 }
+ALL_NEEDS = tuple(RUN_FILES)
+FIT_FILE = RUN_FILES["fit"][0]
 DEFAULT_MIN_CONFIDENCE = 0.2  # ReconstructConfig's triangulation.min_confidence
 
 
@@ -52,11 +57,15 @@ class Capture:
         return int(self.inputs.keypoints_2d.shape[0])
 
 
-def check_run_dirs(run_dirs: list[str | Path]) -> list[Path]:
-    """The folders as paths, each checked to hold what :func:`load_capture` reads (files only, fast).
+def check_run_dirs(run_dirs: list[str | Path], needs: tuple[str, ...] = ALL_NEEDS) -> list[Path]:
+    """The folders as paths, each checked to hold the files of ``needs`` (:data:`RUN_FILES`' keys: what
+    the adapted method reads; files only, fast).
 
     Raises :class:`MissingFileError` naming the first missing file, :class:`InputError` for no folder.
     """
+    unknown = [n for n in needs if n not in RUN_FILES]
+    if unknown:
+        raise InputError(f"unknown run-folder need(s) {', '.join(unknown)}; known: {', '.join(RUN_FILES)}")
     if not run_dirs:
         raise InputError("give at least one reconstruct output folder to adapt on")
     paths = []
@@ -66,7 +75,8 @@ def check_run_dirs(run_dirs: list[str | Path]) -> list[Path]:
             raise MissingFileError(run, "reconstruct output folder")
         if (run / "people.json").is_file():
             raise InputError(f"{run}: a multi-person run; give one person's folder (adapt needs one person per capture)")
-        for name, what in REQUIRED.items():
+        for need in needs:
+            name, what = RUN_FILES[need]
             if not (run / name).is_file():
                 raise MissingFileError(run / name, what)
         paths.append(run)
@@ -108,7 +118,9 @@ def load_capture(run: str | Path, body_model, name: str | None = None, fit_confi
     ``cameras``: keep only these (None: all). With fewer cameras than the run, the left/right repair
     and the triangulation are redone from them, and the run's fit, which saw the others, is left out
     of the fit cache (its frames start uncached; the first refit fills them), so a held-out camera
-    never supervises the regressor.
+    never supervises the regressor. A folder without a fit (a method that does not need it, see
+    :func:`check_run_dirs`) gives a capture whose fit is empty (no frame valid); one without
+    ``joints3d.npz`` is triangulated from its detections.
     """
     from mvmocap.detect.run import load as load_detections
     from mvmocap.detect.left_right import fix_left_right
@@ -117,8 +129,8 @@ def load_capture(run: str | Path, body_model, name: str | None = None, fit_confi
     from mvmocap.reconstruct.pipeline import keypoints_tensor
 
     run = Path(run)
-    fitted = load_smpl_params(run / "smpl_params.npz")
-    if fitted.body_model and fitted.body_model != getattr(body_model, "name", fitted.body_model):
+    fitted = load_smpl_params(run / FIT_FILE) if (run / FIT_FILE).is_file() else None
+    if fitted is not None and fitted.body_model and fitted.body_model != getattr(body_model, "name", fitted.body_model):
         raise InputError(f"{run}: fitted with body model {fitted.body_model!r}, adapt uses {body_model.name!r}")
     rig = load_rig(run / "cameras.yaml")
     subset = bool(cameras) and list(cameras) != list(rig.names)
@@ -130,21 +142,42 @@ def load_capture(run: str | Path, body_model, name: str | None = None, fit_confi
     if missing:
         raise FileFormatError(run / "work" / "detections", f"no detections for camera(s) {', '.join(missing)}")
     detections = detections.subset_cameras(rig.names)
-    if not np.array_equal(np.asarray(detections.frame_ids), np.asarray(fitted.frame_ids)):
-        raise FileFormatError(run / "smpl_params.npz", f"the fit covers other frames than the detections "
+    if fitted is not None and not np.array_equal(np.asarray(detections.frame_ids), np.asarray(fitted.frame_ids)):
+        raise FileFormatError(run / FIT_FILE, f"the fit covers other frames than the detections "
                               f"({len(fitted.frame_ids)} against {detections.num_frames})")
     detections, _ = fix_left_right(detections, rig)  # as the run did before triangulating and fitting
     keypoints = keypoints_tensor(detections, _min_confidence(run))  # (F, C, 23, 3)
-    fit = fitted.params.to(dtype=torch.float32)
-    if subset:
+    fit = fitted.params.to(dtype=torch.float32) if fitted is not None else no_fit(keypoints.shape[0])
+    if subset or not (run / RUN_FILES["triangulation"][0]).is_file():
         tri = rig.to(dtype=torch.float64).triangulate_robust(keypoints[..., :2], keypoints[..., 2])
         points, confidence = tri.points, tri.confidence
-        fit = fit.with_valid(torch.zeros_like(fit.valid))
+        fit = fit.with_valid(torch.zeros_like(fit.valid)) if subset else fit
     else:
         points, confidence = _triangulated(run, keypoints.shape[0], keypoints.shape[2])
     inputs = MethodInputs(keypoints, rig, body_model, points, confidence, fit_config or FitConfig(),
                           extras={"detections": detections}, progress=False)
     return Capture(name or run.name, inputs, fit)
+
+
+def no_fit(frames: int) -> BodyParams:
+    """The fit of a capture that has none: ``frames`` rest-pose frames, none valid (nothing cached)."""
+    return BodyParams.zeros(frames).with_valid(torch.zeros(frames, dtype=torch.bool))
+
+
+def run_body_model_name(run: str | Path) -> str | None:
+    """The body model a reconstruct folder used: its fit's (``smpl_params.npz``), else its
+    ``config.yaml``'s ``body_model``; None: not recorded (the default body model)."""
+    from mvmocap.io.smpl_params import load_smpl_params
+
+    run = Path(run)
+    if (run / FIT_FILE).is_file():
+        return load_smpl_params(run / FIT_FILE).body_model or None
+    path = run / "config.yaml"
+    if not path.is_file():
+        return None
+    config = load_yaml(path, CONFIG_MAX_BYTES, "reconstruct config") or {}
+    name = config.get("body_model") if isinstance(config, dict) else None
+    return str(name) if name else None
 
 
 def _check_cameras(run: Path, cameras: list[str], names) -> None:
@@ -168,11 +201,13 @@ def select(capture: Capture, frames: tuple[int, int] | None = None) -> Capture:
 
 
 def capture_from_detections(name: str, detections, rig, body_model, fit_config: FitConfig | None = None,
-                            min_confidence: float = DEFAULT_MIN_CONFIDENCE, threshold_px: float = 20.0) -> Capture:
+                            min_confidence: float = DEFAULT_MIN_CONFIDENCE, threshold_px: float = 20.0,
+                            fit: bool = True) -> Capture:
     """A :class:`Capture` made as ``reconstruct --method fit`` makes its folder: the left/right repair,
     the confidence threshold, the robust triangulation and the fit (from the geometric start) of
     ``detections`` seen by the calibrated ``rig`` (for synthetic captures and benchmarks; only 2D
-    evidence and cameras go in)."""
+    evidence and cameras go in). ``fit=False``: no fit (an empty one, no frame valid; for a method
+    that does not read it, as ``cmanet``)."""
     from mvmocap.detect.left_right import fix_left_right
     from mvmocap.fit.inputs import run_fit
     from mvmocap.reconstruct.pipeline import keypoints_tensor
@@ -183,5 +218,6 @@ def capture_from_detections(name: str, detections, rig, body_model, fit_config: 
     tri = rig.to(dtype=torch.float64).triangulate_robust(keypoints[..., :2], keypoints[..., 2], threshold_px=threshold_px)
     inputs = MethodInputs(keypoints, rig, body_model, tri.points, tri.confidence, fit_config or FitConfig(),
                           extras={"detections": detections}, progress=False)
-    fit = run_fit(inputs)
-    return Capture(name, inputs, fit.params.detach().to(dtype=torch.float32))
+    if not fit:
+        return Capture(name, inputs, no_fit(keypoints.shape[0]))
+    return Capture(name, inputs, run_fit(inputs).params.detach().to(dtype=torch.float32))

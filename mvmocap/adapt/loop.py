@@ -42,7 +42,7 @@ from typing import Any
 import torch
 import yaml
 
-from mvmocap.adapt.captures import Capture, check_run_dirs, load_capture, select
+from mvmocap.adapt.captures import ALL_NEEDS, Capture, check_run_dirs, load_capture, run_body_model_name, select
 from mvmocap.adapt.config import FROZEN_ON_RESUME, AdaptConfig
 from mvmocap.adapt.shards import Shards
 from mvmocap.adapt.steps import steps_for
@@ -60,9 +60,10 @@ def run(run_dirs: list[str | Path], out: str | Path, config: AdaptConfig, resume
         progress: bool = True) -> dict[str, Any]:
     """Adapt ``config.method`` on the reconstruct folders ``run_dirs`` into ``out`` (see the module docstring).
 
-    Everything is checked before any long work and before ``out`` is created: the folders (a fit,
-    detections, cameras), the method, the starting checkpoint (of this method), ``out`` (a run there
-    needs ``resume``; ``resume`` needs one, with the same settings and number of processes).
+    Everything is checked before any long work and before ``out`` is created: the method, the folders
+    (the files the method declares it reads: ``volumetric`` a fit, triangulated joints, detections and
+    cameras; ``cmanet`` detections and cameras), the starting checkpoint (of this method), ``out`` (a run
+    there needs ``resume``; ``resume`` needs one, with the same settings and number of processes).
     Launched by ``torchrun`` (``WORLD_SIZE`` > 1) it joins the process group (gloo) unless the caller
     already has, and leaves it at the end only if it joined it.
     """
@@ -80,23 +81,22 @@ def run(run_dirs: list[str | Path], out: str | Path, config: AdaptConfig, resume
 
 
 def _run(run_dirs, out, config: AdaptConfig, resume: bool, progress: bool, shards: Shards) -> dict[str, Any]:
-    from mvmocap.io.smpl_params import load_smpl_params
-    from mvmocap.methods import adaptation_methods
+    from mvmocap.methods import adaptation_methods, adaptation_needs
 
-    paths = check_run_dirs(run_dirs)
+    loaders = adaptation_methods()
+    if config.method not in loaders:
+        raise InputError(f"adapt --method must be one of {', '.join(sorted(loaders))}, got {config.method!r}")
+    paths = check_run_dirs(run_dirs, adaptation_needs().get(config.method, ALL_NEEDS))  # what the method reads
     out = Path(out)
     ckpt_file = out / CHECKPOINT_NAME
     if ckpt_file.exists() and not resume:
         raise InputError(f"{out} already holds an adapt run; pass --resume to continue it or choose another --out")
     if resume and not ckpt_file.exists():
         raise MissingFileError(ckpt_file, "adapt checkpoint to resume from")
-    loaders = adaptation_methods()
-    if config.method not in loaders:
-        raise InputError(f"adapt --method must be one of {', '.join(sorted(loaders))}, got {config.method!r}")
     saved = load_checkpoint(ckpt_file) if resume else None
     if saved is not None:
         _check_resume(saved, config, ckpt_file, shards.world)
-    body = _body_model(load_smpl_params(paths[0] / "smpl_params.npz").body_model or None)
+    body = _body_model(run_body_model_name(paths[0]))
     source = ckpt_file if saved is not None else config.checkpoint
     method, train_config, trained_on = loaders[config.method](source, body)
     if trained_on and trained_on != getattr(body, "name", None):

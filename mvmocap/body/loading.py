@@ -259,7 +259,6 @@ def _assemble(*, name, file_hash, v_template, shapedirs, posedirs, joint_regress
         h36m17_regressor=h36m17,
         coco23_available=torch.as_tensor(np.asarray(coco23_available, dtype=bool)),
     )
-    return model
 
 
 def describe(model: BodyModel) -> str:

@@ -23,7 +23,7 @@ def _frames(value: Optional[str]) -> Optional[tuple[int, int]]:
 
 @handle_errors
 def adapt(
-    run_dirs: List[Path] = typer.Argument(..., help="reconstruct output folders (detections, cameras, a fit)."),
+    run_dirs: List[Path] = typer.Argument(..., help="reconstruct output folders (detections, cameras; volumetric also a fit)."),
     out: Path = typer.Option(..., "--out", "-o", help="Run folder: checkpoint.pt, metrics.jsonl, adapt.yaml."),
     method: str = typer.Option("volumetric", "--method", "-m", help="The regressor to adapt: volumetric (the collaborative loop) | cmanet (CMANet's stage 2 on frozen CRA; a fresh module unless --checkpoint)."),
     checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="Start from this checkpoint (default: the shipped one; cmanet: a fresh module)."),

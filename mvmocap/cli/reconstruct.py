@@ -15,7 +15,7 @@ METHOD_HELP = ("fit (default: multi-view SMPLify) | volumetric (the learned regr
                "volumetric+fit (the regressor starts the fit) | volumetric-net (the network alone) | volumetric-net+fit | "
                "metapose | metapose+fit (no calibration: cameras per frame from MetaPose, scale from --height) | "
                "cra | cra+fit (a body per view, fused; +fit also fits the frames one camera sees) | "
-               "cmanet | cmanet+fit (CMANet's inter-view module on CRA's views; needs --checkpoint).")
+               "cmanet | cmanet+fit (CMANet's inter-view module on CRA's views; the shipped one or --checkpoint).")
 
 
 @handle_errors

@@ -15,6 +15,7 @@ declarations (:mod:`mvmocap.regressors.spec`) it collects on first use; nothing 
 from mvmocap.methods.registry import (
     REGRESSOR_PACKAGES,
     adaptation_methods,
+    adaptation_needs,
     available_methods,
     estimators,
     method_spec,
@@ -28,6 +29,7 @@ from mvmocap.methods.registry import (
 __all__ = [
     "REGRESSOR_PACKAGES",
     "adaptation_methods",
+    "adaptation_needs",
     "available_methods",
     "estimators",
     "method_spec",

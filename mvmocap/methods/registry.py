@@ -49,6 +49,14 @@ def adaptation_methods() -> dict[str, Callable]:
     return {name: f for package in _packages() for name, f in getattr(package, "ADAPTATION_METHODS", {}).items()}
 
 
+def adaptation_needs() -> dict[str, tuple[str, ...]]:
+    """What each adaptable regressor reads from a reconstruct folder (``mvmocap.adapt.captures.RUN_FILES``' keys:
+    ``fit``, ``cameras``, ``triangulation``, ``detections``), as its package declares in ``ADAPTATION_NEEDS``;
+    a method that declares nothing needs them all."""
+    return {name: tuple(needs) for package in _packages()
+            for name, needs in getattr(package, "ADAPTATION_NEEDS", {}).items()}
+
+
 def calibration_starts() -> dict[str, Callable]:
     """The regressors' starts of the calibration from joints (``calibrate --from-joints --init NAME``):
     ``{name: factory(checkpoint=None) -> (Observations -> FrameCameras)}`` (:mod:`mvmocap.calibrate.init_frame_cameras`)."""

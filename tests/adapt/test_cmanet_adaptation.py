@@ -80,13 +80,22 @@ def test_cmanet_adapt_refuses_another_methods_checkpoint(run_dir, checkpoint, tm
     assert len(result.output.strip().splitlines()) == 1 and not out.exists()
 
 
-def test_reconstruct_takes_the_adapted_cmanet_checkpoint(run_dir, capture, tmp_path):  # noqa: F811
+def test_cmanet_adapts_on_a_folder_without_a_fit_and_reconstruct_takes_its_checkpoint(run_dir, capture, tmp_path):  # noqa: F811
+    import shutil
+
     import numpy as np
 
     from mvmocap.cli.main import app
 
+    bare = tmp_path / "no_fit"  # cmanet reads the detections and the cameras only
+    shutil.copytree(run_dir, bare)
+    (bare / "smpl_params.npz").unlink()
+    (bare / "joints3d.npz").unlink()
+    refused = CliRunner().invoke(app, ["adapt", str(bare), "--out", str(tmp_path / "vol"), "--steps", "1", "-q"])
+    assert refused.exit_code == 2 and refused.output.startswith("error:") and "smpl_params.npz" in refused.output
+    assert len(refused.output.strip().splitlines()) == 1 and not (tmp_path / "vol").exists()
     out = tmp_path / "adapted"
-    adapted = CliRunner().invoke(app, ["adapt", str(run_dir), "--method", "cmanet", "--out", str(out), "--steps", "2",
+    adapted = CliRunner().invoke(app, ["adapt", str(bare), "--method", "cmanet", "--out", str(out), "--steps", "2",
                                        "--batch-size", "4", "--refit-every", "100", "-q"])
     assert adapted.exit_code == 0, adapted.output
     assert adapted.output.startswith("adapted to step 2")

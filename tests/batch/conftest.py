@@ -33,11 +33,8 @@ def synthetic_keypoints_4cams():
     return rig.names, synthetic_keypoints(rig)
 
 
-@pytest.fixture
-def session(tmp_path, synthetic_keypoints_4cams) -> Path:
-    """SESSION/{calibration/calibration.yaml, config.yaml, Trial_1, Trial_2}."""
-    names, keypoints = synthetic_keypoints_4cams
-    root = tmp_path / "session"
+def build_session(root: Path, names: tuple[str, ...], keypoints: np.ndarray) -> Path:
+    """ROOT/{calibration/calibration.yaml, config.yaml, Trial_1, Trial_2}."""
     (root / "calibration").mkdir(parents=True)
     shutil.copy(EXAMPLE / "calibration.yaml", root / "calibration" / "calibration.yaml")
     (root / "config.yaml").write_text(yaml.safe_dump(SESSION_CONFIG))
@@ -47,3 +44,9 @@ def session(tmp_path, synthetic_keypoints_4cams) -> Path:
     shifted[..., 0] = np.where(shifted[..., 2] > 0, shifted[..., 0] + 3.0, 0.0)
     make_trial(root, "Trial_2", shifted, names)
     return root
+
+
+@pytest.fixture
+def session(tmp_path, synthetic_keypoints_4cams) -> Path:
+    """SESSION/{calibration/calibration.yaml, config.yaml, Trial_1, Trial_2}."""
+    return build_session(tmp_path / "session", *synthetic_keypoints_4cams)

@@ -22,7 +22,7 @@ from mvmocap.batch import EXIT_SOME_FAILED, run_batch
 from mvmocap.batch.trial import is_complete
 from mvmocap.cli.main import app
 from mvmocap.reconstruct import run
-from tests.batch.conftest import SESSION_CONFIG
+from tests.batch.conftest import SESSION_CONFIG, build_session
 from tests.reconstruct.test_pipeline import FRAMES, NOBODY
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,13 +45,21 @@ def reconstruct_alone(session: Path, trial: str, out: Path, threads: int = 1) ->
     return out / trial / "smpl_params.npz"
 
 
+@pytest.fixture(scope="module")
+def alone(tmp_path_factory, synthetic_keypoints_4cams) -> dict[str, Path]:
+    """The baseline of the engines' tests, once: each trial of a fresh session reconstructed alone."""
+    root = tmp_path_factory.mktemp("alone")
+    session = build_session(root / "session", *synthetic_keypoints_4cams)
+    return {trial: reconstruct_alone(session, trial, root / "out") for trial in ("Trial_1", "Trial_2")}
+
+
 def assert_same_params(a: Path, b: Path) -> None:
     with np.load(a) as x, np.load(b) as y:
         for key in ("poses", "betas", "trans", "valid"):
             np.testing.assert_array_equal(x[key], y[key], err_msg=key)
 
 
-def test_local_batch_equals_reconstruct_per_trial_isolates_bad_trials_and_writes_the_summary(session, tmp_path):
+def test_local_batch_equals_reconstruct_per_trial_isolates_bad_trials_and_writes_the_summary(session, alone, tmp_path):
     corrupt = session / "Trial_0_corrupt" / "videos"
     corrupt.mkdir(parents=True)
     (corrupt / "cam01.mp4").write_bytes(np.random.default_rng(0).integers(0, 255, 4096, dtype=np.uint8).tobytes())
@@ -64,7 +72,7 @@ def test_local_batch_equals_reconstruct_per_trial_isolates_bad_trials_and_writes
     assert result.exit_code == EXIT_SOME_FAILED == 3, result.output
     assert "Trial_0_corrupt" in result.output and "Traceback" not in result.output
     for trial in ("Trial_1", "Trial_2"):  # identical to reconstruct on the trial alone
-        assert_same_params(out / trial / "smpl_params.npz", reconstruct_alone(session, trial, tmp_path / "alone"))
+        assert_same_params(out / trial / "smpl_params.npz", alone[trial])
         assert is_complete(out / trial)
     with open(out / "summary.csv", newline="") as f:
         rows = {r["trial"]: r for r in csv.DictReader(f)}
@@ -151,12 +159,12 @@ def local_ray():
     ray.shutdown()
 
 
-def test_ray_engine_on_a_local_instance_equals_reconstruct_per_trial(local_ray, session, tmp_path):
+def test_ray_engine_on_a_local_instance_equals_reconstruct_per_trial(local_ray, session, alone, tmp_path):
     out = tmp_path / "out"
     result = run_batch(session, out, engine="ray", workers=2, cpus_per_trial=1, progress=False)
     assert [r.status for r in result.results] == ["ok", "ok"], [r.error for r in result.results]
     for trial in ("Trial_1", "Trial_2"):
-        assert_same_params(out / trial / "smpl_params.npz", reconstruct_alone(session, trial, tmp_path / "alone"))
+        assert_same_params(out / trial / "smpl_params.npz", alone[trial])
     assert json.loads((out / "summary.json").read_text())["engine"] == "ray"
 
 

@@ -1,12 +1,9 @@
 """``reconstruct --method metapose`` and ``metapose+fit`` end to end on the shared demo capture, without a
-calibration file (skipped when ../shared is absent). The detections come from the benchmarks' cache
-(/tmp/bench_demo/work, 100 frames) when it is there, else BlazePose runs on 12 frames."""
+calibration file (skipped when ../shared is absent), on its first 12 frames (BlazePose runs on them)."""
 
 from __future__ import annotations
 
 import json
-import shutil
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -16,7 +13,6 @@ from mvmocap.io.cameras_per_frame import load_cameras_per_frame
 
 from ..conftest import SHARED_DEMO
 
-CACHED = Path("/tmp/bench_demo/work/detections")
 FAST = "fit:\n  iters_shape: 20\n  iters_global: 5\n  iters_pose: 20\n  shape_frames: 4\n"
 
 
@@ -26,14 +22,9 @@ def test_the_demo_reconstructs_without_a_calibration(method, tmp_path, monkeypat
         pytest.skip(f"shared demo capture absent ({SHARED_DEMO}); it lives next to the repository in ../shared")
     monkeypatch.setenv("MVMOCAP_METAPOSE_CHECKPOINT", str(metapose_checkpoint))
     out = tmp_path / "out"
-    options = []
-    if (CACHED / "index.json").is_file():  # reused when its key (videos, detector settings) matches
-        shutil.copytree(CACHED, out / "work" / "detections")
-    else:
-        options = ["--frames", "0:12"]
     (tmp_path / "fast.yaml").write_text(FAST)
     result = CliRunner().invoke(app, ["reconstruct", str(SHARED_DEMO / "videos"), "--out", str(out), "--method", method,
-                                      "--height", "1.75", "--config", str(tmp_path / "fast.yaml"), "-q", *options])
+                                      "--height", "1.75", "--config", str(tmp_path / "fast.yaml"), "-q", "--frames", "0:12"])
     assert result.exit_code == 0, result.output
     report = json.loads((out / "report.json").read_text())
     summary = report["summary"]

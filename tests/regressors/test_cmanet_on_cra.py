@@ -98,6 +98,8 @@ def test_checkpoints_round_trip_and_refusals(tmp_path, monkeypatch):
     with pytest.raises(FileFormatError, match="not a cmanet checkpoint.*volumetric"):
         on_cra.check_checkpoint(other)
     monkeypatch.delenv(on_cra.CHECKPOINT_ENV, raising=False)
+    assert on_cra.checkpoint_file(None) == on_cra.SHIPPED or not on_cra.SHIPPED.is_file()  # the default: shipped
+    monkeypatch.setattr(on_cra, "SHIPPED", tmp_path / "missing.pt")  # a source tree without the model files
     with pytest.raises(InputError, match="needs a checkpoint"):
         load_fusion(None)
     monkeypatch.setenv(on_cra.CHECKPOINT_ENV, str(path))
@@ -156,3 +158,18 @@ def test_capture_views_puts_the_keypoints_in_each_crop_and_fits_the_views(body):
     eye = torch.eye(3).expand_as(data.pose)
     assert torch.allclose(data.pose @ data.pose.transpose(-1, -2), eye, atol=1e-4)
     assert data.orient.shape == views.global_orient.shape and torch.isfinite(data.betas).all()
+
+
+def test_view_targets_stay_finite_with_a_view_that_did_not_see_the_person(body):
+    """A view CRA did not run on has no crop (side 0); its weak camera must not make the targets NaN."""
+    from mvmocap.regressors.cmanet.on_cra import view_targets
+
+    views = _views(1)
+    views.crops[0, 2] = 0.0  # as predict_views leaves an invalid view (crops * valid)
+    g = torch.Generator().manual_seed(2)
+    kp23 = torch.cat([torch.rand(F, C, 23, 2, generator=g, dtype=torch.float64) * 200 + 400,
+                      torch.ones(F, C, 23, 1, dtype=torch.float64)], -1)
+    kp23[..., 2] *= views.valid[..., None].to(torch.float64)
+    K = torch.tensor([[1000.0, 0.0, 960.0], [0.0, 1000.0, 540.0], [0.0, 0.0, 1.0]]).expand(C, 3, 3)
+    orient, pose, betas = view_targets(kp23, views, K, body)
+    assert torch.isfinite(orient).all() and torch.isfinite(pose).all() and torch.isfinite(betas).all()

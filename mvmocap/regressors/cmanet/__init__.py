@@ -4,8 +4,9 @@ canonical parameter space, trained in two stages.
 ``--method cmanet`` (:mod:`mvmocap.regressors.cmanet.on_cra`): stage 1 is the project's pretrained
 single-view regressor CRA (frozen), stage 2 the inter-view module on CRA's per-view bodies, trained on the
 user's captures without 3D labels by ``mvmocap adapt RUN... --method cmanet --out DIR``
-(:mod:`mvmocap.regressors.cmanet.adaptation`; no checkpoint is shipped: ``--checkpoint DIR/checkpoint.pt``
-or ``$MVMOCAP_CMANET_CHECKPOINT``).
+(:mod:`mvmocap.regressors.cmanet.adaptation`). Shipped: ``models/regressors/cmanet.pt`` (stage 2 trained
+without labels on synthetic captures of the training domain: models/regressors/CMANET.md), loaded unless
+``--checkpoint`` or ``$MVMOCAP_CMANET_CHECKPOINT`` names another (an adapt run's ``checkpoint.pt`` included).
 
 The from-scratch library version (a keypoint lifter as the intra-view module): ``inputs`` (detections ->
 per-view crop keypoints), ``model`` (IRV, IEV, the canonical decode), ``losses`` (eq. 1-6), ``training``
@@ -25,7 +26,7 @@ from mvmocap.regressors.spec import RegressorSpec
 
 REGRESSORS = (
     RegressorSpec("cmanet", regress, "CMANet's inter-view module (one attention layer, canonical space) on CRA's "
-                  "per-view bodies, trained on your captures (needs --checkpoint)", needs_masks=True,
+                  "per-view bodies (shipped: trained on synthetic captures; adapt it to yours)", needs_masks=True,
                   checkpoint=check_checkpoint),
 )
 
@@ -34,3 +35,6 @@ ESTIMATORS: dict = {}
 TRAINING_METHODS: dict = {}
 
 ADAPTATION_METHODS = {"cmanet": load_for_adaptation}
+
+# What stage 2 reads from a reconstruct folder (mvmocap.adapt.captures.RUN_FILES): never the fit.
+ADAPTATION_NEEDS = {"cmanet": ("detections", "cameras")}

@@ -51,6 +51,8 @@ CHECKPOINT_ENV = "MVMOCAP_CMANET_CHECKPOINT"
 NUM_BETAS = 10
 FEATURES = BODY + 1  # a view's own pose (6D) and betas, and its residual
 DEFAULT_OPTIONS = {"model": 128, "heads": 4}
+SHIPPED = Path(__file__).resolve().parents[3] / "models" / "regressors" / "cmanet.pt"  # models/regressors/CMANET.md
+UNSEEN_VIEW_DEPTH_M = 5.0  # the placeholder translation of a view without the person (no weight in the fit)
 
 
 def _betas(views: ViewBodies) -> Tensor:
@@ -151,6 +153,10 @@ def view_targets(kp23: Tensor, views: ViewBodies, K: Tensor, body_model, fit_con
     crops = views.crops.to(torch.float64)
     body = body_model.to(dtype=torch.float64)
     transl = translation_from_weak_camera(views.weak_camera.to(torch.float64), crops, focal, principal)
+    # A view CRA did not run on has no crop (side 0): an infinite translation would turn its zero-confidence
+    # reprojection terms into NaN (inf x 0); it gets a finite one (its keypoints have no weight anyway).
+    usable = views.valid[..., None] & torch.isfinite(transl).all(-1, keepdim=True)
+    transl = torch.where(usable, transl, transl.new_tensor([0.0, 0.0, UNSEEN_VIEW_DEPTH_M]))
     start = ViewStart(views.global_orient.to(torch.float64), views.body_pose.to(torch.float64),
                       _betas(views).to(torch.float64), transl)
     fit = fit_views(body, kp23, focal, principal, start, fit_config, share_body=True)
@@ -225,14 +231,17 @@ def save_fusion(model: ViewFusion, out: str | Path, extra: dict | None = None) -
 
 
 def checkpoint_file(path: str | Path | None = None) -> Path:
-    """``path`` (a run folder means its ``checkpoint.pt``), else ``$MVMOCAP_CMANET_CHECKPOINT``; nothing is
-    shipped (train one on your captures: ``mvmocap adapt RUN... --method cmanet --out runs/NAME``)."""
+    """``path`` (a run folder means its ``checkpoint.pt``), else ``$MVMOCAP_CMANET_CHECKPOINT``, else the shipped
+    ``models/regressors/cmanet.pt`` (trained on synthetic captures: models/regressors/CMANET.md; adapt it to
+    your captures with ``mvmocap adapt RUN... --method cmanet --checkpoint models/regressors/cmanet.pt``)."""
     import os
 
     chosen = path or os.environ.get(CHECKPOINT_ENV)
     if not chosen:
-        raise InputError(f"--method cmanet needs a checkpoint (--checkpoint FILE or ${CHECKPOINT_ENV}): none is "
-                         "shipped; mvmocap adapt RUN... --method cmanet --out DIR trains one on reconstruct folders")
+        if not SHIPPED.is_file():  # a source tree without the model files
+            raise InputError(f"--method cmanet needs a checkpoint (--checkpoint FILE or ${CHECKPOINT_ENV}): the shipped "
+                             f"{SHIPPED} is missing; mvmocap adapt RUN... --method cmanet --out DIR trains one")
+        return SHIPPED
     chosen = Path(chosen)
     return chosen / "checkpoint.pt" if chosen.is_dir() else chosen
 
@@ -281,7 +290,8 @@ def check_checkpoint(path: str | Path) -> None:
 
 
 def regress(inputs) -> Any:
-    """``RegressorSpec.regress``: CRA's views (its default checkpoint) -> :class:`ViewFusion` -> the world
+    """``RegressorSpec.regress``: CRA's views (its default checkpoint) -> :class:`ViewFusion` (``--checkpoint``,
+    else ``$MVMOCAP_CMANET_CHECKPOINT``, else the shipped one) -> the world
     (:func:`~mvmocap.regressors.cra.multiview.fuse_views`)."""
     from mvmocap.regressors.cra.inference import checkpoint_file as cra_checkpoint, predict_views
     from mvmocap.regressors.cra.multiview import fuse_views

@@ -37,3 +37,6 @@ TRAINING_METHODS = {"volumetric": VolumetricMethod}
 
 # ``mvmocap adapt --method volumetric`` (mvmocap.adapt): checkpoint -> (adaptable method, train config, body name)
 ADAPTATION_METHODS = {"volumetric": load_for_adaptation}
+
+# What the collaborative loop reads from a reconstruct folder (mvmocap.adapt.captures.RUN_FILES): everything.
+ADAPTATION_NEEDS = {"volumetric": ("fit", "triangulation", "detections", "cameras")}
