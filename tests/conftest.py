@@ -16,7 +16,7 @@ SHARED_DEMO = REPO.parent / "shared" / "data" / "pose2sim_demo"
 
 if os.environ.get("PYTEST_XDIST_WORKER"):
     # `make test` runs two workers on two cores: intra-op threads on top of them only contend (spin-waits;
-    # measured 22 % more CPU time). Subprocesses the tests start inherit the setting.
+    # measured 28 % more CPU time on four heavy files). Subprocesses the tests start inherit the setting.
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     torch.set_num_threads(1)
 
