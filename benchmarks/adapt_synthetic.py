@@ -49,12 +49,13 @@ sys.path.insert(0, str(REPO))
 TEST_SEED_OFFSET = 1000
 
 
-def clips(body, count: int, seed: int, frames: int, cameras: int):
+def clips(body, count: int, seed: int, frames: int, cameras: int, mask_side: int = 0):
+    """``count`` clips of the shifted domain; ``mask_side`` > 0: with rendered person masks (CRA-S reads them)."""
     from mvmocap.evaluate.sequence import HELDOUT_POSE_FAMILY, HELDOUT_RIG_FAMILY
     from mvmocap.synth.motion import MotionConfig
     from mvmocap.synth.sequence import SequenceConfig, synthetic_capture
 
-    config = SequenceConfig(cameras=cameras, condition="noisy", rig_families=(HELDOUT_RIG_FAMILY,),
+    config = SequenceConfig(cameras=cameras, condition="noisy", rig_families=(HELDOUT_RIG_FAMILY,), mask_side=mask_side,
                             motion=MotionConfig(frames=frames, pose_families=(HELDOUT_POSE_FAMILY,)))
     return [synthetic_capture(body, config, seed, index) for index in range(count)]
 

@@ -71,24 +71,33 @@ def target_views(inputs, views, body):
 
 
 def joint_errors(fusion, captures, body, teacher: bool = False) -> dict[str, tuple[float, float, int]]:
+    """``{variant: (MPJPE mm, PA-MPJPE mm, frames)}`` of ``cra``, the untrained module (the screened start)
+    and ``fusion`` (:func:`variant_errors`)."""
+    from mvmocap.regressors.cmanet.on_cra import ViewFusion
+
+    untrained = ViewFusion().eval()  # heads at zero: the screened start, whatever the attention weights
+    return variant_errors({"cmanet untrained": untrained, "cmanet": fusion}, captures, body, teacher)
+
+
+def variant_errors(fusions: dict, captures, body, teacher: bool = False) -> dict[str, tuple[float, float, int]]:
     """``{variant: (MPJPE mm, PA-MPJPE mm, frames)}`` over the frames every variant fused, COCO-17 against the
-    truth; ``teacher``: also the stage-2 targets (:func:`target_views`) fused the same way."""
+    truth: ``cra`` (CRA's views fused by ``fuse_views``), then each of ``fusions`` (``{name: inter-view
+    module}``, fused the same way); ``teacher``: also the stage-2 targets (:func:`target_views`)."""
     from mvmocap.evaluate.metrics import mpjpe, pa_mpjpe
     from mvmocap.fit.inputs import evaluate_params
-    from mvmocap.regressors.cmanet.on_cra import ViewFusion
     from mvmocap.regressors.cra.inference import predict_views
     from mvmocap.regressors.cra.multiview import fuse_views
 
-    untrained = ViewFusion().eval()  # heads at zero: the screened start, whatever the attention weights
-    names = ("cra", "cmanet untrained", "cmanet") + (("targets (teacher)",) if teacher else ())
+    names = ("cra", *fusions) + (("targets (teacher)",) if teacher else ())
     sums = {name: [0.0, 0.0] for name in names}
     count = 0
     for truth, capture in captures:
         inputs = capture.inputs
         views = predict_views(inputs)
         with torch.no_grad():
-            bodies = {"cra": fuse_views(views, inputs)[0], "cmanet untrained": fuse_views(untrained(views), inputs)[0],
-                      "cmanet": fuse_views(fusion(views), inputs)[0]}
+            bodies = {"cra": fuse_views(views, inputs)[0]}
+            for name, module in fusions.items():
+                bodies[name] = fuse_views(module(views), inputs)[0]
             if teacher:
                 bodies["targets (teacher)"] = fuse_views(target_views(inputs, views, body), inputs)[0]
         valid = torch.stack([b.valid for b in bodies.values()]).all(0)
