@@ -18,6 +18,10 @@ every row fused). Rows, all in this process, on the same frames:
 * ``targets (teacher)``: the stage-2 targets of the test clips (the uncalibrated multi-view SMPLify of CRA's views),
   fused the same way: what the adaptation trains towards.
 
+Then the source benchmark, to see any drift: ``cra``, the shipped and the adapted module on ``cmanet_train.py``'s
+in-domain test (:func:`benchmarks.cmanet_train.make_captures`, its ``TEST_SEED``, ``--source-captures`` captures x
+``--source-frames`` frames: the training domain), scored the same way (0 captures: skipped).
+
     python benchmarks/cmanet_shift.py --train-clips 20 --test-clips 5 --frames 100 --seed 0 --out DIR
 
 Ground truth is read only here, to score; the adaptation gets captures without it. Progress lines go to stderr.
@@ -48,7 +52,7 @@ def shifted_captures(body, count: int, seed: int, frames: int, cameras: int, mas
 
 def main(argv: list[str] | None = None) -> int:
     from benchmarks.adapt_synthetic import TEST_SEED_OFFSET, progress
-    from benchmarks.cmanet_train import variant_errors
+    from benchmarks.cmanet_train import TEST_SEED, make_captures, variant_errors
     from mvmocap.adapt import AdaptConfig, adapt
     from mvmocap.methods import adaptation_methods
     from mvmocap.regressors.cmanet.on_cra import SHIPPED, load_fusion
@@ -65,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--seed", type=int, default=0, help="the clips (as adapt_synthetic.py) and the frames of each step")
+    parser.add_argument("--source-captures", type=int, default=4, help="cmanet_train.py's in-domain test (0 = skip)")
+    parser.add_argument("--source-frames", type=int, default=60)
     parser.add_argument("--checkpoint", type=Path, default=SHIPPED, help="the cmanet module to start from")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
@@ -97,6 +103,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'variant':17} {'MPJPE mm':>9} {'PA-MPJPE mm':>12} {'frames':>7}")
     for name, (e, pa, n) in variant_errors(fusions, test, body, teacher=True).items():
         print(f"{name:17} {e:9.1f} {pa:12.1f} {n:7d}", flush=True)
+    if args.source_captures:
+        progress("scoring the source benchmark")
+        source = make_captures(body, args.source_captures, TEST_SEED, args.source_frames, args.mask_side, "source")
+        print(f"source benchmark (cmanet_train.py's in-domain test): {len(source)} captures x {args.source_frames} "
+              f"frames (seed {TEST_SEED}), ground truth, COCO-17")
+        print(f"{'variant':17} {'MPJPE mm':>9} {'PA-MPJPE mm':>12} {'frames':>7}")
+        for name, (e, pa, n) in variant_errors(fusions, source, body).items():
+            print(f"{name:17} {e:9.1f} {pa:12.1f} {n:7d}", flush=True)
     print(f"total {time.perf_counter() - began:.0f} s", flush=True)
     return 0
 
