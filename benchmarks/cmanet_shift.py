@@ -30,7 +30,6 @@ Ground truth is read only here, to score; the adaptation gets captures without i
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -52,9 +51,7 @@ def shifted_captures(body, count: int, seed: int, frames: int, cameras: int, mas
 
 def main(argv: list[str] | None = None) -> int:
     from benchmarks.adapt_synthetic import TEST_SEED_OFFSET, progress
-    from benchmarks.cmanet_train import TEST_SEED, make_captures, variant_errors
-    from mvmocap.adapt import AdaptConfig, adapt
-    from mvmocap.methods import adaptation_methods
+    from benchmarks.cmanet_train import TEST_SEED, adapt_stage2, make_captures, variant_errors
     from mvmocap.regressors.cmanet.on_cra import SHIPPED, load_fusion
     from mvmocap.synth.dataset import load_body
 
@@ -85,16 +82,9 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.checkpoint}; {args.steps} steps, batch {args.batch_size}, lr {args.lr}, targets solved once", flush=True)
 
     progress("adapting the shipped module on the train clips")
-    method, train_config, _ = adaptation_methods()["cmanet"](args.checkpoint, body)
-    config = AdaptConfig(method="cmanet", steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-                         refit_every=args.steps, grad_clip=0.0, log_every=10, checkpoint_every=0)
-    result = adapt(method, train_config, [c for _, c in train], args.out, config, progress=False)
-    losses = [r["loss"] for r in map(json.loads, (args.out / "metrics.jsonl").read_text().splitlines())
-              if r["split"] == "train"]
-    start, end = result["eval_start"], result["eval_end"]
-    print(f"adapted in {result['seconds']:.0f} s; self-supervised loss {start['loss']:.4f} -> {end['loss']:.4f} (every "
-          f"train frame), weak-projection {start['regressor_px']:.1f} -> {end['regressor_px']:.1f} px median; train "
-          f"lines {losses[0]:.4f} -> {losses[-1]:.4f}", flush=True)
+    method, result, summary = adapt_stage2(args.checkpoint, body, [c for _, c in train], args.out, args.steps,
+                                           args.batch_size, args.lr, args.seed)
+    print(f"adapted in {result['seconds']:.0f} s; {summary}", flush=True)
 
     progress("scoring the test clips")
     fusions = {"cmanet shipped": load_fusion(args.checkpoint).eval(), "cmanet adapted": method.net.eval()}

@@ -110,9 +110,27 @@ def variant_errors(fusions: dict, captures, body, teacher: bool = False) -> dict
     return {name: (s[0] / max(count, 1), s[1] / max(count, 1), count) for name, s in sums.items()}
 
 
-def main(argv: list[str] | None = None) -> int:
+def adapt_stage2(start, body, captures, out: Path, steps: int, batch_size: int, lr: float, seed: int):
+    """Stage 2 trained on ``captures`` through ``mvmocap adapt``'s loop (targets solved once, no clipping) from
+    ``start`` (a cmanet checkpoint; None: a fresh module) -> (the trained method, the loop's result: ``seconds``,
+    ``eval_start``, ``eval_end``; a one-line loss summary)."""
     from mvmocap.adapt import AdaptConfig, adapt
     from mvmocap.methods import adaptation_methods
+
+    method, train_config, _ = adaptation_methods()["cmanet"](start, body)
+    config = AdaptConfig(method="cmanet", steps=steps, batch_size=batch_size, lr=lr, seed=seed,
+                         refit_every=steps, grad_clip=0.0, log_every=10, checkpoint_every=0)
+    result = adapt(method, train_config, captures, out, config, progress=False)
+    losses = [r["loss"] for r in map(json.loads, (out / "metrics.jsonl").read_text().splitlines())
+              if r["split"] == "train"]
+    first, last = result["eval_start"], result["eval_end"]
+    summary = (f"self-supervised loss {first['loss']:.4f} -> {last['loss']:.4f} (every training frame), weak-projection "
+               f"{first['regressor_px']:.1f} -> {last['regressor_px']:.1f} px median; train lines {losses[0]:.4f} -> "
+               f"{losses[-1]:.4f}")
+    return method, result, summary
+
+
+def main(argv: list[str] | None = None) -> int:
     from mvmocap.regressors.cmanet.on_cra import save_fusion
     from mvmocap.synth.dataset import load_body
 
@@ -148,17 +166,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(train)} training captures x {args.frames} frames (seed {TRAIN_SEED}; cameras {CAMERAS}, conditions "
           f"{CONDITIONS}, rig families {', '.join(families)}; masks {args.mask_side} px) in "
           f"{time.perf_counter() - began:.0f} s", flush=True)
-    method, train_config, _ = adaptation_methods()["cmanet"](None, body)
-    config = AdaptConfig(method="cmanet", steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-                         refit_every=args.steps, grad_clip=0.0, log_every=10, checkpoint_every=0)
-    result = adapt(method, train_config, [c for _, c in train], args.out, config, progress=False)
-    losses = [r["loss"] for r in map(json.loads, (args.out / "metrics.jsonl").read_text().splitlines())
-              if r["split"] == "train"]
-    start, end = result["eval_start"], result["eval_end"]
+    method, result, summary = adapt_stage2(None, body, [c for _, c in train], args.out, args.steps, args.batch_size,
+                                           args.lr, args.seed)
     print(f"stage 2: {args.steps} steps, batch {args.batch_size}, lr {args.lr}, seed {args.seed} in {result['seconds']:.0f} s; "
-          f"self-supervised loss {start['loss']:.4f} -> {end['loss']:.4f} (every training frame), weak-projection "
-          f"{start['regressor_px']:.1f} -> {end['regressor_px']:.1f} px median; train lines {losses[0]:.4f} -> {losses[-1]:.4f}",
-          flush=True)
+          f"{summary}", flush=True)
     fusion = method.net.eval()
     if args.test_captures:
         test = make_captures(body, args.test_captures, TEST_SEED, args.frames, args.mask_side, "test")
@@ -170,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         provenance = {"script": "benchmarks/cmanet_train.py", "captures": args.captures, "frames": args.frames,
                       "train_seed": TRAIN_SEED, "mask_side": args.mask_side, "steps": args.steps,
                       "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
-                      "eval_loss": [float(start["loss"]), float(end["loss"])]}
+                      "eval_loss": [float(result["eval_start"]["loss"]), float(result["eval_end"]["loss"])]}
         save_fusion(fusion, args.export, extra={"training": provenance})
         print(f"wrote {args.export}")
     print(f"total {time.perf_counter() - began:.0f} s")
