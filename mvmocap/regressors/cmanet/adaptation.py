@@ -31,10 +31,10 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
-from mvmocap.errors import FileFormatError, InputError, MissingFileError
+from mvmocap.errors import InputError
 from mvmocap.regressors.cmanet.on_cra import (
-    DEFAULT_OPTIONS, NUM_BETAS, CaptureViews, _betas, ViewFusion, fusion_weights, stage2_combine, stage2_parts, view_keypoints,
-    view_targets, weak_projections,
+    NUM_BETAS, CaptureViews, _betas, ViewFusion, read_fusion, stage2_combine, stage2_parts, view_keypoints, view_targets,
+    weak_projections,
 )
 from mvmocap.regressors.cra.views import ViewBodies
 
@@ -83,9 +83,9 @@ class ViewTargets:
 class CmanetAdaptation(nn.Module):
     """See the module docstring. ``net``: the trained :class:`ViewFusion`."""
 
-    def __init__(self, options: dict | None, body_model):
+    def __init__(self, net: ViewFusion, body_model):
         super().__init__()
-        self.net = ViewFusion(options)
+        self.net = net
         self._body = [body_model, body_model.to(dtype=torch.float32)]  # not submodules, not in state_dict
 
     @property
@@ -198,32 +198,13 @@ def load_for_adaptation(checkpoint: str | Path | None, body_model) -> tuple[Cman
     was not trained on a body model of its own: CRA's views come in, the runs' body model is used).
 
     ``checkpoint``: None = a fresh module (seed ``INIT_SEED``: it returns CRA's screened start); else a cmanet
-    export, an adapt run folder or its ``checkpoint.pt`` (continue training it). Another method's
-    checkpoint -> :class:`InputError`; a damaged one -> :class:`FileFormatError`."""
-    from mvmocap.io.torch_files import load_checkpoint_file
-    from mvmocap.regressors.slim import checkpoint_owner
-
+    export, an adapt run folder or its ``checkpoint.pt`` (continue training it). Another method's or a damaged
+    checkpoint -> :class:`FileFormatError` (:func:`~mvmocap.regressors.cmanet.on_cra.read_fusion`)."""
     if checkpoint is None:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(INIT_SEED)
-            method = CmanetAdaptation(None, body_model)
-        return method, {"method": "cmanet", "model": dict(method.net.options)}, None
-    path = Path(checkpoint)
-    file = path / "checkpoint.pt" if path.is_dir() else path
-    if not file.is_file():
-        raise MissingFileError(file, "cmanet checkpoint to adapt")
-    payload = load_checkpoint_file(file, "cmanet checkpoint")  # weights_only: no code runs
-    found = fusion_weights(payload)
-    if found is None:
-        owner = checkpoint_owner(payload)
-        if owner is not None:
-            raise InputError(f"{file}: a checkpoint of method {owner!r}, not cmanet: adapt --method cmanet "
-                             "needs a cmanet checkpoint (or none, to start from CRA's views)")
-        raise FileFormatError(file, "not a cmanet checkpoint")
-    options = {k: int(v) for k, v in found[0].items() if k in DEFAULT_OPTIONS}
-    method = CmanetAdaptation(options, body_model)
-    try:
-        method.net.load_state_dict(found[1])
-    except (KeyError, TypeError, RuntimeError) as exc:
-        raise FileFormatError(file, f"damaged cmanet checkpoint ({type(exc).__name__})") from None
+            method = CmanetAdaptation(ViewFusion(None), body_model)
+    else:
+        path = Path(checkpoint)
+        method = CmanetAdaptation(read_fusion(path / "checkpoint.pt" if path.is_dir() else path), body_model)
     return method, {"method": "cmanet", "model": dict(method.net.options)}, None

@@ -262,26 +262,30 @@ def fusion_weights(payload: Any) -> tuple[dict, dict] | None:
     return None
 
 
-def load_fusion(path: str | Path | None = None) -> ViewFusion:
-    """The trained :class:`ViewFusion` (eval mode), loaded weights-only from a slim export or an adapt run's
-    checkpoint; another method's or a damaged file -> :class:`FileFormatError`."""
+def read_fusion(file: str | Path) -> ViewFusion:
+    """The :class:`ViewFusion` stored in ``file`` (a slim export or an adapt run's ``checkpoint.pt``), loaded
+    weights-only, in train mode; another method's or a damaged file -> :class:`FileFormatError` naming it."""
     from mvmocap.io.torch_files import load_checkpoint_file
     from mvmocap.regressors.slim import checkpoint_owner
 
-    file = checkpoint_file(path)
     payload = load_checkpoint_file(file, "cmanet checkpoint")
     found = fusion_weights(payload)
     if found is None:
         owner = checkpoint_owner(payload)
         raise FileFormatError(file, f"not a cmanet checkpoint ({FORMAT} or a cmanet adapt run)"
-                              + (f"; a checkpoint of {owner!r}" if owner else ""))
+                              + (f"; a checkpoint of method {owner!r}, not cmanet" if owner else ""))
     try:
         options = {k: int(v) for k, v in found[0].items() if k in DEFAULT_OPTIONS}
         model = ViewFusion(options)
         model.load_state_dict(found[1])
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise FileFormatError(file, f"damaged cmanet checkpoint ({type(exc).__name__})") from None
-    return model.eval()
+    return model
+
+
+def load_fusion(path: str | Path | None = None) -> ViewFusion:
+    """The trained :class:`ViewFusion` (eval mode) of :func:`checkpoint_file` ``(path)``, see :func:`read_fusion`."""
+    return read_fusion(checkpoint_file(path)).eval()
 
 
 def check_checkpoint(path: str | Path) -> None:
