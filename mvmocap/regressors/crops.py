@@ -75,15 +75,16 @@ def masks_into_crops(masks: Tensor, image_size: tuple[int, int], crops: Tensor, 
     return out[:, 0]
 
 
-def undistorted_keypoints(inputs) -> tuple[object, bool, Tensor, Tensor]:
-    """The COCO-17 keypoints of ``MethodInputs`` on undistorted pixels: ``(rig (float64, CPU), whether it
-    has lens distortion, points (F, C, 17, 2) px, confidence (F, C, 17) in [0, 1])``."""
+def undistorted_keypoints(inputs, joints: int = 17) -> tuple[object, bool, Tensor, Tensor]:
+    """The first ``joints`` keypoints of ``MethodInputs`` (COCO-17 by default, 23 with the feet) on undistorted
+    pixels: ``(rig (float64, CPU), whether it has lens distortion, points (F, C, J, 2) px, confidence
+    (F, C, J) in [0, 1])``."""
     from mvmocap.geometry.projection import normalized_to_pixels, undistort_points
 
-    kp = torch.as_tensor(inputs.keypoints_2d).to(torch.float64)[..., :17, :]  # (F, C, 17, 3)
+    kp = torch.as_tensor(inputs.keypoints_2d).to(torch.float64)[..., :joints, :]  # (F, C, J, 3)
     rig = inputs.rig.to(dtype=torch.float64, device="cpu")
     has_dist = bool(rig.dist.abs().max() > 0)
-    # K (C, 3, 3) broadcasts against (F, C, 17, 2) in these functions (they index K[..., i, j, None]).
+    # K (C, 3, 3) broadcasts against (F, C, J, 2) in these functions (they index K[..., i, j, None]).
     ideal = normalized_to_pixels(undistort_points(kp[..., :2], rig.K, rig.dist if has_dist else None), rig.K)
     return rig, has_dist, ideal, kp[..., 2].clamp(0, 1)
 

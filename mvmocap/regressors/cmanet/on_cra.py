@@ -126,13 +126,10 @@ def view_keypoints(inputs, views: ViewBodies) -> tuple[Tensor, Tensor, Tensor]:
     """The detections as stage 2 reads them: ``(kp23, uv, confidence)``: ``kp23 (F, C, 23, 3)`` float64
     undistorted (CRA's pinhole) pixels + confidence (0 on views CRA did not run on), ``uv (F, C, 17, 2)``
     COCO-17 in each view's crop units (``[-1, 1]`` across the crop), ``confidence (F, C, 17)``."""
-    from mvmocap.geometry.projection import normalized_to_pixels, undistort_points
+    from mvmocap.regressors.crops import undistorted_keypoints
 
-    kp23 = torch.as_tensor(inputs.keypoints_2d).to(torch.float64).clone()  # (F, C, 23, 3) as detected
-    rig = inputs.rig.to(dtype=torch.float64, device="cpu")
-    dist = rig.dist if bool(rig.dist.abs().max() > 0) else None
-    kp23[..., :2] = normalized_to_pixels(undistort_points(kp23[..., :2], rig.K, dist), rig.K)  # CRA's pinhole pixels
-    kp23[..., 2] = kp23[..., 2].clamp(0, 1) * views.valid[..., None].to(torch.float64)
+    _, _, ideal, conf = undistorted_keypoints(inputs, joints=23)  # CRA's pinhole pixels
+    kp23 = torch.cat([ideal, (conf * views.valid[..., None].to(torch.float64))[..., None]], -1)  # (F, C, 23, 3)
     ideal, conf = kp23[..., :17, :2], kp23[..., :17, 2]
     crops = views.crops.to(torch.float64)
     side = crops[..., 2:].clamp(min=1.0)
