@@ -46,6 +46,35 @@ def _frames(text: str) -> tuple[int, int]:
     return int(start), int(stop)
 
 
+def fold_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The held-out-camera protocol's options (folds, frames) and stage 2's schedule, for this script and
+    ``cmanet_stages.py``."""
+    parser.add_argument("--run", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--folds", nargs="*", default=None)
+    parser.add_argument("--train-frames", type=_frames, default=(0, 60))
+    parser.add_argument("--test-frames", type=_frames, default=(60, 100))
+    parser.add_argument("--steps", type=int, default=300, help="stage 2's steps")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def ratio_columns(base: tuple, variant: tuple) -> str:
+    """``base px, variant px, ratio of medians, 95 % interval, points`` of two ``heldout`` results ``(errors,
+    mask)`` on the points both scored (paired moving-block bootstrap, blocks of 10 frames)."""
+    from mvmocap.evaluate.bootstrap import median_ratio_interval
+
+    (e0, m0), (e1, m1) = base, variant
+    shared = m0 & m1
+    if not bool(shared.any()):
+        return "no scored point"
+    low, high = median_ratio_interval(e0, shared, e1, shared, block=10, generator=torch.Generator().manual_seed(0))
+    p0, p1 = float(e0[shared].median()), float(e1[shared].median())
+    return f"{p0:8.2f} {p1:10.2f} {p1 / p0:7.3f} {low:7.3f}-{high:.3f} {int(shared.sum()):6d}"
+
+
 def heldout(run: Path, inputs, params, held_out: str, frames: tuple[int, int]):
     from mvmocap.detect.run import load as load_detections
     from mvmocap.evaluate.heldout import heldout_errors
@@ -68,7 +97,8 @@ def train_fold(args, cameras: list[str], out: Path) -> tuple[float, float, float
     config = AdaptConfig(method="cmanet", checkpoint=None if args.checkpoint is None else str(args.checkpoint),
                          steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                          refit_every=args.refit_every or args.steps, grad_clip=0.0, frames=args.train_frames,
-                         cameras=tuple(cameras), log_every=1, checkpoint_every=0)
+                         cameras=tuple(cameras), log_every=1, checkpoint_every=0,
+                         synthetic_every=args.synthetic_every, synthetic_batch=args.synthetic_batch)
     began = time.perf_counter()
     run([args.run], out, config, progress=False)
     seconds = time.perf_counter() - began
@@ -78,7 +108,6 @@ def train_fold(args, cameras: list[str], out: Path) -> tuple[float, float, float
 
 def main(argv: list[str] | None = None) -> int:
     from mvmocap.adapt.captures import load_capture, select
-    from mvmocap.evaluate.bootstrap import median_ratio_interval
     from mvmocap.io.calibration import load_rig
     from mvmocap.regressors.cmanet.on_cra import ViewFusion, load_fusion
     from mvmocap.regressors.cra.inference import predict_views
@@ -86,18 +115,11 @@ def main(argv: list[str] | None = None) -> int:
     from mvmocap.synth.dataset import load_body
     from benchmarks.people_runs import person_runs
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--run", type=Path, required=True)
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--folds", nargs="*", default=None)
-    parser.add_argument("--train-frames", type=_frames, default=(0, 60))
-    parser.add_argument("--test-frames", type=_frames, default=(60, 100))
-    parser.add_argument("--steps", type=int, default=300)
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--lr", type=float, default=1e-4)
-    parser.add_argument("--seed", type=int, default=0)
+    parser = fold_arguments(argparse.ArgumentParser(description=__doc__.splitlines()[0]))
     parser.add_argument("--refit-every", type=int, default=0, help="re-solve the targets from the module every N steps (0: once)")
     parser.add_argument("--checkpoint", type=Path, default=None, help="start from this cmanet checkpoint (default: a fresh module)")
+    parser.add_argument("--synthetic-every", type=int, default=0, help="the drift guard (mvmocap adapt's option; 0: off)")
+    parser.add_argument("--synthetic-batch", type=int, default=8, help="the drift guard's labelled frames per step")
     parser.add_argument("--test-run", type=Path, default=None, help="score this reconstruct folder of the same rig (default: --run)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
@@ -129,16 +151,9 @@ def main(argv: list[str] | None = None) -> int:
             errors = {name: heldout(test_run, test, params, h, args.test_frames) for name, params in bodies.items()}
             label = test_run.name if len(test_runs) > 1 else "-"
             for base, variant in (("cra", start_label), ("cra", trained_label), (start_label, trained_label)):
-                (e0, m0), (e1, m1) = errors[base], errors[variant]
-                shared = m0 & m1
                 row = variant if base == "cra" else ratio_label
-                if not bool(shared.any()):
-                    print(f"{h:6} {label:9} {row:17} no scored point", flush=True)
-                    continue
-                low, high = median_ratio_interval(e0, shared, e1, shared, block=10, generator=torch.Generator().manual_seed(0))
-                p0, p1 = float(e0[shared].median()), float(e1[shared].median())
-                print(f"{h:6} {label:9} {row:17} {p0:8.2f} {p1:10.2f} {p1 / p0:7.3f} {low:7.3f}-{high:.3f} "
-                      f"{int(shared.sum()):6d}  {seconds:7.0f}  {first:.4f} -> {last:.4f}", flush=True)
+                print(f"{h:6} {label:9} {row:17} {ratio_columns(errors[base], errors[variant])}  {seconds:7.0f}  "
+                      f"{first:.4f} -> {last:.4f}", flush=True)
     return 0
 
 

@@ -15,6 +15,10 @@ every row fused). Rows, all in this process, on the same frames:
 * ``cmanet adapted``: the shipped module adapted without labels on the train clips through
   :func:`mvmocap.adapt.loop.adapt` (what ``mvmocap adapt --method cmanet --checkpoint models/regressors/cmanet.pt``
   runs; the README's example setting: ``--steps 300 --batch-size 16 --lr 1e-4``, targets solved once);
+* with ``--synthetic-every N``, ``cmanet adapted`` has the drift guard (``mvmocap adapt --synthetic-every N``:
+  stage 2's loss against the true parameters of captures of the module's training domain,
+  :mod:`mvmocap.regressors.cmanet.source`); ``--also-unguarded`` adds ``adapted, no guard``, the same run
+  without it;
 * ``targets (teacher)``: the stage-2 targets of the test clips (the uncalibrated multi-view SMPLify of CRA's views),
   fused the same way: what the adaptation trains towards.
 
@@ -69,6 +73,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--source-captures", type=int, default=4, help="cmanet_train.py's in-domain test (0 = skip)")
     parser.add_argument("--source-frames", type=int, default=60)
     parser.add_argument("--checkpoint", type=Path, default=SHIPPED, help="the cmanet module to start from")
+    parser.add_argument("--synthetic-every", type=int, default=0,
+                        help="the drift guard every N steps (mvmocap adapt's option; 0: off)")
+    parser.add_argument("--synthetic-batch", type=int, default=8, help="the drift guard's labelled frames per step")
+    parser.add_argument("--also-unguarded", action="store_true",
+                        help="with --synthetic-every: also adapt without the guard (row 'adapted, no guard', same process)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     began = time.perf_counter()
@@ -79,15 +88,24 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(train)} train clips x {args.frames} frames (seed {args.seed}), {len(test)} test clips (seed "
           f"{args.seed + TEST_SEED_OFFSET}), {args.cameras} cameras, rig family high_wide, pose family gesturing, noisy "
           f"detections, masks {args.mask_side} px; captures made in {time.perf_counter() - began:.0f} s; start "
-          f"{args.checkpoint}; {args.steps} steps, batch {args.batch_size}, lr {args.lr}, targets solved once", flush=True)
+          f"{args.checkpoint}; {args.steps} steps, batch {args.batch_size}, lr {args.lr}, targets solved once; drift guard "
+          f"{f'every {args.synthetic_every} steps, {args.synthetic_batch} frames' if args.synthetic_every else 'off'}",
+          flush=True)
 
     progress("adapting the shipped module on the train clips")
     method, result, summary = adapt_stage2(args.checkpoint, body, [c for _, c in train], args.out, args.steps,
-                                           args.batch_size, args.lr, args.seed)
+                                           args.batch_size, args.lr, args.seed, args.synthetic_every,
+                                           args.synthetic_batch)
     print(f"adapted in {result['seconds']:.0f} s; {summary}", flush=True)
+    fusions = {"cmanet shipped": load_fusion(args.checkpoint).eval(), "cmanet adapted": method.net.eval()}
+    if args.also_unguarded and args.synthetic_every:
+        progress("adapting the shipped module without the drift guard")
+        plain, result, summary = adapt_stage2(args.checkpoint, body, [c for _, c in train], args.out / "unguarded",
+                                              args.steps, args.batch_size, args.lr, args.seed)
+        print(f"adapted without the guard in {result['seconds']:.0f} s; {summary}", flush=True)
+        fusions["adapted, no guard"] = plain.net.eval()
 
     progress("scoring the test clips")
-    fusions = {"cmanet shipped": load_fusion(args.checkpoint).eval(), "cmanet adapted": method.net.eval()}
     print(f"shifted synthetic test: {len(test)} clips x {args.frames} frames, ground truth, COCO-17, the same frames "
           "for every row")
     print(f"{'variant':17} {'MPJPE mm':>9} {'PA-MPJPE mm':>12} {'frames':>7}")

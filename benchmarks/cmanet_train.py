@@ -35,24 +35,18 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 TRAIN_SEED = 24  # the issue's number: apart from the synthetic adapt benchmarks' seeds (0, 1, 1000, 1001)
 TEST_SEED = 2400
-CONDITIONS = ("noisy", "occluded")
-CAMERAS = (3, 4, 5)
 
 
 def make_captures(body, count: int, seed: int, frames: int, mask_side: int, name: str):
-    """``count`` synthetic captures of the training domain: ``(SyntheticCapture, Capture without a fit)`` pairs."""
+    """``count`` synthetic captures of the training domain (:func:`mvmocap.regressors.cmanet.source.source_sequence`):
+    ``(SyntheticCapture, Capture without a fit)`` pairs."""
     from mvmocap.adapt.captures import capture_from_detections
-    from mvmocap.synth.motion import MotionConfig
-    from mvmocap.synth.pose_sampler import FAMILIES
-    from mvmocap.synth.rig_sampler import TRAINING_RIG_FAMILIES
-    from mvmocap.synth.sequence import SequenceConfig, synthetic_capture
+    from mvmocap.regressors.cmanet.source import source_sequence
+    from mvmocap.synth.sequence import synthetic_capture
 
     out = []
     for index in range(count):
-        config = SequenceConfig(cameras=CAMERAS[index % len(CAMERAS)], condition=CONDITIONS[index % len(CONDITIONS)],
-                                rig_families=TRAINING_RIG_FAMILIES, mask_side=mask_side,
-                                motion=MotionConfig(frames=frames, pose_families=FAMILIES))
-        truth = synthetic_capture(body, config, seed, index)
+        truth = synthetic_capture(body, source_sequence(index, frames, mask_side), seed, index)
         out.append((truth, capture_from_detections(f"{name}{index}", truth.detections, truth.rig, body, fit=False)))
     return out
 
@@ -110,16 +104,19 @@ def variant_errors(fusions: dict, captures, body, teacher: bool = False) -> dict
     return {name: (s[0] / max(count, 1), s[1] / max(count, 1), count) for name, s in sums.items()}
 
 
-def adapt_stage2(start, body, captures, out: Path, steps: int, batch_size: int, lr: float, seed: int):
+def adapt_stage2(start, body, captures, out: Path, steps: int, batch_size: int, lr: float, seed: int,
+                 synthetic_every: int = 0, synthetic_batch: int = 8):
     """Stage 2 trained on ``captures`` through ``mvmocap adapt``'s loop (targets solved once, no clipping) from
-    ``start`` (a cmanet checkpoint; None: a fresh module) -> (the trained method, the loop's result: ``seconds``,
-    ``eval_start``, ``eval_end``; a one-line loss summary)."""
+    ``start`` (a cmanet checkpoint; None: a fresh module), with the drift guard every ``synthetic_every`` steps
+    (0: off) -> (the trained method, the loop's result: ``seconds``, ``eval_start``, ``eval_end``; a one-line
+    loss summary)."""
     from mvmocap.adapt import AdaptConfig, adapt
     from mvmocap.methods import adaptation_methods
 
     method, train_config, _ = adaptation_methods()["cmanet"](start, body)
     config = AdaptConfig(method="cmanet", steps=steps, batch_size=batch_size, lr=lr, seed=seed,
-                         refit_every=steps, grad_clip=0.0, log_every=10, checkpoint_every=0)
+                         refit_every=steps, grad_clip=0.0, log_every=10, checkpoint_every=0,
+                         synthetic_every=synthetic_every, synthetic_batch=synthetic_batch)
     result = adapt(method, train_config, captures, out, config, progress=False)
     losses = [r["loss"] for r in map(json.loads, (out / "metrics.jsonl").read_text().splitlines())
               if r["split"] == "train"]
@@ -132,6 +129,7 @@ def adapt_stage2(start, body, captures, out: Path, steps: int, batch_size: int, 
 
 def main(argv: list[str] | None = None) -> int:
     from mvmocap.regressors.cmanet.on_cra import save_fusion
+    from mvmocap.regressors.cmanet.source import SOURCE_CAMERAS, SOURCE_CONDITIONS
     from mvmocap.synth.dataset import load_body
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -163,8 +161,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     train = make_captures(body, args.captures, TRAIN_SEED, args.frames, args.mask_side, "train")
     families = sorted({t.rig_family for t, _ in train})
-    print(f"{len(train)} training captures x {args.frames} frames (seed {TRAIN_SEED}; cameras {CAMERAS}, conditions "
-          f"{CONDITIONS}, rig families {', '.join(families)}; masks {args.mask_side} px) in "
+    print(f"{len(train)} training captures x {args.frames} frames (seed {TRAIN_SEED}; cameras {SOURCE_CAMERAS}, conditions "
+          f"{SOURCE_CONDITIONS}, rig families {', '.join(families)}; masks {args.mask_side} px) in "
           f"{time.perf_counter() - began:.0f} s", flush=True)
     method, result, summary = adapt_stage2(None, body, [c for _, c in train], args.out, args.steps, args.batch_size,
                                            args.lr, args.seed)

@@ -32,8 +32,9 @@ class AdaptConfig:
         deep_supervision: the loss on every refinement iteration of the network (weights halving
             backwards from the last, as its synthetic training), not the last only.
         synthetic_every: 0, or add a labelled synthetic batch's training loss every this many steps
-            (the drift guard: the network's own ``train-synthetic`` loss on its own training data).
-        synthetic_batch: samples per synthetic batch; w_synthetic: its weight.
+            (the drift guard: the network's own ``train-synthetic`` loss on its own training data;
+            ``cmanet``: stage 2's loss against the true parameters of captures of its training domain).
+        synthetic_batch: samples (``cmanet``: frames) per synthetic batch and process; w_synthetic: its weight.
         fit: :class:`mvmocap.fit.FitConfig` options of the refits (default: every frame starts from
             the regressor, ``refine_start: init``).
         fit_mode: the refit: ``calibrated`` (the project's multi-view fit), ``uncalibrated`` (the paper's

@@ -9,7 +9,9 @@ supervise the training of the CNN". Per step:
    per frame (:func:`mvmocap.adapt.steps.refit`); the cache starts with the runs' own fits;
 2. a batch of ``batch_size`` frames of one capture (drawn from ``(seed, step)`` only) -> the
    regressor -> eq. 6 against the detections and the cached fits; optionally, every
-   ``synthetic_every`` steps, plus the network's own labelled loss on a synthetic batch (drift guard);
+   ``synthetic_every`` steps, plus a labelled loss on synthetic data of the network's own source
+   domain (the drift guard: the network's ``train-synthetic`` loss; for CMANet's stage 2, its loss against
+   the true parameters of a few captures of its training domain, :mod:`mvmocap.regressors.cmanet.source`);
 3. Adam step.
 
 Outputs in ``out``: ``checkpoint.pt`` (a ``train-synthetic`` checkpoint of the adapted network:
@@ -24,12 +26,13 @@ the checkpoint holds the optimizer, the caches and torch's RNG, so a resumed run
 weights as an uninterrupted one. Under ``torchrun`` (several processes, gloo) each process trains on
 its share of the step's frames, ``batch_size`` per process (:mod:`mvmocap.adapt.shards`): ``W``
 processes give the weights one process gives with ``batch_size * W`` (to float tolerance; the drift
-guard's augmentation draws excepted); rank 0 writes; a resume needs the same ``W``. The loop never
+volumetric drift guard's augmentation draws excepted); rank 0 writes; a resume needs the same ``W``. The loop never
 reads ground truth: captures carry detections, cameras, triangulated joints and fits, nothing else.
 
 The steps above are the collaborative loop's (:class:`mvmocap.adapt.steps.CollaborativeSteps`); a method
 may bring its own with the same signatures (``method.adaptation_steps()``: CMANet's stage 2, whose "cache"
-holds the multi-view SMPLify targets of its views; :mod:`mvmocap.regressors.cmanet.adaptation`).
+holds the multi-view SMPLify targets of its views, :mod:`mvmocap.regressors.cmanet.adaptation`; its stage 1 on
+CRA, per view, :mod:`mvmocap.regressors.cmanet.intra_view`).
 """
 
 from __future__ import annotations
@@ -37,12 +40,15 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 import yaml
+from torch import Tensor
 
-from mvmocap.adapt.captures import ALL_NEEDS, Capture, check_run_dirs, load_capture, run_body_model_name, select
+from mvmocap.adapt.captures import (
+    ALL_NEEDS, Capture, capture_from_detections, check_run_dirs, load_capture, run_body_model_name, select,
+)
 from mvmocap.adapt.config import FROZEN_ON_RESUME, AdaptConfig
 from mvmocap.adapt.shards import Shards
 from mvmocap.adapt.steps import steps_for
@@ -182,7 +188,6 @@ def adapt(method, train_config: dict, captures: list[Capture], out: Path, config
     else:
         torch.manual_seed(shards.seed(config.seed))
         caches = [steps.initial_cache(c, p, config) for c, p in zip(captures, prepared)]
-    synthetic = _synthetic_stream(method, train_config, config) if config.synthetic_every else None
 
     metrics_file = out / METRICS_NAME
     settings = {"settings": config.to_dict(), "runs": sources or [c.name for c in captures],
@@ -224,6 +229,10 @@ def adapt(method, train_config: dict, captures: list[Capture], out: Path, config
     step = start
     with bar:
         task = bar.add_task("adapt", total=config.steps, completed=start, method=config.method, loss="-", status="")
+        synthetic = None
+        if config.synthetic_every:
+            bar.update(task, status="drift guard: its synthetic data")
+            synthetic = _synthetic_stream(method, steps, config, shards)
         for step_index in range(start, config.steps):
             if step_index % config.refit_every == 0:
                 refits = {}
@@ -244,11 +253,9 @@ def adapt(method, train_config: dict, captures: list[Capture], out: Path, config
             loss, parts = steps.capture_loss(captures[which], prepared[which], caches[which], shards.mine(frames),
                                              config, shards)
             if synthetic is not None and step_index % config.synthetic_every == 0:
-                first = (step_index * shards.world + shards.rank) * config.synthetic_batch
-                batch = synthetic.batch(list(range(first, first + config.synthetic_batch)))
-                synth_loss, _ = method.loss(batch, method(batch))
-                loss = loss + config.w_synthetic * synth_loss / shards.world
-                parts["loss_synthetic"] = float(synth_loss.detach()) / shards.world
+                synth_loss = synthetic(step_index)
+                loss = loss + config.w_synthetic * synth_loss
+                parts["loss_synthetic"] = float(synth_loss.detach())
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             shards.sum_gradients(method.parameters())
@@ -259,8 +266,8 @@ def adapt(method, train_config: dict, captures: list[Capture], out: Path, config
             last = step == config.steps
             if (config.log_every and step % config.log_every == 0) or last:
                 summed = shards.total(torch.tensor([float(loss.detach()), *parts.values()], dtype=torch.float64))
-                record = {"step": step, "split": "train", "loss": float(summed[0]),
-                          **{k: float(v) for k, v in zip(parts, summed[1:])},
+                record = {"step": step, "split": "train", **{k: float(v) for k, v in zip(parts, summed[1:])},
+                          "loss": float(summed[0]),  # the step's whole loss (a method's parts may hold its own)
                           "capture": captures[which].name, "elapsed_s": round(time.perf_counter() - began, 2)}
                 log(record)
                 bar.update(task, loss=f"{record['loss']:.4f}")
@@ -296,9 +303,30 @@ def _start_metrics(path: Path, resumed_at: int | None) -> None:
     atomic_write_text(path, "".join(line + "\n" for line in kept))
 
 
-def _synthetic_stream(method, train_config: dict, config: AdaptConfig):
-    """The network's own synthetic training data (the drift guard's labelled batches)."""
+def _synthetic_stream(method, steps, config: AdaptConfig, shards: Shards) -> Callable[[int], Tensor]:
+    """The drift guard: a function of the step giving this process's share of a labelled synthetic batch's
+    loss (summed over the processes, the whole batch's). A method whose steps name their source captures
+    (``source_sequences``: CMANet's stage 2) gets those captures, made here without a fit, and builds its
+    own labelled loss (``labelled_source``); otherwise the network's own ``train-synthetic`` loss on its own
+    synthetic training data, ``config.synthetic_batch`` samples per process."""
     from mvmocap.synth.dataset import SyntheticMultiView
 
-    return SyntheticMultiView(method.body_model, method.data_config, length=10**9,
-                              seed=SYNTHETIC_SEED_OFFSET + int(config.seed))
+    seed = SYNTHETIC_SEED_OFFSET + int(config.seed)
+    sequences = getattr(steps, "source_sequences", None)
+    if callable(sequences):
+        from mvmocap.synth.sequence import synthetic_capture
+
+        pairs = []
+        for index, sequence in enumerate(sequences()):
+            truth = synthetic_capture(method.body_model, sequence, seed, index)
+            capture = capture_from_detections(f"source{index}", truth.detections, truth.rig, method.body_model, fit=False)
+            pairs.append((truth, capture.inputs))
+        return steps.labelled_source(pairs, config, shards)
+    data = SyntheticMultiView(method.body_model, method.data_config, length=10**9, seed=seed)
+
+    def step_loss(step: int) -> Tensor:
+        first = (step * shards.world + shards.rank) * config.synthetic_batch
+        batch = data.batch(list(range(first, first + config.synthetic_batch)))
+        return method.loss(batch, method(batch))[0] / shards.world
+
+    return step_loss

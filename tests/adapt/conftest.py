@@ -23,6 +23,24 @@ SMALL = {"grid": 8, "side": 2.2, "crop": 32, "sigma": 1.0, "features": 8, "width
 FRAMES = 8
 
 
+@pytest.fixture
+def needs_cra():
+    """Skips a test of CRA or CMANet adaptation when the shipped CRA checkpoint (their stage 1) is absent."""
+    from mvmocap.regressors.cra.inference import checkpoint_file
+
+    if not checkpoint_file(None).is_file():
+        pytest.skip("no shipped CRA checkpoint (CMANet's stage 1)")
+
+
+@pytest.fixture
+def small_source(monkeypatch):
+    """CMANet's drift-guard source (both stages') made small: 1 capture of 6 frames."""
+    from mvmocap.regressors.cmanet import source
+
+    monkeypatch.setattr(source, "SOURCE_CAPTURES", 1)
+    monkeypatch.setattr(source, "SOURCE_FRAMES", 6)
+
+
 @pytest.fixture(scope="session")
 def body_model():
     return load_body(None)

@@ -16,15 +16,8 @@ from mvmocap.train.checkpoint import load_checkpoint
 from tests.adapt.test_loop import Tripwire, _records, assert_same_run
 from tests.reconstruct.test_pipeline import EXAMPLE, capture  # noqa: F401  (module fixture)
 
+pytestmark = pytest.mark.usefixtures("needs_cra")
 FAST = dict(method="cmanet", batch_size=4, lr=3e-3, refit_every=3, log_every=1, checkpoint_every=2)
-
-
-@pytest.fixture(autouse=True)
-def _needs_cra():
-    from mvmocap.regressors.cra.inference import checkpoint_file
-
-    if not checkpoint_file(None).is_file():
-        pytest.skip("no shipped CRA checkpoint (stage 1)")
 
 
 def test_a_tiny_cmanet_adaptation_lowers_its_loss_and_writes_a_cmanet_checkpoint(run_dir, tmp_path):
@@ -108,3 +101,19 @@ def test_cmanet_adapts_on_a_folder_without_a_fit_and_reconstruct_takes_its_check
     with np.load(tmp_path / "rec" / "smpl_params.npz") as data:
         valid = data["valid"].astype(bool)
         assert valid.sum() >= 3 and np.isfinite(data["poses"][valid]).all()
+
+
+def test_cmanet_drift_guard_adds_the_labelled_source_loss_and_resumes_exactly(run_dir, small_source, tmp_path):
+    guarded = AdaptConfig(steps=4, synthetic_every=2, synthetic_batch=3, **FAST)
+    run([run_dir], tmp_path / "plain", replace(guarded, synthetic_every=0), progress=False)
+    run([run_dir], tmp_path / "whole", guarded, progress=False)
+    train = _records(tmp_path / "whole", "train")
+    assert ["loss_synthetic" in r for r in train] == [True, False, True, False]
+    assert all(r["loss_synthetic"] > 0 for r in train[::2])
+    plain, whole = load_checkpoint(tmp_path / "plain")["model"], load_checkpoint(tmp_path / "whole")["model"]
+    assert any(not torch.equal(value, whole[key]) for key, value in plain.items())  # the guard's gradients count
+    assert [r["loss"] for r in _records(tmp_path / "plain", "train")][0] < train[0]["loss"]
+
+    run([run_dir], tmp_path / "parts", replace(guarded, steps=3), progress=False)  # stops after a guarded step
+    run([run_dir], tmp_path / "parts", guarded, resume=True, progress=False)
+    assert_same_run(tmp_path / "whole", tmp_path / "parts")

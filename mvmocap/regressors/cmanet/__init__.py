@@ -4,8 +4,12 @@ canonical parameter space, trained in two stages.
 ``--method cmanet`` (:mod:`mvmocap.regressors.cmanet.on_cra`): stage 1 is the project's pretrained
 single-view regressor CRA (frozen), stage 2 the inter-view module on CRA's per-view bodies, trained on the
 user's captures without 3D labels by ``mvmocap adapt RUN... --method cmanet --out DIR``
-(:mod:`mvmocap.regressors.cmanet.adaptation`). Shipped: ``models/regressors/cmanet.pt`` (stage 2 trained
-without labels on synthetic captures of the training domain: models/regressors/CMANET.md), loaded unless
+(:mod:`mvmocap.regressors.cmanet.adaptation`). Stage 1 on the user's captures is ``mvmocap adapt RUN...
+--method cra`` (:mod:`mvmocap.regressors.cmanet.intra_view`: CRA fine-tuned per view); with
+``$MVMOCAP_CRA_CHECKPOINT`` naming its result, stage 2 trains and runs on the adapted stage 1. The drift guard
+of both (``--synthetic-every``) replays their training domain with labels (``source``). Shipped:
+``models/regressors/cmanet.pt`` (stage 2 trained without labels on synthetic captures of the training domain:
+models/regressors/CMANET.md), loaded unless
 ``--checkpoint`` or ``$MVMOCAP_CMANET_CHECKPOINT`` names another (an adapt run's ``checkpoint.pt`` included).
 
 The from-scratch library version (a keypoint lifter as the intra-view module): ``inputs`` (detections ->
@@ -21,6 +25,7 @@ self-attention over the views' tokens) instead of a Swin layer; alpha and gamma,
 """
 
 from mvmocap.regressors.cmanet.adaptation import load_for_adaptation
+from mvmocap.regressors.cmanet.intra_view import load_for_adaptation as load_cra_for_adaptation
 from mvmocap.regressors.cmanet.on_cra import check_checkpoint, regress
 from mvmocap.regressors.spec import RegressorSpec
 
@@ -34,7 +39,8 @@ ESTIMATORS: dict = {}
 
 TRAINING_METHODS: dict = {}
 
-ADAPTATION_METHODS = {"cmanet": load_for_adaptation}
+# cmanet: stage 2 (the inter-view module on frozen CRA); cra: stage 1 (CRA itself, per view: intra_view).
+ADAPTATION_METHODS = {"cmanet": load_for_adaptation, "cra": load_cra_for_adaptation}
 
-# What stage 2 reads from a reconstruct folder (mvmocap.adapt.captures.RUN_FILES): never the fit.
-ADAPTATION_NEEDS = {"cmanet": ("detections", "cameras")}
+# What the two stages read from a reconstruct folder (mvmocap.adapt.captures.RUN_FILES): never the fit.
+ADAPTATION_NEEDS = {"cmanet": ("detections", "cameras"), "cra": ("detections", "cameras")}

@@ -33,8 +33,8 @@ from torch import Tensor, nn
 
 from mvmocap.errors import InputError
 from mvmocap.regressors.cmanet.on_cra import (
-    NUM_BETAS, CaptureViews, _betas, ViewFusion, read_fusion, stage2_combine, stage2_parts, view_keypoints, view_targets,
-    weak_projections,
+    NUM_BETAS, CaptureViews, _betas, ViewFusion, read_fusion, stage2_combine, stage2_parts, stage2_step_loss,
+    view_keypoints, view_targets, weak_projections,
 )
 from mvmocap.regressors.cra.views import ViewBodies
 
@@ -58,7 +58,8 @@ class PreparedViews:
 @dataclass
 class ViewTargets:
     """Stage 2's targets of one capture: ``orient (F, C, 3, 3)``, ``pose (F, 23, 3, 3)``, ``betas (F, 10)``
-    and ``solved (F,)`` bool (frames solved at least once). ``FIELDS``: what a ``torchrun`` broadcast copies."""
+    (stage 1's: ``(F, C, 23, 3, 3)`` and ``(F, C, 10)``, one per view) and ``solved (F,)`` bool (frames solved
+    at least once). ``FIELDS``: what a ``torchrun`` broadcast copies."""
 
     FIELDS: ClassVar[tuple[str, ...]] = ("orient", "pose", "betas", "solved")
     orient: Tensor
@@ -67,10 +68,12 @@ class ViewTargets:
     solved: Tensor
 
     @classmethod
-    def empty(cls, frames: int, views: int) -> "ViewTargets":
+    def empty(cls, frames: int, views: int, per_view: bool = False) -> "ViewTargets":
+        """Unsolved targets; ``per_view``: a pose ``(F, C, 23, 3, 3)`` and betas ``(F, C, 10)`` per view (stage 1's)."""
         eye = torch.eye(3)
-        return cls(eye.expand(frames, views, 3, 3).clone(), eye.expand(frames, 23, 3, 3).clone(),
-                   torch.zeros(frames, NUM_BETAS), torch.zeros(frames, dtype=torch.bool))
+        body = (frames, views) if per_view else (frames,)
+        return cls(eye.expand(frames, views, 3, 3).clone(), eye.expand(*body, 23, 3, 3).clone(),
+                   torch.zeros(*body, NUM_BETAS), torch.zeros(frames, dtype=torch.bool))
 
     def state_dict(self) -> dict[str, Tensor]:
         return {name: getattr(self, name).clone() for name in self.FIELDS}
@@ -80,10 +83,14 @@ class ViewTargets:
         return cls(**{name: state[name] for name in cls.FIELDS})
 
 
-class CmanetAdaptation(nn.Module):
-    """See the module docstring. ``net``: the trained :class:`ViewFusion`."""
+class StageAdaptation(nn.Module):
+    """What CMANet's two stages share as adapt methods (this module's stage 2, and stage 1 on CRA,
+    :mod:`mvmocap.regressors.cmanet.intra_view`): ``net``, the network trained; the body model (as given, for
+    the targets' fits, and float32 for the losses); the targets cache (:class:`ViewTargets`); the drift
+    guard's source captures; and :meth:`evaluate` over the frames of each capture, from the stage's own
+    ``_evaluate_frames(prepared, cache, frames) -> (loss, pixel errors)``."""
 
-    def __init__(self, net: ViewFusion, body_model):
+    def __init__(self, net: nn.Module, body_model):
         super().__init__()
         self.net = net
         self._body = [body_model, body_model.to(dtype=torch.float32)]  # not submodules, not in state_dict
@@ -92,13 +99,46 @@ class CmanetAdaptation(nn.Module):
     def body_model(self):
         return self._body[0]
 
-    def adaptation_steps(self) -> "CmanetAdaptation":
+    def adaptation_steps(self) -> "StageAdaptation":
         return self
+
+    def cache_from_state(self, state: dict[str, Tensor]) -> ViewTargets:
+        return ViewTargets.from_state(state)
+
+    def source_sequences(self) -> list:
+        """The drift guard's synthetic captures (:mod:`mvmocap.regressors.cmanet.source`): ``SequenceConfig`` each."""
+        from mvmocap.regressors.cmanet.source import source_sequences
+
+        return source_sequences()
+
+    def evaluate(self, captures, prepared: list, caches: list[ViewTargets], config) -> dict[str, float]:
+        """The stage's loss over every usable frame (``prepared.ok``) of every capture and the network's median
+        pixel error against the detections (confidence > 0)."""
+        was_training = self.training
+        self.eval()
+        losses, errors, weights = [], [], []
+        try:
+            with torch.no_grad():
+                for prep, cache in zip(prepared, caches):
+                    idx = torch.nonzero(prep.ok).flatten()
+                    if len(idx) == 0:
+                        continue
+                    loss, pixels = self._evaluate_frames(prep, cache, idx)
+                    losses.append(float(loss))
+                    weights.append(len(idx))
+                    errors.append(pixels)
+        finally:
+            self.train(was_training)
+        pixels = torch.cat(errors) if errors else torch.zeros(0)
+        total = sum(w * v for w, v in zip(weights, losses)) / max(sum(weights), 1)
+        return {"loss": float(total), "regressor_px": float(pixels.median()) if len(pixels) else float("nan")}
+
+
+class CmanetAdaptation(StageAdaptation):
+    """See the module docstring. ``net``: the trained :class:`ViewFusion`."""
 
     # -- the adapt loop's steps ------------------------------------------------------------------------
     def check_adapt_config(self, config) -> None:
-        if config.synthetic_every:
-            raise InputError("adapt --method cmanet has no labelled synthetic stream: --synthetic-every must be 0")
         if config.fit_mode == "single-view":
             raise InputError("adapt --method cmanet: its targets are the multi-view SMPLify of the views "
                              "(shared pose and shape): --fit single-view does not apply")
@@ -137,39 +177,26 @@ class CmanetAdaptation(nn.Module):
                      shards=None) -> tuple[Tensor, dict[str, float]]:
         """Stage 2's loss on ``frames (B,)``; under ``torchrun`` each term's count is the whole step's."""
         data = _batch(prepared, cache, frames)
-        parts = stage2_parts(self.net(data.views), data, self._body[1])
-        counts = None
-        if shards is not None and shards.enabled:
-            summed = shards.total(torch.stack([c.detach().to(torch.float64) for _, c in parts.values()]))
-            counts = {k: summed[i].float() for i, k in enumerate(parts)}
-        return stage2_combine(parts, counts)
+        return stage2_step_loss(stage2_parts(self.net(data.views), data, self._body[1]), shards)
 
-    def evaluate(self, captures, prepared: list[PreparedViews], caches: list[ViewTargets], config) -> dict[str, float]:
-        """Stage 2's loss over every usable frame of every capture and the module's median weak-projection
-        error in pixels against the detections (confidence > 0)."""
-        was_training = self.training
-        self.eval()
-        losses, errors, weights = [], [], []
-        try:
-            with torch.no_grad():
-                for prep, cache in zip(prepared, caches):
-                    idx = torch.nonzero(prep.ok).flatten()
-                    if len(idx) == 0:
-                        continue
-                    data = _batch(prep, cache, idx)
-                    refined = self.net(data.views)
-                    loss, _ = stage2_combine(stage2_parts(refined, data, self._body[1]))
-                    losses.append(float(loss))
-                    weights.append(len(idx))
-                    errors.append(_pixel_errors(refined, data, self._body[1]))
-        finally:
-            self.train(was_training)
-        pixels = torch.cat(errors) if errors else torch.zeros(0)
-        total = sum(w * v for w, v in zip(weights, losses)) / max(sum(weights), 1)
-        return {"loss": float(total), "regressor_px": float(pixels.median()) if len(pixels) else float("nan")}
+    def _evaluate_frames(self, prepared: PreparedViews, cache: ViewTargets, frames: Tensor) -> tuple[Tensor, Tensor]:
+        """Stage 2's loss on ``frames`` and the module's weak-projection errors there, in pixels."""
+        data = _batch(prepared, cache, frames)
+        refined = self.net(data.views)
+        loss, _ = stage2_combine(stage2_parts(refined, data, self._body[1]))
+        return loss, _pixel_errors(refined, data, self._body[1])
 
-    def cache_from_state(self, state: dict[str, Tensor]) -> ViewTargets:
-        return ViewTargets.from_state(state)
+    def labelled_source(self, pairs, config, shards):
+        """``pairs``: ``(SyntheticCapture, MethodInputs)`` of :meth:`source_sequences` -> a function of the step
+        giving the labelled loss (stage 2 against the true parameters) of ``config.synthetic_batch`` frames
+        per process (:func:`~mvmocap.regressors.cmanet.source.stage2_source_loss`)."""
+        from mvmocap.regressors.cmanet.source import labelled_views, stage2_source_loss
+        from mvmocap.regressors.cra.inference import predict_views
+
+        with torch.no_grad():
+            captures = [labelled_views(truth, inputs, predict_views(inputs)) for truth, inputs in pairs]
+        return stage2_source_loss(self.net, self._body[1], captures, config.synthetic_batch * shards.world,
+                                  config.seed, shards)
 
 
 def _where(mask: Tensor, a: ViewBodies, b: ViewBodies) -> ViewBodies:

@@ -137,12 +137,13 @@ def view_keypoints(inputs, views: ViewBodies) -> tuple[Tensor, Tensor, Tensor]:
     return kp23, uv.float(), conf.float()
 
 
-def view_targets(kp23: Tensor, views: ViewBodies, K: Tensor, body_model, fit_config=None
+def view_targets(kp23: Tensor, views: ViewBodies, K: Tensor, body_model, fit_config=None, share_body: bool = True
                  ) -> tuple[Tensor, Tensor, Tensor]:
     """The uncalibrated MV-SMPLify (shared pose and shape; :func:`mvmocap.fit.uncalibrated.fit_views`) of
     ``kp23`` (:func:`view_keypoints`) started from ``views`` (translations from their weak cameras;
     ``K (C, 3, 3)`` the pinhole intrinsics) -> float32 ``orient (F, C, 3, 3)`` camera axes,
-    ``pose (F, 23, 3, 3)``, ``betas (F, 10)``."""
+    ``pose (F, 23, 3, 3)``, ``betas (F, 10)``. ``share_body=False``: SMPLify of each view alone (stage 1's
+    targets), ``pose (F, C, 23, 3, 3)`` and ``betas (F, C, 10)``."""
     from mvmocap.fit.uncalibrated import ViewStart, fit_views, translation_from_weak_camera
 
     K = K.to(torch.float64)
@@ -156,7 +157,7 @@ def view_targets(kp23: Tensor, views: ViewBodies, K: Tensor, body_model, fit_con
     transl = torch.where(usable, transl, transl.new_tensor([0.0, 0.0, UNSEEN_VIEW_DEPTH_M]))
     start = ViewStart(views.global_orient.to(torch.float64), views.body_pose.to(torch.float64),
                       _betas(views).to(torch.float64), transl)
-    fit = fit_views(body, kp23, focal, principal, start, fit_config, share_body=True)
+    fit = fit_views(body, kp23, focal, principal, start, fit_config, share_body=share_body)
     return (fit.global_orient.float().detach(), fit.body_pose.float().detach(),
             fit.betas[..., :NUM_BETAS].float().detach())
 
@@ -208,6 +209,17 @@ def stage2_combine(parts: dict[str, tuple[Tensor, Tensor]], counts: dict[str, Te
     total = term["2d"] + loss_smpl
     return total, {"loss": float(total.detach()), "loss_2d": float(term["2d"].detach()),
                    "loss_smpl": float(loss_smpl.detach())}
+
+
+def stage2_step_loss(parts: dict[str, tuple[Tensor, Tensor]], shards=None) -> tuple[Tensor, dict[str, float]]:
+    """:func:`stage2_combine` of one step's ``parts``; under ``torchrun`` (``shards`` enabled: each process has
+    its share of the step's frames) every term's denominator is the whole step's, so the summed gradients
+    are those of one process taking all the frames."""
+    counts = None
+    if shards is not None and shards.enabled:
+        summed = shards.total(torch.stack([c.detach().to(torch.float64) for _, c in parts.values()]))
+        counts = {k: summed[i].float() for i, k in enumerate(parts)}
+    return stage2_combine(parts, counts)
 
 
 def stage2_loss(refined: ViewBodies, data: CaptureViews, body_model) -> tuple[Tensor, dict[str, float]]:

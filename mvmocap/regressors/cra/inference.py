@@ -201,6 +201,13 @@ def predict_views(inputs, checkpoint: str | Path | None = None, batch_size: int 
     body = inputs.body_model.to(dtype=torch.float32, device="cpu")
     decoder = BodyDecoder.for_body(body, int(net.options["parts"]), int(net.options["render_stride"]))
     evidence, crops, valid = real_evidence(inputs, net.options)
+    return assemble_views(predict(net, decoder, evidence, batch_size) if bool(valid.any()) else None, crops, valid)
+
+
+def assemble_views(pred: dict[str, Tensor] | None, crops: Tensor, valid: Tensor) -> ViewBodies:
+    """:class:`ViewBodies` of ``F x C`` views from :func:`predict`'s rows (one per view with ``valid (F, C)``
+    True, in row-major order; None when there is none) and the views' ``crops (F, C, 3)``; a view without
+    a row gets the identity rotations, zero betas, camera and residual."""
     Fr, C = valid.shape
     out = {
         "global_orient": torch.eye(3).expand(Fr, C, 3, 3).clone(),
@@ -209,8 +216,7 @@ def predict_views(inputs, checkpoint: str | Path | None = None, batch_size: int 
         "weak_camera": torch.zeros(Fr, C, 3),
         "residual": torch.zeros(Fr, C),
     }
-    if bool(valid.any()):
-        pred = predict(net, decoder, evidence, batch_size)
+    if pred is not None:
         for key, value in (("global_orient", pred["global_orient"]), ("body_pose", pred["body_pose"]),
                            ("betas", pred["betas"]), ("weak_camera", pred["camera"]), ("residual", pred["residual"])):
             out[key][valid] = value.to(out[key].dtype)
