@@ -47,10 +47,9 @@ sys.path.insert(0, str(REPO))
 def shifted_captures(body, count: int, seed: int, frames: int, cameras: int, mask_side: int, name: str):
     """``(SyntheticCapture, Capture without a fit)`` pairs of the shifted domain, with rendered masks."""
     from benchmarks.adapt_synthetic import clips
-    from mvmocap.adapt.captures import capture_from_detections
+    from mvmocap.adapt.captures import unfitted_captures
 
-    truths = clips(body, count, seed, frames, cameras, mask_side=mask_side)
-    return [(t, capture_from_detections(f"{name}{i}", t.detections, t.rig, body, fit=False)) for i, t in enumerate(truths)]
+    return unfitted_captures(clips(body, count, seed, frames, cameras, mask_side=mask_side), body, name)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -29,6 +29,7 @@ import argparse
 import os
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -53,25 +54,20 @@ def adapt_fold(run: Path, out: Path, cameras: list[str], args, method: str, step
     return time.perf_counter() - began
 
 
+@contextmanager
 def with_cra(checkpoint: Path | None):
-    """A context in which ``$MVMOCAP_CRA_CHECKPOINT`` names ``checkpoint`` (None: unset, the shipped CRA-S)."""
-    from contextlib import contextmanager
-
+    """``$MVMOCAP_CRA_CHECKPOINT`` names ``checkpoint`` inside (None: unset, the shipped CRA-S); restored after."""
     from mvmocap.regressors.cra.inference import CHECKPOINT_ENV
 
-    @contextmanager
-    def scope():
-        saved = os.environ.pop(CHECKPOINT_ENV, None)
-        if checkpoint is not None:
-            os.environ[CHECKPOINT_ENV] = str(checkpoint)
-        try:
-            yield
-        finally:
-            os.environ.pop(CHECKPOINT_ENV, None)
-            if saved is not None:
-                os.environ[CHECKPOINT_ENV] = saved
-
-    return scope()
+    saved = os.environ.pop(CHECKPOINT_ENV, None)
+    if checkpoint is not None:
+        os.environ[CHECKPOINT_ENV] = str(checkpoint)
+    try:
+        yield
+    finally:
+        os.environ.pop(CHECKPOINT_ENV, None)
+        if saved is not None:
+            os.environ[CHECKPOINT_ENV] = saved
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -40,15 +40,12 @@ TEST_SEED = 2400
 def make_captures(body, count: int, seed: int, frames: int, mask_side: int, name: str):
     """``count`` synthetic captures of the training domain (:func:`mvmocap.regressors.cmanet.source.source_sequence`):
     ``(SyntheticCapture, Capture without a fit)`` pairs."""
-    from mvmocap.adapt.captures import capture_from_detections
+    from mvmocap.adapt.captures import unfitted_captures
     from mvmocap.regressors.cmanet.source import source_sequence
     from mvmocap.synth.sequence import synthetic_capture
 
-    out = []
-    for index in range(count):
-        truth = synthetic_capture(body, source_sequence(index, frames, mask_side), seed, index)
-        out.append((truth, capture_from_detections(f"{name}{index}", truth.detections, truth.rig, body, fit=False)))
-    return out
+    truths = [synthetic_capture(body, source_sequence(index, frames, mask_side), seed, index) for index in range(count)]
+    return unfitted_captures(truths, body, name)
 
 
 def target_views(inputs, views, body):

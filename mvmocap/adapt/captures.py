@@ -5,7 +5,7 @@ left/right repair and the confidence threshold the run applied), the cameras (``
 the triangulated joints (``joints3d.npz``) and the run's fitted bodies (``smpl_params.npz``: the
 first entries of the fit cache). An adaptation method declares which of these it reads
 (:data:`RUN_FILES`' keys, ``mvmocap.methods.adaptation_needs``: ``volumetric`` all of them, ``cmanet``
-the detections and the cameras); :func:`check_run_dirs` checks those before any long work and
+and ``cra`` the detections and the cameras); :func:`check_run_dirs` checks those before any long work and
 refuses a folder without one of them in one line. What a method does not need may be absent: no fit
 = no cached fit (every frame starts uncached), no ``joints3d.npz`` = triangulated from the detections.
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -221,3 +222,11 @@ def capture_from_detections(name: str, detections, rig, body_model, fit_config: 
     if not fit:
         return Capture(name, inputs, no_fit(keypoints.shape[0]))
     return Capture(name, inputs, run_fit(inputs).params.detach().to(dtype=torch.float32))
+
+
+def unfitted_captures(truths: list, body_model, name: str) -> list[tuple[Any, Capture]]:
+    """``(truth, Capture)`` pairs, the captures without a fit (:func:`capture_from_detections` with
+    ``fit=False``) named ``name0, name1, ...``, of synthetic captures ``truths``
+    (:class:`~mvmocap.synth.sequence.SyntheticCapture`; only their detections and cameras go in)."""
+    return [(truth, capture_from_detections(f"{name}{index}", truth.detections, truth.rig, body_model, fit=False))
+            for index, truth in enumerate(truths)]

@@ -47,7 +47,7 @@ import yaml
 from torch import Tensor
 
 from mvmocap.adapt.captures import (
-    ALL_NEEDS, Capture, capture_from_detections, check_run_dirs, load_capture, run_body_model_name, select,
+    ALL_NEEDS, Capture, check_run_dirs, load_capture, run_body_model_name, select, unfitted_captures,
 )
 from mvmocap.adapt.config import FROZEN_ON_RESUME, AdaptConfig
 from mvmocap.adapt.shards import Shards
@@ -316,11 +316,8 @@ def _synthetic_stream(method, steps, config: AdaptConfig, shards: Shards) -> Cal
     if callable(sequences):
         from mvmocap.synth.sequence import synthetic_capture
 
-        pairs = []
-        for index, sequence in enumerate(sequences()):
-            truth = synthetic_capture(method.body_model, sequence, seed, index)
-            capture = capture_from_detections(f"source{index}", truth.detections, truth.rig, method.body_model, fit=False)
-            pairs.append((truth, capture.inputs))
+        truths = [synthetic_capture(method.body_model, sequence, seed, index) for index, sequence in enumerate(sequences())]
+        pairs = [(truth, capture.inputs) for truth, capture in unfitted_captures(truths, method.body_model, "source")]
         return steps.labelled_source(pairs, config, shards)
     data = SyntheticMultiView(method.body_model, method.data_config, length=10**9, seed=seed)
 

@@ -69,13 +69,12 @@ class CraAdaptation(StageAdaptation):
                              "--fit uncalibrated does not apply")
 
     def prepare(self, inputs) -> PreparedEvidence:
-        from mvmocap.regressors.cra.inference import real_evidence
+        from mvmocap.regressors.cra.inference import assemble_views, real_evidence
 
         evidence, crops, valid = real_evidence(inputs, self.net.options)
         row = torch.full(valid.shape, -1, dtype=torch.long)
         row[valid] = torch.arange(int(valid.sum()))
-        views = _placeholder_views(crops, valid)
-        kp23, _, _ = view_keypoints(inputs, views)
+        kp23, _, _ = view_keypoints(inputs, assemble_views(None, crops, valid))  # it reads the crops and validity
         return PreparedEvidence(evidence, row, crops, valid, kp23, inputs.rig.K.detach().cpu().to(torch.float64),
                                 valid.any(-1))
 
@@ -161,13 +160,6 @@ class CraAdaptation(StageAdaptation):
             return stage2_step_loss(self._parts(prepared[which], orient, per_view_pose, per_view_betas, idx), shards)[0]
 
         return step_loss
-
-
-def _placeholder_views(crops: Tensor, valid: Tensor):
-    """Views carrying only ``crops`` and ``valid`` (what :func:`view_keypoints` reads)."""
-    from mvmocap.regressors.cra.inference import assemble_views
-
-    return assemble_views(None, crops, valid)
 
 
 def load_for_adaptation(checkpoint: str | Path | None, body_model) -> tuple[CraAdaptation, dict[str, Any], None]:
